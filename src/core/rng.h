@@ -1,0 +1,22 @@
+/* Counter-based random numbers: value i of stream (seed, stream) is a pure function of its
+ * arguments, so dropout masks and initialisation are identical for any thread count and
+ * need no stored state (masks are regenerated in backward instead of kept). */
+#ifndef SG_RNG_H
+#define SG_RNG_H
+
+#include <stdint.h>
+
+uint64_t sg_hash64(uint64_t x);
+/* Uniform in [0, 1) with 24 bits of resolution. */
+float sg_uniform(uint64_t seed, uint64_t stream, uint64_t i);
+/* Standard normal (Box-Muller on two uniforms of the same counter). */
+float sg_normal(uint64_t seed, uint64_t stream, uint64_t i);
+
+/* A small sequential generator for shuffling (splitmix64). */
+typedef struct { uint64_t state; } sg_rng;
+void sg_rng_seed(sg_rng *r, uint64_t seed);
+uint64_t sg_rng_next(sg_rng *r);
+/* Uniform integer in [0, n). */
+uint64_t sg_rng_below(sg_rng *r, uint64_t n);
+
+#endif
