@@ -1,2 +1,41 @@
+/* spikeglue: one binary, subcommands. */
+#include "blas/gemm.h"
+#include "cli/commands.h"
+
+#include <omp.h>
 #include <stdio.h>
-int main(void){ printf("spikeglue\n"); return 0; }
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command COMMANDS[] = {
+    {"init-model", sg_cmd_init_model, "write a randomly initialised RoBERTa checkpoint (HF layout)"},
+};
+#define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: spikeglue <command> [flags]   (spikeglue <command> --help for its flags)\n\ncommands:\n");
+    for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
+    fprintf(f, "  %-12s %s\n", "--version", "version, BLAS kernel and threads");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("spikeglue %s (BLAS: OpenBLAS %s kernel, %d threads; OpenMP threads %d)\n", SG_VERSION, sg_blas_corename(),
+               sg_blas_threads(), omp_get_max_threads());
+        return 0;
+    }
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(argv[1], COMMANDS[i].name)) return COMMANDS[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "spikeglue: error: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -10,7 +10,8 @@
 extern int sg_test_passed, sg_test_failed;
 
 #define CHECK(cond) sg_test_check((cond) != 0, __FILE__, __LINE__, #cond)
-#define CHECK_MSG(cond, ...) do { if (!sg_test_check((cond) != 0, __FILE__, __LINE__, #cond)) { fprintf(stderr, "    "); fprintf(stderr, __VA_ARGS__); fprintf(stderr, "\n"); } } while (0)
+#define CHECK_MSG(cond, ...) (sg_test_check((cond) != 0, __FILE__, __LINE__, #cond) ? 1 : \
+    (fprintf(stderr, "    "), fprintf(stderr, __VA_ARGS__), fprintf(stderr, "\n"), 0))
 #define CHECK_NEAR(a, b, tol) do { double sg_a_ = (a), sg_b_ = (b); \
     if (!sg_test_check(fabs(sg_a_ - sg_b_) <= (tol), __FILE__, __LINE__, #a " ~ " #b)) \
         fprintf(stderr, "    %.9g vs %.9g (tol %g)\n", sg_a_, sg_b_, (double)(tol)); } while (0)

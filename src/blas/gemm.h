@@ -1,0 +1,22 @@
+/* The one place where matrix products happen. Every product of the model goes through
+ * sg_gemm (row-major), so that routing them elsewhere (ScaLAPACK for a run group, a kernel of
+ * our own) changes this file only. */
+#ifndef SG_GEMM_H
+#define SG_GEMM_H
+
+/* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major with leading dimensions. */
+void sg_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
+             int ldb, float beta, float *C, int ldc);
+
+/* out[N, O] = inp[N, I] * W[O, I]^T + bias[O] (bias may be NULL). */
+void sg_linear_forward(float *out, const float *inp, const float *W, const float *bias, int N, int I, int O);
+/* dinp[N, I] = dinp_beta * dinp + dout * W (skipped when dinp is NULL);
+ * dW[O, I] += dout^T * inp; dbias[O] += column sums of dout (skipped when NULL). */
+void sg_linear_backward(float *dinp, float dinp_beta, float *dW, float *dbias, const float *dout, const float *inp,
+                        const float *W, int N, int I, int O);
+
+/* OpenBLAS's kernel name and thread count, for logs and benchmarks. */
+const char *sg_blas_corename(void);
+int sg_blas_threads(void);
+
+#endif

@@ -1,0 +1,7 @@
+/* The subcommands of the spikeglue binary; main.c dispatches to these. */
+#ifndef SG_COMMANDS_H
+#define SG_COMMANDS_H
+
+int sg_cmd_init_model(int argc, char **argv);
+
+#endif

@@ -1,0 +1,102 @@
+/* The backward pass of the last training forward, in reverse order of forward.c. */
+#include "blas/gemm.h"
+#include "core/rng.h"
+#include "model/ops.h"
+#include "model/roberta.h"
+
+#include <math.h>
+#include <string.h>
+
+enum { SITE_EMB, SITE_ATT, SITE_ATT_OUT, SITE_FFN_OUT, SITE_CLS_IN, SITE_CLS_MID }; /* as forward.c */
+
+/* Gradient of the mean loss w.r.t. the logits, then the head; leaves d(encoder output) in d_x. */
+static void head_backward(sg_model *m, const sg_batch *b) {
+    const sg_model_config *c = &m->cfg;
+    sg_acts *a = &m->acts;
+    const int B = b->B, T = b->T, C = c->hidden, L = c->num_labels;
+    const float ph = c->hidden_dropout;
+    float *dlogits = a->d_cls, *dt = dlogits + (size_t)B * L, *dx_cls = dt + (size_t)B * C;
+    for (int i = 0; i < B; i++) {
+        if (c->problem == SG_PROBLEM_REGRESSION) {
+            dlogits[i] = 2.0f * (a->logits[i] - b->targets[i]) / (float)B;
+        } else {
+            for (int j = 0; j < L; j++)
+                dlogits[i * L + j] = (a->probs[i * L + j] - (j == b->labels[i] ? 1.0f : 0.0f)) / (float)B;
+        }
+    }
+    int ow = sg_param_index_classifier(c, C_OW), ob = sg_param_index_classifier(c, C_OB);
+    int dw = sg_param_index_classifier(c, C_DW), db = sg_param_index_classifier(c, C_DB);
+    sg_linear_backward(dt, 0.0f, sg_model_grad(m, ow), sg_model_grad(m, ob), dlogits, a->cls_t, sg_model_param(m, ow), B, C, L);
+    sg_dropout_backward(dt, 0, dt, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SITE_CLS_MID));
+    for (int i = 0; i < B * C; i++) {
+        float t = tanhf(a->cls_h[i]);
+        dt[i] *= 1.0f - t * t;
+    }
+    sg_linear_backward(dx_cls, 0.0f, sg_model_grad(m, dw), sg_model_grad(m, db), dt, a->cls_x, sg_model_param(m, dw), B, C, C);
+    sg_dropout_backward(dx_cls, 0, dx_cls, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SITE_CLS_IN));
+    memset(a->d_x, 0, sizeof(float) * (size_t)B * T * C);
+    for (int i = 0; i < B; i++) memcpy(a->d_x + (size_t)i * T * C, dx_cls + (size_t)i * C, sizeof(float) * C);
+}
+
+/* In: d_x = d(layer output). Out: d_x = d(layer input). */
+static void layer_backward(sg_model *m, int l, const sg_batch *b) {
+    const sg_model_config *c = &m->cfg;
+    sg_acts *a = &m->acts;
+    sg_layer_acts *la = &a->layer[l];
+    const int N = b->B * b->T, C = c->hidden, F = c->ffn;
+    const size_t NC = (size_t)N * C;
+    const float ph = c->hidden_dropout, pa = c->attn_dropout;
+#define W(k) sg_model_param(m, sg_param_index_layer(c, l, k))
+#define G(k) sg_model_grad(m, sg_param_index_layer(c, l, k))
+    /* out = LN2(res2), res2 = h1 + drop(W2·act + b2) */
+    sg_layernorm_backward(a->d_x2, 0, G(L_LN2W), G(L_LN2B), a->d_x, la->res2, W(L_LN2W), la->ln2_mean, la->ln2_rstd, N, C,
+                          a->scratch, a->threads);
+    sg_dropout_backward(a->d_x, 0, a->d_x2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SITE_FFN_OUT));
+    sg_linear_backward(a->d_ffn, 0.0f, G(L_OW), G(L_OB), a->d_x, la->act, W(L_OW), N, F, C);
+    if (c->act == SG_ACT_RELU) sg_relu_backward(a->d_ffn, a->d_ffn, la->fc1, (size_t)N * F);
+    else sg_gelu_backward(a->d_ffn, a->d_ffn, la->fc1, (size_t)N * F);
+    /* d_x2 holds d(h1) from the residual; the FFN path adds onto it */
+    sg_linear_backward(a->d_x2, 1.0f, G(L_IW), G(L_IB), a->d_ffn, la->h1, W(L_IW), N, C, F);
+    /* h1 = LN1(res1), res1 = x_in + drop(Wo·ctx + bo) */
+    sg_layernorm_backward(a->d_x, 0, G(L_LN1W), G(L_LN1B), a->d_x2, la->res1, W(L_LN1W), la->ln1_mean, la->ln1_rstd, N, C,
+                          a->scratch, a->threads);
+    sg_dropout_backward(a->d_x2, 0, a->d_x, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SITE_ATT_OUT));
+    sg_linear_backward(a->d_ctx, 0.0f, G(L_AOW), G(L_AOB), a->d_x2, la->ctx, W(L_AOW), N, C, C);
+    sg_attention_backward(a->d_qkv, a->d_ctx, la->qkv, la->att, b->B, b->T, C, c->heads, pa, m->dropout_seed,
+                          sg_dropout_stream(m->step, l, SITE_ATT), a->scratch, a->threads);
+    /* d_x (residual path) += d(qkv)·Wqkv */
+    sg_linear_backward(a->d_x, 1.0f, G(L_QW), G(L_QB), a->d_qkv, la->x_in, W(L_QW), N, C, 3 * C);
+#undef W
+#undef G
+}
+
+static void embed_backward(sg_model *m, const sg_batch *b) {
+    const sg_model_config *c = &m->cfg;
+    sg_acts *a = &m->acts;
+    const int N = b->B * b->T, C = c->hidden;
+    sg_dropout_backward(a->d_x, 0, a->d_x, (size_t)N * C, c->hidden_dropout, m->dropout_seed,
+                        sg_dropout_stream(m->step, -1, SITE_EMB));
+    sg_layernorm_backward(a->d_x2, 0, sg_model_grad(m, P_EMB_LN_W), sg_model_grad(m, P_EMB_LN_B), a->d_x, a->emb,
+                          sg_model_param(m, P_EMB_LN_W), a->emb_mean, a->emb_rstd, N, C, a->scratch, a->threads);
+    float *gw = sg_model_grad(m, P_WORD), *gp = sg_model_grad(m, P_POS), *gt = sg_model_grad(m, P_TYPE);
+    /* rows of one token can repeat, so columns are split across threads instead of rows */
+#pragma omp parallel for schedule(static)
+    for (int c0 = 0; c0 < C; c0 += 16) {
+        int w = C - c0 < 16 ? C - c0 : 16;
+        for (int n = 0; n < N; n++) {
+            const float *g = a->d_x2 + (size_t)n * C + c0;
+            int id = b->ids[n], pos = a->pos_ids[n];
+            for (int i = 0; i < w; i++) {
+                if (id != c->pad_id) gw[(size_t)id * C + c0 + i] += g[i]; /* nn.Embedding(padding_idx) */
+                if (pos != c->pad_id) gp[(size_t)pos * C + c0 + i] += g[i];
+                gt[c0 + i] += g[i];
+            }
+        }
+    }
+}
+
+void sg_model_backward(sg_model *m, const sg_batch *b) {
+    head_backward(m, b);
+    for (int l = m->cfg.layers - 1; l >= 0; l--) layer_backward(m, l, b);
+    embed_backward(m, b);
+}

@@ -1,0 +1,67 @@
+#include "model/ops.h"
+
+#include <math.h>
+#include <omp.h>
+#include <string.h>
+
+void sg_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, int N,
+                          int C, float eps) {
+#pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float m = 0.0f;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= (float)C;
+        float v = 0.0f;
+        for (int c = 0; c < C; c++) {
+            float d = x[c] - m;
+            v += d * d;
+        }
+        v /= (float)C; /* biased variance, as torch */
+        float s = 1.0f / sqrtf(v + eps);
+        float *y = out + (size_t)n * C;
+        for (int c = 0; c < C; c++) y[c] = (x[c] - m) * s * w[c] + b[c];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+void sg_layernorm_backward(float *dinp, int accumulate, float *dw, float *db, const float *dout, const float *inp,
+                           const float *w, const float *mean, const float *rstd, int N, int C, float *scratch,
+                           int threads) {
+    memset(scratch, 0, sizeof(float) * 2 * (size_t)C * (size_t)threads);
+#pragma omp parallel num_threads(threads)
+    {
+        float *dw_t = scratch + (size_t)omp_get_thread_num() * 2 * C;
+        float *db_t = dw_t + C;
+#pragma omp for schedule(static)
+        for (int n = 0; n < N; n++) {
+            const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
+            float m = mean[n], s = rstd[n];
+            float sum_d = 0.0f, sum_dx = 0.0f;
+            for (int c = 0; c < C; c++) {
+                float xhat = (x[c] - m) * s;
+                float dn = dy[c] * w[c];
+                sum_d += dn;
+                sum_dx += dn * xhat;
+                dw_t[c] += dy[c] * xhat;
+                db_t[c] += dy[c];
+            }
+            sum_d /= (float)C;
+            sum_dx /= (float)C;
+            float *dx = dinp + (size_t)n * C;
+            for (int c = 0; c < C; c++) {
+                float xhat = (x[c] - m) * s;
+                float g = s * (dy[c] * w[c] - sum_d - xhat * sum_dx);
+                dx[c] = accumulate ? dx[c] + g : g;
+            }
+        }
+    }
+    for (int t = 0; t < threads; t++) {
+        const float *dw_t = scratch + (size_t)t * 2 * C, *db_t = dw_t + C;
+        for (int c = 0; c < C; c++) {
+            dw[c] += dw_t[c];
+            db[c] += db_t[c];
+        }
+    }
+}

@@ -1,0 +1,81 @@
+#include "model/params.h"
+
+#include "core/arena.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sg_param_index_layer(const sg_model_config *c, int layer, int k) {
+    (void)c;
+    return P_EMB_COUNT + layer * L_COUNT + k;
+}
+
+int sg_param_index_classifier(const sg_model_config *c, int k) { return P_EMB_COUNT + c->layers * L_COUNT + k; }
+
+static void add(sg_param_table *t, size_t *offset, int no_decay, int64_t d0, int64_t d1, const char *fmt, int layer) {
+    sg_param_info *p = &t->info[t->count++];
+    snprintf(p->name, sizeof p->name, fmt, layer);
+    p->ndim = d1 > 0 ? 2 : 1;
+    p->shape[0] = d0;
+    p->shape[1] = d1 > 0 ? d1 : 0;
+    p->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+    p->offset = *offset;
+    p->no_decay = no_decay;
+    *offset += p->numel;
+}
+
+/* Keeps every tensor 64-byte aligned except the fused q/k/v parts, which must stay adjacent. */
+static void align(size_t *offset) { *offset = sg_arena_round(*offset); }
+
+int sg_param_table_build(sg_param_table *t, const sg_model_config *c) {
+    int n = P_EMB_COUNT + c->layers * L_COUNT + C_COUNT;
+    t->info = calloc((size_t)n, sizeof *t->info);
+    t->count = 0;
+    t->total = 0;
+    if (!t->info) return sg_fail("out of memory building the parameter table");
+    size_t off = 0;
+    const int64_t C = c->hidden, F = c->ffn;
+    add(t, &off, 0, c->vocab_size, C, "roberta.embeddings.word_embeddings.weight", 0); align(&off);
+    add(t, &off, 0, c->max_positions, C, "roberta.embeddings.position_embeddings.weight", 0); align(&off);
+    add(t, &off, 0, c->type_vocab, C, "roberta.embeddings.token_type_embeddings.weight", 0); align(&off);
+    add(t, &off, 1, C, 0, "roberta.embeddings.LayerNorm.weight", 0); align(&off);
+    add(t, &off, 1, C, 0, "roberta.embeddings.LayerNorm.bias", 0); align(&off);
+    for (int l = 0; l < c->layers; l++) {
+        add(t, &off, 0, C, C, "roberta.encoder.layer.%d.attention.self.query.weight", l);
+        add(t, &off, 0, C, C, "roberta.encoder.layer.%d.attention.self.key.weight", l);
+        add(t, &off, 0, C, C, "roberta.encoder.layer.%d.attention.self.value.weight", l); align(&off);
+        add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.attention.self.query.bias", l);
+        add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.attention.self.key.bias", l);
+        add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.attention.self.value.bias", l); align(&off);
+        add(t, &off, 0, C, C, "roberta.encoder.layer.%d.attention.output.dense.weight", l); align(&off);
+        add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.attention.output.dense.bias", l); align(&off);
+        add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.attention.output.LayerNorm.weight", l); align(&off);
+        add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.attention.output.LayerNorm.bias", l); align(&off);
+        add(t, &off, 0, F, C, "roberta.encoder.layer.%d.intermediate.dense.weight", l); align(&off);
+        add(t, &off, 1, F, 0, "roberta.encoder.layer.%d.intermediate.dense.bias", l); align(&off);
+        add(t, &off, 0, C, F, "roberta.encoder.layer.%d.output.dense.weight", l); align(&off);
+        add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.output.dense.bias", l); align(&off);
+        add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.output.LayerNorm.weight", l); align(&off);
+        add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.output.LayerNorm.bias", l); align(&off);
+    }
+    add(t, &off, 0, C, C, "classifier.dense.weight", 0); align(&off);
+    add(t, &off, 1, C, 0, "classifier.dense.bias", 0); align(&off);
+    add(t, &off, 0, c->num_labels, C, "classifier.out_proj.weight", 0); align(&off);
+    add(t, &off, 1, c->num_labels, 0, "classifier.out_proj.bias", 0); align(&off);
+    t->total = off;
+    return 0;
+}
+
+void sg_param_table_free(sg_param_table *t) {
+    free(t->info);
+    t->info = NULL;
+    t->count = 0;
+}
+
+int sg_param_find(const sg_param_table *t, const char *name) {
+    for (int i = 0; i < t->count; i++)
+        if (strcmp(t->info[i].name, name) == 0) return i;
+    return -1;
+}

@@ -1,0 +1,42 @@
+/* The parameter table: every tensor of the model, its HuggingFace name, shape and offset in the
+ * one parameter block. Gradients and AdamW moments use the same offsets in their own blocks.
+ * Per layer, query/key/value weights are adjacent ([3C, C]) and so are their biases, so the
+ * three projections run as one matrix product. */
+#ifndef SG_PARAMS_H
+#define SG_PARAMS_H
+
+#include "model/config.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum { P_WORD, P_POS, P_TYPE, P_EMB_LN_W, P_EMB_LN_B, P_EMB_COUNT };
+enum {
+    L_QW, L_KW, L_VW, L_QB, L_KB, L_VB, /* fused: QW,KW,VW adjacent; QB,KB,VB adjacent */
+    L_AOW, L_AOB, L_LN1W, L_LN1B, L_IW, L_IB, L_OW, L_OB, L_LN2W, L_LN2B, L_COUNT
+};
+enum { C_DW, C_DB, C_OW, C_OB, C_COUNT };
+
+#define SG_PARAM_NAME_MAX 128
+
+typedef struct {
+    char name[SG_PARAM_NAME_MAX];
+    int ndim;
+    int64_t shape[2];
+    size_t numel, offset;
+    int no_decay; /* biases and LayerNorm parameters: HF Trainer excludes them from weight decay */
+} sg_param_info;
+
+typedef struct {
+    sg_param_info *info;
+    int count;
+    size_t total; /* floats in the block */
+} sg_param_table;
+
+int sg_param_table_build(sg_param_table *t, const sg_model_config *c);
+void sg_param_table_free(sg_param_table *t);
+int sg_param_index_layer(const sg_model_config *c, int layer, int k);
+int sg_param_index_classifier(const sg_model_config *c, int k);
+int sg_param_find(const sg_param_table *t, const char *name);
+
+#endif

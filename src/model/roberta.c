@@ -1,0 +1,129 @@
+#include "model/roberta.h"
+
+#include "core/error.h"
+#include "core/rng.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+int sg_model_create(sg_model *m, const sg_model_config *cfg) {
+    memset(m, 0, sizeof *m);
+    m->cfg = *cfg;
+    if (sg_model_config_validate(cfg, "model config")) return -1;
+    if (sg_param_table_build(&m->table, cfg)) return -1;
+    size_t P = m->table.total;
+    if (sg_arena_init(&m->weights, 4 * sg_arena_round(P))) {
+        sg_param_table_free(&m->table);
+        return -1;
+    }
+    m->params = sg_arena_take(&m->weights, P);
+    m->grads = sg_arena_take(&m->weights, P);
+    m->m = sg_arena_take(&m->weights, P);
+    m->v = sg_arena_take(&m->weights, P);
+    /* LayerNorm weights default to 1 so that a model is usable before init or load */
+    for (int i = 0; i < m->table.count; i++)
+        if (strstr(m->table.info[i].name, "LayerNorm.weight"))
+            for (size_t j = 0; j < m->table.info[i].numel; j++) sg_model_param(m, i)[j] = 1.0f;
+    return 0;
+}
+
+void sg_model_free(sg_model *m) {
+    sg_arena_free(&m->act_arena);
+    free(m->acts.layer);
+    sg_arena_free(&m->weights);
+    sg_param_table_free(&m->table);
+    memset(m, 0, sizeof *m);
+}
+
+/* Lays out the activation block; with `a` NULL only counts the floats it needs. */
+static size_t layout_acts(sg_acts *acts, sg_arena *a, const sg_model_config *c, int B, int T, int training,
+                          int threads) {
+    size_t N = (size_t)B * T, C = (size_t)c->hidden, F = (size_t)c->ffn, H = (size_t)c->heads, L = (size_t)c->num_labels;
+    size_t total = 0;
+#define TAKE(field, n) do { size_t n_ = (n); total += sg_arena_round(n_); if (a) (field) = sg_arena_take(a, n_); } while (0)
+    TAKE(acts->emb, N * C);
+    TAKE(acts->emb_mean, N);
+    TAKE(acts->emb_rstd, N);
+    TAKE(acts->emb_ln, N * C);
+    { float *ids_ = NULL; TAKE(ids_, N); acts->pos_ids = (int32_t *)ids_; } /* int32 and float have the same size */
+    int sets = training ? c->layers : 1;
+    for (int l = 0; l < sets; l++) {
+        sg_layer_acts tmp, *la = a ? &acts->layer[l] : &tmp;
+        TAKE(la->x_in, N * C);
+        TAKE(la->qkv, 3 * N * C);
+        TAKE(la->att, (size_t)B * H * T * T);
+        TAKE(la->ctx, N * C);
+        TAKE(la->res1, N * C);
+        TAKE(la->ln1_mean, N);
+        TAKE(la->ln1_rstd, N);
+        TAKE(la->h1, N * C);
+        TAKE(la->fc1, N * F);
+        TAKE(la->act, N * F);
+        TAKE(la->res2, N * C);
+        TAKE(la->ln2_mean, N);
+        TAKE(la->ln2_rstd, N);
+    }
+    if (a && !training)
+        for (int l = 1; l < c->layers; l++) acts->layer[l] = acts->layer[0];
+    TAKE(acts->out, N * C);
+    TAKE(acts->cls_x, (size_t)B * C);
+    TAKE(acts->cls_h, (size_t)B * C);
+    TAKE(acts->cls_t, (size_t)B * C);
+    TAKE(acts->logits, (size_t)B * L);
+    TAKE(acts->probs, (size_t)B * L);
+    if (training) {
+        TAKE(acts->d_x, N * C);
+        TAKE(acts->d_x2, N * C);
+        TAKE(acts->d_qkv, 3 * N * C);
+        TAKE(acts->d_ctx, N * C);
+        TAKE(acts->d_ffn, N * F);
+        TAKE(acts->d_cls, (size_t)B * (3 * C + L));
+    }
+    size_t per_thread = 2 * (size_t)T * T > 2 * C ? 2 * (size_t)T * T : 2 * C;
+    TAKE(acts->scratch, per_thread * (size_t)threads);
+#undef TAKE
+    return total;
+}
+
+int sg_model_reserve(sg_model *m, int B, int T, int training) {
+    sg_acts *acts = &m->acts;
+    int threads = omp_get_max_threads();
+    if (acts->layer && B <= acts->B && T <= acts->T && (training <= acts->training) && threads <= acts->threads) return 0;
+    if (B <= 0 || T <= 0) return sg_fail("batch size %d and sequence length %d must be positive", B, T);
+    if (T > m->cfg.max_positions - m->cfg.pad_id - 1)
+        return sg_fail("sequence length %d exceeds the model's %d positions", T, m->cfg.max_positions - m->cfg.pad_id - 1);
+    sg_arena_free(&m->act_arena);
+    free(acts->layer);
+    memset(acts, 0, sizeof *acts);
+    acts->layer = calloc((size_t)m->cfg.layers, sizeof *acts->layer);
+    if (!acts->layer) return sg_fail("out of memory");
+    size_t need = layout_acts(acts, NULL, &m->cfg, B, T, training, threads);
+    if (sg_arena_init(&m->act_arena, need)) return -1;
+    layout_acts(acts, &m->act_arena, &m->cfg, B, T, training, threads);
+    acts->B = B;
+    acts->T = T;
+    acts->training = training;
+    acts->threads = threads;
+    return 0;
+}
+
+void sg_model_init_random(sg_model *m, uint64_t seed) {
+    const sg_model_config *c = &m->cfg;
+    for (int i = 0; i < m->table.count; i++) {
+        const sg_param_info *p = &m->table.info[i];
+        float *w = sg_model_param(m, i);
+        if (p->ndim == 2) {
+#pragma omp parallel for schedule(static)
+            for (size_t j = 0; j < p->numel; j++) w[j] = c->initializer_range * sg_normal(seed, (uint64_t)i + 1, j);
+        } else {
+            float v = strstr(p->name, "LayerNorm.weight") ? 1.0f : 0.0f;
+            for (size_t j = 0; j < p->numel; j++) w[j] = v;
+        }
+    }
+    /* nn.Embedding(padding_idx) rows start at zero */
+    memset(sg_model_param(m, P_WORD) + (size_t)c->pad_id * c->hidden, 0, sizeof(float) * (size_t)c->hidden);
+    memset(sg_model_param(m, P_POS) + (size_t)c->pad_id * c->hidden, 0, sizeof(float) * (size_t)c->hidden);
+}
+
+void sg_model_zero_grad(sg_model *m) { memset(m->grads, 0, sizeof(float) * m->table.total); }

@@ -1,0 +1,56 @@
+#include "train/adamw.h"
+
+#include <math.h>
+
+void sg_adamw_defaults(sg_adamw_config *c) {
+    c->lr = 5e-5f;
+    c->beta1 = 0.9f;
+    c->beta2 = 0.999f;
+    c->eps = 1e-8f;
+    c->weight_decay = 0.0f;
+    c->max_grad_norm = 1.0f;
+    c->warmup_steps = 0;
+    c->total_steps = 0;
+}
+
+float sg_linear_schedule(int step, int warmup_steps, int total_steps) {
+    if (step < warmup_steps) return (float)step / (float)(warmup_steps > 1 ? warmup_steps : 1);
+    float rest = (float)(total_steps - step) / (float)(total_steps - warmup_steps > 1 ? total_steps - warmup_steps : 1);
+    return rest > 0.0f ? rest : 0.0f;
+}
+
+float sg_clip_grad_norm(sg_model *m, float max_norm) {
+    const size_t n = m->table.total;
+    float *g = m->grads;
+    double sum = 0.0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+    for (size_t i = 0; i < n; i++) sum += (double)g[i] * g[i];
+    float norm = (float)sqrt(sum);
+    if (max_norm > 0.0f && isfinite(norm)) {
+        float coef = max_norm / (norm + 1e-6f); /* torch.nn.utils.clip_grad_norm_ */
+        if (coef < 1.0f) {
+#pragma omp parallel for schedule(static)
+            for (size_t i = 0; i < n; i++) g[i] *= coef;
+        }
+    }
+    return norm;
+}
+
+void sg_adamw_step(sg_model *m, const sg_adamw_config *c, float lr, int t) {
+    const float bc1 = 1.0f - powf(c->beta1, (float)t), bc2_sqrt = sqrtf(1.0f - powf(c->beta2, (float)t));
+    const float step_size = lr / bc1;
+    for (int k = 0; k < m->table.count; k++) {
+        const sg_param_info *p = &m->table.info[k];
+        float *w = m->params + p->offset, *g = m->grads + p->offset, *mm = m->m + p->offset, *vv = m->v + p->offset;
+        const float decay = p->no_decay ? 0.0f : lr * c->weight_decay;
+        const size_t n = p->numel;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < n; i++) {
+            float gi = g[i];
+            w[i] *= 1.0f - decay; /* decoupled decay, as torch */
+            mm[i] = c->beta1 * mm[i] + (1.0f - c->beta1) * gi;
+            vv[i] = c->beta2 * vv[i] + (1.0f - c->beta2) * gi * gi;
+            w[i] -= step_size * mm[i] / (sqrtf(vv[i]) / bc2_sqrt + c->eps);
+        }
+    }
+}

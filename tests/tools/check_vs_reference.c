@@ -1,0 +1,233 @@
+/* Compares the C model with the PyTorch reference (tests/ref/roberta_ref.py), llm.c-style:
+ * per-tensor max differences for logits, loss and every gradient, then the losses of 10 AdamW
+ * steps, the final logits and the final parameters.
+ *   check_vs_reference CASE_DIR                      (made by `roberta_ref.py make-case`)
+ *   check_vs_reference --forward MODEL BATCH REF     (REF made by `roberta_ref.py forward`) */
+#include "core/error.h"
+#include "core/fileio.h"
+#include "io/checkpoint.h"
+#include "io/safetensors.h"
+#include "train/adamw.h"
+#include "testlib.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    int B, T;
+    int32_t *ids, *mask, *labels;
+    float *targets;
+} owned_batch;
+
+static int load_batch(const char *path, owned_batch *ob, int regression) {
+    memset(ob, 0, sizeof *ob);
+    char *text = sg_read_file(path, 1 << 26, NULL);
+    if (!text) return -1;
+    cJSON *root = cJSON_Parse(text);
+    free(text);
+    const cJSON *ids = cJSON_GetObjectItem(root, "input_ids"), *mask = cJSON_GetObjectItem(root, "attention_mask"),
+                *labels = cJSON_GetObjectItem(root, "labels");
+    if (!cJSON_IsArray(ids) || !cJSON_IsArray(mask)) {
+        cJSON_Delete(root);
+        return sg_fail("%s: expected input_ids and attention_mask arrays", path);
+    }
+    ob->B = cJSON_GetArraySize(ids);
+    ob->T = cJSON_GetArraySize(cJSON_GetArrayItem(ids, 0));
+    ob->ids = calloc((size_t)ob->B * ob->T, sizeof(int32_t));
+    ob->mask = calloc((size_t)ob->B * ob->T, sizeof(int32_t));
+    ob->labels = calloc((size_t)ob->B, sizeof(int32_t));
+    ob->targets = calloc((size_t)ob->B, sizeof(float));
+    for (int b = 0; b < ob->B; b++)
+        for (int t = 0; t < ob->T; t++) {
+            ob->ids[b * ob->T + t] = (int32_t)cJSON_GetArrayItem(cJSON_GetArrayItem(ids, b), t)->valuedouble;
+            ob->mask[b * ob->T + t] = (int32_t)cJSON_GetArrayItem(cJSON_GetArrayItem(mask, b), t)->valuedouble;
+        }
+    for (int b = 0; labels && b < ob->B; b++) {
+        double v = cJSON_GetArrayItem(labels, b)->valuedouble;
+        if (regression) ob->targets[b] = (float)v;
+        else ob->labels[b] = (int32_t)v;
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+static sg_batch as_batch(const owned_batch *ob, int regression) {
+    sg_batch b = {ob->B, ob->T, ob->ids, ob->mask, regression ? NULL : ob->labels, regression ? ob->targets : NULL};
+    return b;
+}
+
+static void free_batch(owned_batch *ob) {
+    free(ob->ids);
+    free(ob->mask);
+    free(ob->labels);
+    free(ob->targets);
+}
+
+static float *read_expected(const sg_safetensors *st, const char *name, size_t numel) {
+    const sg_st_tensor *t = sg_st_find(st, name);
+    if (!t || t->numel != numel) {
+        fprintf(stderr, "expected tensor '%s' missing or of the wrong size\n", name);
+        return NULL;
+    }
+    float *buf = malloc(sizeof(float) * (numel ? numel : 1));
+    if (sg_st_read_f32(st, t, buf)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static double g_worst_rel = 0.0;
+
+/* Compare with a tolerance relative to the reference tensor's largest magnitude. */
+static void compare_scaled(const char *what, const float *got, const sg_safetensors *st, const char *name, size_t n,
+                           double rel_tol, double scale_floor);
+static void compare(const char *what, const float *got, const sg_safetensors *st, const char *name, size_t n, double rel_tol) {
+    compare_scaled(what, got, st, name, n, rel_tol, 0.0);
+}
+
+/* scale_floor: a magnitude the tolerance is relative to when the reference itself is ~0. */
+static void compare_scaled(const char *what, const float *got, const sg_safetensors *st, const char *name, size_t n,
+                           double rel_tol, double scale_floor) {
+    float *want = read_expected(st, name, n);
+    if (!CHECK_MSG(want != NULL, "%s: no reference tensor %s", what, name)) return;
+    double max_abs = 0.0, max_ref = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)want[i]);
+        if (d > max_abs || isnan(d)) max_abs = isnan(d) ? INFINITY : d;
+        if (fabs(want[i]) > max_ref) max_ref = fabs(want[i]);
+    }
+    double rel = max_abs / (max_ref > 1e-30 ? max_ref : 1e-30);
+    double tol = rel_tol * (max_ref > scale_floor ? max_ref : scale_floor) + 1e-8;
+    int ok = max_abs <= tol;
+    if (max_ref > 1e-6 && rel > g_worst_rel) g_worst_rel = rel;
+    printf("  %-4s %-64s max|ref| %-10.3e max|diff| %-10.3e rel %.2e\n", ok ? "ok" : "FAIL", name, max_ref, max_abs, rel);
+    CHECK_MSG(ok, "%s %s: max abs diff %.3e exceeds %.3e", what, name, max_abs, tol);
+    free(want);
+}
+
+static int check_case(const char *dir) {
+    char path[4096];
+    sg_model m;
+    snprintf(path, sizeof path, "%s/model", dir);
+    if (sg_checkpoint_load(&m, path, 0, NULL)) return sg_print_error(), 1;
+    int regression = m.cfg.problem == SG_PROBLEM_REGRESSION;
+    owned_batch ob;
+    snprintf(path, sizeof path, "%s/batch.json", dir);
+    if (load_batch(path, &ob, regression)) return sg_print_error(), sg_model_free(&m), 1;
+    sg_batch b = as_batch(&ob, regression);
+    snprintf(path, sizeof path, "%s/train.json", dir);
+    char *tj = sg_read_file(path, 1 << 20, NULL);
+    cJSON *train = tj ? cJSON_Parse(tj) : NULL;
+    free(tj);
+    sg_safetensors st;
+    snprintf(path, sizeof path, "%s/expected.safetensors", dir);
+    if (!train || sg_st_open(&st, path)) return sg_print_error(), 1;
+    if (sg_model_reserve(&m, b.B, b.T, 1)) return sg_print_error(), 1;
+    const size_t L = (size_t)m.cfg.num_labels;
+    const double TOL = 1e-4;
+
+    printf("case %s: forward and gradients\n", dir);
+    sg_model_zero_grad(&m);
+    float loss = sg_model_forward(&m, &b, 1);
+    compare("forward", m.acts.logits, &st, "logits", (size_t)b.B * L, TOL);
+    compare("forward", &loss, &st, "loss", 1, TOL);
+    sg_model_backward(&m, &b);
+    for (int i = 0; i < m.table.count; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "grad.%s", m.table.info[i].name);
+        /* The key bias's gradient is zero in exact arithmetic (softmax ignores a shift shared by a
+         * row), so both sides hold rounding noise: compare it on the scale of the key weight's. */
+        double floor = 0.0;
+        if (strstr(name, "attention.self.key.bias")) {
+            char kw_name[256];
+            snprintf(kw_name, sizeof kw_name, "%.*s.weight", (int)(strlen(m.table.info[i].name) - 5), m.table.info[i].name);
+            const sg_param_info *kw = &m.table.info[sg_param_find(&m.table, kw_name)];
+            for (size_t j = 0; j < kw->numel; j++)
+                if (fabs(m.grads[kw->offset + j]) > floor) floor = fabs(m.grads[kw->offset + j]);
+        }
+        compare_scaled("gradient", m.grads + m.table.info[i].offset, &st, name, m.table.info[i].numel, TOL, floor);
+    }
+    sg_model_forward(&m, &b, 0);
+    compare("eval forward", m.acts.logits, &st, "logits", (size_t)b.B * L, TOL);
+
+    printf("case %s: 10 AdamW steps\n", dir);
+    sg_adamw_config oc;
+    sg_adamw_defaults(&oc);
+    oc.lr = (float)cJSON_GetObjectItem(train, "learning_rate")->valuedouble;
+    oc.weight_decay = (float)cJSON_GetObjectItem(train, "weight_decay")->valuedouble;
+    oc.warmup_steps = (int)cJSON_GetObjectItem(train, "warmup_steps")->valuedouble;
+    oc.total_steps = (int)cJSON_GetObjectItem(train, "total_steps")->valuedouble;
+    oc.max_grad_norm = (float)cJSON_GetObjectItem(train, "max_grad_norm")->valuedouble;
+    int steps = (int)cJSON_GetObjectItem(train, "steps")->valuedouble;
+    float losses[64];
+    for (int s = 0; s < steps && s < 64; s++) {
+        sg_model_zero_grad(&m);
+        losses[s] = sg_model_forward(&m, &b, 1);
+        sg_model_backward(&m, &b);
+        sg_clip_grad_norm(&m, oc.max_grad_norm);
+        sg_adamw_step(&m, &oc, oc.lr * sg_linear_schedule(s, oc.warmup_steps, oc.total_steps), s + 1);
+    }
+    compare("training", losses, &st, "train_losses", (size_t)steps, TOL);
+    sg_model_forward(&m, &b, 0);
+    compare("training", m.acts.logits, &st, "final_logits", (size_t)b.B * L, 1e-3);
+    /* Final parameters: AdamW moves an element by about lr whatever its gradient's size, so an
+     * element whose gradient is float noise (a ReLU unit on its boundary) may legitimately differ
+     * by one step. The check is the L2 distance relative to the distance travelled. */
+    double diff2 = 0.0, moved2 = 0.0, worst = 0.0;
+    sg_model init;
+    snprintf(path, sizeof path, "%s/model", dir);
+    if (sg_checkpoint_load(&init, path, 0, NULL)) return sg_print_error(), 1;
+    for (int i = 0; i < m.table.count; i++) {
+        char name[256];
+        snprintf(name, sizeof name, "final.%s", m.table.info[i].name);
+        const sg_param_info *p = &m.table.info[i];
+        float *want = read_expected(&st, name, p->numel);
+        if (!CHECK_MSG(want != NULL, "no reference tensor %s", name)) continue;
+        for (size_t j = 0; j < p->numel; j++) {
+            double d = (double)m.params[p->offset + j] - want[j], mv = (double)want[j] - init.params[p->offset + j];
+            diff2 += d * d;
+            moved2 += mv * mv;
+            if (fabs(d) > worst) worst = fabs(d);
+        }
+        free(want);
+    }
+    sg_model_free(&init);
+    double rel_path = sqrt(diff2) / sqrt(moved2 > 0 ? moved2 : 1e-30);
+    printf("  final parameters: |C - ref|_2 / |ref - init|_2 = %.3e, max element diff %.3e (lr %g)\n", rel_path, worst, oc.lr);
+    CHECK_MSG(rel_path <= 2e-2, "final parameters differ by %.3e of the distance travelled", rel_path);
+    printf("worst relative difference (tensors with max|ref| > 1e-6): %.3e\n", g_worst_rel);
+    cJSON_Delete(train);
+    sg_st_close(&st);
+    free_batch(&ob);
+    sg_model_free(&m);
+    return sg_test_done();
+}
+
+static int check_forward(const char *model_dir, const char *batch_path, const char *ref_path) {
+    sg_model m;
+    if (sg_checkpoint_load(&m, model_dir, 0, NULL)) return sg_print_error(), 1;
+    int regression = m.cfg.problem == SG_PROBLEM_REGRESSION;
+    owned_batch ob;
+    if (load_batch(batch_path, &ob, regression)) return sg_print_error(), 1;
+    sg_batch b = as_batch(&ob, regression);
+    sg_safetensors st;
+    if (sg_model_reserve(&m, b.B, b.T, 0) || sg_st_open(&st, ref_path)) return sg_print_error(), 1;
+    float loss = sg_model_forward(&m, &b, 0);
+    printf("C checkpoint %s read by the reference:\n", model_dir);
+    compare("forward", m.acts.logits, &st, "logits", (size_t)b.B * m.cfg.num_labels, 1e-4);
+    compare("forward", &loss, &st, "loss", 1, 1e-4);
+    sg_st_close(&st);
+    free_batch(&ob);
+    sg_model_free(&m);
+    return sg_test_done();
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2) return check_case(argv[1]);
+    if (argc == 5 && !strcmp(argv[1], "--forward")) return check_forward(argv[2], argv[3], argv[4]);
+    fprintf(stderr, "usage: check_vs_reference CASE_DIR | --forward MODEL_DIR BATCH_JSON REF_SAFETENSORS\n");
+    return 2;
+}
