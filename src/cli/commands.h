@@ -3,5 +3,6 @@
 #define SG_COMMANDS_H
 
 int sg_cmd_init_model(int argc, char **argv);
+int sg_cmd_model_info(int argc, char **argv);
 
 #endif

@@ -1,0 +1,190 @@
+/* Model invariants that need no reference: checkpoint round trip, seeded dropout, gradients
+ * against finite differences with dropout on, the schedule, and that training learns. */
+#include "core/error.h"
+#include "core/fileio.h"
+#include "io/checkpoint.h"
+#include "model/ops.h"
+#include "core/rng.h"
+#include "train/adamw.h"
+#include "testlib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { B = 3, T = 10 };
+static int32_t ids[B * T], mask[B * T], labels[B];
+
+static sg_batch make_batch(int vocab) {
+    sg_rng r;
+    sg_rng_seed(&r, 99);
+    for (int b = 0; b < B; b++) {
+        int len = T - 3 * b; /* rows with 0, 3 and 6 padding tokens */
+        for (int t = 0; t < T; t++) {
+            int real = t < len;
+            ids[b * T + t] = !real ? 1 : t == 0 ? 0 : t == len - 1 ? 2 : 4 + (int)sg_rng_below(&r, (uint64_t)vocab - 4);
+            mask[b * T + t] = real;
+        }
+        labels[b] = b % 2;
+    }
+    sg_batch batch = {B, T, ids, mask, labels, NULL};
+    return batch;
+}
+
+static void test_round_trip(void) {
+    sg_model_config cfg;
+    CHECK(sg_model_config_preset(&cfg, "tiny", 2, 261) == 0);
+    sg_model a, b;
+    CHECK(sg_model_create(&a, &cfg) == 0);
+    sg_model_init_random(&a, 1234);
+    const char *dir = sg_test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/model", dir);
+    CHECK(sg_checkpoint_save(&a, path) == 0);
+    sg_load_report rep;
+    CHECK(sg_checkpoint_load(&b, path, 0, &rep) == 0);
+    CHECK(rep.classifier_initialised == 0 && rep.ignored == 0);
+    CHECK(memcmp(a.params, b.params, sizeof(float) * a.table.total) == 0);
+    sg_batch batch = make_batch(cfg.vocab_size);
+    CHECK(sg_model_reserve(&a, B, T, 0) == 0 && sg_model_reserve(&b, B, T, 0) == 0);
+    float la = sg_model_forward(&a, &batch, 0), lb = sg_model_forward(&b, &batch, 0);
+    CHECK(la == lb);
+    CHECK(memcmp(a.acts.logits, b.acts.logits, sizeof(float) * B * 2) == 0);
+    /* padding must not change a row's result: row 2 alone, without its padding */
+    sg_batch one = {1, T - 6, ids + 2 * T, mask + 2 * T, labels + 2, NULL};
+    int32_t row_ids[T], row_mask[T];
+    memcpy(row_ids, ids + 2 * T, sizeof row_ids);
+    memcpy(row_mask, mask + 2 * T, sizeof row_mask);
+    one.ids = row_ids;
+    one.mask = row_mask;
+    float full2[2] = {a.acts.logits[4], a.acts.logits[5]};
+    sg_model_forward(&a, &one, 0);
+    CHECK_NEAR(a.acts.logits[0], full2[0], 1e-5);
+    CHECK_NEAR(a.acts.logits[1], full2[1], 1e-5);
+    sg_model_free(&a);
+    sg_model_free(&b);
+    remove(path);
+}
+
+static double loss_at(sg_model *m, const sg_batch *b) { return sg_model_forward(m, b, 1); }
+
+static void test_dropout_and_gradients(void) {
+    sg_model_config cfg;
+    sg_model_config_preset(&cfg, "tiny", 2, 261);
+    cfg.hidden_dropout = 0.2f;
+    cfg.attn_dropout = 0.2f;
+    sg_model m;
+    CHECK(sg_model_create(&m, &cfg) == 0);
+    sg_model_init_random(&m, 7);
+    for (size_t i = 0; i < m.table.total; i++) m.params[i] *= 3.0f; /* larger weights: non-trivial attention */
+    m.dropout_seed = 42;
+    sg_batch batch = make_batch(cfg.vocab_size);
+    CHECK(sg_model_reserve(&m, B, T, 1) == 0);
+    m.step = 3;
+    float l1 = sg_model_forward(&m, &batch, 1), l2 = sg_model_forward(&m, &batch, 1);
+    CHECK_MSG(l1 == l2, "same seed and step must give the same dropout masks");
+    m.step = 4;
+    float l3 = sg_model_forward(&m, &batch, 1);
+    CHECK_MSG(l1 != l3, "another step must give other masks");
+    float e1 = sg_model_forward(&m, &batch, 0);
+    m.step = 9;
+    CHECK(e1 == sg_model_forward(&m, &batch, 0)); /* eval has no dropout */
+
+    /* keep rate of the mask */
+    enum { N = 100000 };
+    static float ones[N], out[N];
+    for (int i = 0; i < N; i++) ones[i] = 1.0f;
+    sg_dropout_forward(out, ones, N, 0.1f, 5, 6);
+    int kept = 0;
+    for (int i = 0; i < N; i++) kept += out[i] != 0.0f;
+    CHECK_NEAR((double)kept / N, 0.9, 0.005);
+
+    /* directional derivative with dropout on: (L(w+eg) - L(w-eg)) / 2e ~ |g|^2 */
+    m.step = 3;
+    sg_model_zero_grad(&m);
+    sg_model_forward(&m, &batch, 1);
+    sg_model_backward(&m, &batch);
+    double g2 = 0.0;
+    for (size_t i = 0; i < m.table.total; i++) g2 += (double)m.grads[i] * m.grads[i];
+    float *w0 = malloc(sizeof(float) * m.table.total);
+    memcpy(w0, m.params, sizeof(float) * m.table.total);
+    const double eps = 1e-3 / sqrt(g2);
+    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] + (float)(eps * m.grads[i]);
+    double lp = loss_at(&m, &batch);
+    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] - (float)(eps * m.grads[i]);
+    double lm = loss_at(&m, &batch);
+    double fd = (lp - lm) / (2 * eps);
+    printf("directional derivative: finite difference %.6g vs |g|^2 %.6g\n", fd, g2);
+    CHECK_NEAR(fd / g2, 1.0, 0.005);
+    memcpy(m.params, w0, sizeof(float) * m.table.total);
+    free(w0);
+    sg_model_free(&m);
+}
+
+static void test_schedule(void) {
+    CHECK_NEAR(sg_linear_schedule(0, 0, 10), 1.0, 1e-7);
+    CHECK_NEAR(sg_linear_schedule(5, 0, 10), 0.5, 1e-7);
+    CHECK_NEAR(sg_linear_schedule(10, 0, 10), 0.0, 1e-7);
+    CHECK_NEAR(sg_linear_schedule(0, 4, 10), 0.0, 1e-7);
+    CHECK_NEAR(sg_linear_schedule(2, 4, 10), 0.5, 1e-7);
+    CHECK_NEAR(sg_linear_schedule(4, 4, 10), 1.0, 1e-7);
+    CHECK_NEAR(sg_linear_schedule(7, 4, 10), 0.5, 1e-7);
+    CHECK_NEAR(sg_linear_schedule(12, 4, 10), 0.0, 1e-7);
+}
+
+static void test_learns(void) {
+    sg_model_config cfg;
+    sg_model_config_preset(&cfg, "tiny", 2, 261);
+    sg_model m;
+    sg_model_create(&m, &cfg);
+    sg_model_init_random(&m, 3);
+    sg_batch batch = make_batch(cfg.vocab_size);
+    sg_model_reserve(&m, B, T, 1);
+    sg_adamw_config oc;
+    sg_adamw_defaults(&oc);
+    oc.lr = 1e-3f;
+    float first = 0, last = 0;
+    for (int s = 0; s < 30; s++) {
+        m.step = (uint64_t)s;
+        sg_model_zero_grad(&m);
+        float l = sg_model_forward(&m, &batch, 1);
+        sg_model_backward(&m, &batch);
+        float norm = sg_clip_grad_norm(&m, 1.0f);
+        CHECK(isfinite(norm));
+        sg_adamw_step(&m, &oc, oc.lr, s + 1);
+        if (s == 0) first = l;
+        last = l;
+    }
+    printf("fitting one batch: loss %.4f -> %.4f\n", first, last);
+    CHECK_MSG(last < 0.2f * first, "30 steps on one batch should fit it (%.4f -> %.4f)", first, last);
+    sg_model_free(&m);
+}
+
+static void test_bad_config(void) {
+    const char *dir = sg_test_tmpdir();
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    const char *cases[][2] = {
+        {"{\"model_type\": \"bert\"}", "model_type"},
+        {"{\"model_type\": \"roberta\", \"vocab_size\": 10}", "missing key 'hidden_size'"},
+        {"{\"model_type\": \"roberta\", \"vocab_size\": 10, \"hidden_size\": 30, \"num_hidden_layers\": 1, "
+         "\"num_attention_heads\": 4, \"intermediate_size\": 8, \"hidden_act\": \"relu\"}", "does not divide"},
+        {"{\"model_type\": \"roberta\", \"vocab_size\": 1.5}", "expected an integer"},
+        {"[1, 2]", "not a valid JSON object"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sg_write_file_atomic(path, cases[i][0], strlen(cases[i][0]));
+        sg_model_config c;
+        CHECK(sg_model_config_load(&c, path) != 0);
+        CHECK_MSG(strstr(sg_last_error(), cases[i][1]) && strstr(sg_last_error(), "config.json"), "message: %s", sg_last_error());
+    }
+    remove(path);
+}
+
+int main(void) {
+    test_round_trip();
+    test_dropout_and_gradients();
+    test_schedule();
+    test_learns();
+    test_bad_config();
+    return sg_test_done();
+}
