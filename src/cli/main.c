@@ -14,6 +14,7 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"init-model", sg_cmd_init_model, "write a randomly initialised RoBERTa checkpoint (HF layout)"},
+    {"fetch", sg_cmd_fetch, "download GLUE or a HuggingFace model into the HF cache layout"},
     {"model-info", sg_cmd_model_info, "load a checkpoint directory with every check and summarise it"},
 };
 #define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))

@@ -1,0 +1,111 @@
+/* SHA-256 (FIPS 180-4), compact and portable: enough to verify downloads without OpenSSL. */
+#include "hub/fetch.h"
+
+#include "core/error.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+static const uint32_t K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+static uint32_t ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+
+static void compress(uint32_t s[8], const uint8_t p[64]) {
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+               (uint32_t)p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = s[0], b = s[1], c = s[2], d = s[3], e = s[4], f = s[5], g = s[6], h = s[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = h + (ror(e, 6) ^ ror(e, 11) ^ ror(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t2 = (ror(a, 2) ^ ror(a, 13) ^ ror(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        h = g; g = f; f = e; e = d + t1;
+        d = c; c = b; b = a; a = t1 + t2;
+    }
+    s[0] += a; s[1] += b; s[2] += c; s[3] += d; s[4] += e; s[5] += f; s[6] += g; s[7] += h;
+}
+
+void sg_sha256_init(sg_sha256 *ctx) {
+    static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                   0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    memcpy(ctx->state, iv, sizeof iv);
+    ctx->total_bytes = 0;
+    ctx->block_len = 0;
+}
+
+void sg_sha256_update(sg_sha256 *ctx, const void *data, size_t len) {
+    const uint8_t *p = data;
+    ctx->total_bytes += len;
+    if (ctx->block_len) {
+        size_t take = 64 - ctx->block_len < len ? 64 - ctx->block_len : len;
+        memcpy(ctx->block + ctx->block_len, p, take);
+        ctx->block_len += take; p += take; len -= take;
+        if (ctx->block_len < 64) return;
+        compress(ctx->state, ctx->block);
+        ctx->block_len = 0;
+    }
+    for (; len >= 64; p += 64, len -= 64) compress(ctx->state, p);
+    memcpy(ctx->block, p, len);
+    ctx->block_len = len;
+}
+
+void sg_sha256_final(sg_sha256 *ctx, uint8_t digest[32]) {
+    uint64_t bits = ctx->total_bytes * 8;
+    uint8_t pad[72] = {0x80};
+    size_t pad_len = (ctx->block_len < 56 ? 56 : 120) - ctx->block_len;
+    for (int i = 0; i < 8; i++) pad[pad_len + i] = (uint8_t)(bits >> (56 - 8 * i));
+    sg_sha256_update(ctx, pad, pad_len + 8);
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 4; j++) digest[4 * i + j] = (uint8_t)(ctx->state[i] >> (24 - 8 * j));
+}
+
+void sg_sha256_hex(const uint8_t digest[32], char hex[65]) {
+    static const char digits[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        hex[2 * i] = digits[digest[i] >> 4];
+        hex[2 * i + 1] = digits[digest[i] & 15];
+    }
+    hex[64] = '\0';
+}
+
+int sg_sha256_file(const char *path, char hex[65]) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return sg_fail("%s: cannot open: %s", path, strerror(errno));
+    uint8_t buf[1 << 15];
+    sg_sha256 ctx;
+    sg_sha256_init(&ctx);
+    size_t got;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0) sg_sha256_update(&ctx, buf, got);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return sg_fail("%s: read error", path);
+    uint8_t digest[32];
+    sg_sha256_final(&ctx, digest);
+    sg_sha256_hex(digest, hex);
+    return 0;
+}
+
+int sg_is_sha256_hex(const char *s) {
+    if (!s) return 0;
+    size_t i = 0;
+    for (; s[i]; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'))) return 0;
+    }
+    return i == 64;
+}
