@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 PACKAGES=(build-essential cmake pkg-config git
   openmpi-bin libopenmpi-dev libscalapack-openmpi-dev libopenblas-openmp-dev libopenblas-dev
   libhdf5-dev hdf5-tools libyaml-dev libcjson-dev libpcre2-dev libcurl4-openssl-dev libzip-dev
-  python3 python3-torch python3-numpy python3-scipy python3-h5py)
+  python3 python3-torch python3-numpy python3-scipy python3-h5py python3-regex)
 
 if [ "${SG_NO_INSTALL:-0}" != 1 ]; then
   missing=()

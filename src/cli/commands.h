@@ -6,5 +6,6 @@ int sg_cmd_init_model(int argc, char **argv);
 int sg_cmd_model_info(int argc, char **argv);
 int sg_cmd_fetch(int argc, char **argv);
 int sg_cmd_synth(int argc, char **argv);
+int sg_cmd_tokenize(int argc, char **argv);
 
 #endif

@@ -16,6 +16,7 @@ static const command COMMANDS[] = {
     {"init-model", sg_cmd_init_model, "write a randomly initialised RoBERTa checkpoint (HF layout)"},
     {"fetch", sg_cmd_fetch, "download GLUE or a HuggingFace model into the HF cache layout"},
     {"synth", sg_cmd_synth, "write small synthetic GLUE-layout tasks (SST-2, MRPC, STS-B)"},
+    {"tokenize", sg_cmd_tokenize, "print RoBERTa input ids of a text or pair (JSON arrays)"},
     {"model-info", sg_cmd_model_info, "load a checkpoint directory with every check and summarise it"},
 };
 #define NCOMMANDS ((int)(sizeof COMMANDS / sizeof COMMANDS[0]))

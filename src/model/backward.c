@@ -7,7 +7,10 @@
 #include <math.h>
 #include <string.h>
 
-enum { SITE_EMB, SITE_ATT, SITE_ATT_OUT, SITE_FFN_OUT, SITE_CLS_IN, SITE_CLS_MID }; /* as forward.c */
+/* Straight-through backward of quantizer q in place on d (its input was x); accumulates d(s). */
+static void unquantize_grad(sg_model *m, sg_lsq *q, const float *x, float *d, size_t n) {
+    if (q) sg_lsq_backward(q, x, d, d, n, m->grads + (q->s - m->params));
+}
 
 /* Gradient of the mean loss w.r.t. the logits, then the head; leaves d(encoder output) in d_x. */
 static void head_backward(sg_model *m, const sg_batch *b) {
@@ -27,15 +30,39 @@ static void head_backward(sg_model *m, const sg_batch *b) {
     int ow = sg_param_index_classifier(c, C_OW), ob = sg_param_index_classifier(c, C_OB);
     int dw = sg_param_index_classifier(c, C_DW), db = sg_param_index_classifier(c, C_DB);
     sg_linear_backward(dt, 0.0f, sg_model_grad(m, ow), sg_model_grad(m, ob), dlogits, a->cls_t, sg_model_param(m, ow), B, C, L);
-    sg_dropout_backward(dt, 0, dt, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SITE_CLS_MID));
+    sg_dropout_backward(dt, 0, dt, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_MID));
     for (int i = 0; i < B * C; i++) {
         float t = tanhf(a->cls_h[i]);
         dt[i] *= 1.0f - t * t;
     }
+    unquantize_grad(m, sg_model_quant(m, c->layers, 0), a->cls_h_pre, dt, (size_t)B * C);
     sg_linear_backward(dx_cls, 0.0f, sg_model_grad(m, dw), sg_model_grad(m, db), dt, a->cls_x, sg_model_param(m, dw), B, C, C);
-    sg_dropout_backward(dx_cls, 0, dx_cls, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SITE_CLS_IN));
+    sg_dropout_backward(dx_cls, 0, dx_cls, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_IN));
     memset(a->d_x, 0, sizeof(float) * (size_t)B * T * C);
     for (int i = 0; i < B; i++) memcpy(a->d_x + (size_t)i * T * C, dx_cls + (size_t)i * C, sizeof(float) * C);
+}
+
+/* In: d_ctx = d(context before after_attn_quan). Out: d_qkv = d(q|k|v before their quantizers). */
+static void self_attention_backward(sg_model *m, int l, const sg_batch *b, sg_layer_acts *la) {
+    const sg_model_config *c = &m->cfg;
+    sg_acts *a = &m->acts;
+    const int N = b->B * b->T, C = c->hidden;
+    const size_t NC = (size_t)N * C, BHTT = (size_t)b->B * c->heads * b->T * b->T;
+    const float pa = c->attn_dropout;
+    sg_lsq *qa = sg_model_quant(m, l, Q_ATTN);
+    const float *p = (pa > 0.0f || qa) ? la->att_p : la->att;
+    sg_attention_context_backward(a->d_att, a->d_qkv + 2 * NC, a->d_ctx, p, la->qkv + 2 * NC, b->B, b->T, C, c->heads,
+                                  a->threads);
+    uint64_t stream = sg_dropout_stream(m->step, l, SG_SITE_ATT);
+    if (qa) { /* attn_quan's input was dropout(att): rebuild it instead of keeping it */
+        sg_dropout_forward(a->d_att2, la->att, BHTT, pa, m->dropout_seed, stream);
+        unquantize_grad(m, qa, a->d_att2, a->d_att, BHTT);
+    }
+    if (pa > 0.0f) sg_dropout_backward(a->d_att, 0, a->d_att, BHTT, pa, m->dropout_seed, stream);
+    sg_attention_probs_backward(a->d_qkv, a->d_qkv + NC, a->d_att, la->att, la->qkv, la->qkv + NC, b->B, b->T, C,
+                                c->heads, a->threads);
+    for (int part = 0; part < 3; part++)
+        unquantize_grad(m, sg_model_quant(m, l, Q_QUERY + part), la->qkv_pre + part * NC, a->d_qkv + part * NC, NC);
 }
 
 /* In: d_x = d(layer output). Out: d_x = d(layer input). */
@@ -44,28 +71,35 @@ static void layer_backward(sg_model *m, int l, const sg_batch *b) {
     sg_acts *a = &m->acts;
     sg_layer_acts *la = &a->layer[l];
     const int N = b->B * b->T, C = c->hidden, F = c->ffn;
-    const size_t NC = (size_t)N * C;
-    const float ph = c->hidden_dropout, pa = c->attn_dropout;
+    const size_t NC = (size_t)N * C, NF = (size_t)N * F;
+    const float ph = c->hidden_dropout;
 #define W(k) sg_model_param(m, sg_param_index_layer(c, l, k))
 #define G(k) sg_model_grad(m, sg_param_index_layer(c, l, k))
-    /* out = LN2(res2), res2 = h1 + drop(W2·act + b2) */
+    /* out = quant(LN2(res2)), res2 = h1 + drop(quant(W2·act + b2)) */
+    unquantize_grad(m, sg_model_quant(m, l, Q_FFN_OUT_LN), la->out_pre, a->d_x, NC);
     sg_layernorm_backward(a->d_x2, 0, G(L_LN2W), G(L_LN2B), a->d_x, la->res2, W(L_LN2W), la->ln2_mean, la->ln2_rstd, N, C,
                           a->scratch, a->threads);
-    sg_dropout_backward(a->d_x, 0, a->d_x2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SITE_FFN_OUT));
+    sg_dropout_backward(a->d_x, 0, a->d_x2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT));
+    unquantize_grad(m, sg_model_quant(m, l, Q_FFN_OUT), la->fc2_pre, a->d_x, NC);
     sg_linear_backward(a->d_ffn, 0.0f, G(L_OW), G(L_OB), a->d_x, la->act, W(L_OW), N, F, C);
-    if (c->act == SG_ACT_RELU) sg_relu_backward(a->d_ffn, a->d_ffn, la->fc1, (size_t)N * F);
-    else sg_gelu_backward(a->d_ffn, a->d_ffn, la->fc1, (size_t)N * F);
+    if (c->act == SG_ACT_RELU) sg_relu_backward(a->d_ffn, a->d_ffn, la->act, NF); /* act > 0 iff its input > 0 */
+    else sg_gelu_backward(a->d_ffn, a->d_ffn, la->fc1, NF);
+    unquantize_grad(m, sg_model_quant(m, l, Q_INTER), la->fc1, a->d_ffn, NF);
     /* d_x2 holds d(h1) from the residual; the FFN path adds onto it */
     sg_linear_backward(a->d_x2, 1.0f, G(L_IW), G(L_IB), a->d_ffn, la->h1, W(L_IW), N, C, F);
-    /* h1 = LN1(res1), res1 = x_in + drop(Wo·ctx + bo) */
+    /* h1 = quant(LN1(res1)), res1 = x_in + drop(quant(Wo·ctx + bo)) */
+    unquantize_grad(m, sg_model_quant(m, l, Q_ATTN_OUT_LN), la->h1_pre, a->d_x2, NC);
     sg_layernorm_backward(a->d_x, 0, G(L_LN1W), G(L_LN1B), a->d_x2, la->res1, W(L_LN1W), la->ln1_mean, la->ln1_rstd, N, C,
                           a->scratch, a->threads);
-    sg_dropout_backward(a->d_x2, 0, a->d_x, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SITE_ATT_OUT));
+    sg_dropout_backward(a->d_x2, 0, a->d_x, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT));
+    unquantize_grad(m, sg_model_quant(m, l, Q_ATTN_OUT), la->ao_pre, a->d_x2, NC);
     sg_linear_backward(a->d_ctx, 0.0f, G(L_AOW), G(L_AOB), a->d_x2, la->ctx, W(L_AOW), N, C, C);
-    sg_attention_backward(a->d_qkv, a->d_ctx, la->qkv, la->att, b->B, b->T, C, c->heads, pa, m->dropout_seed,
-                          sg_dropout_stream(m->step, l, SITE_ATT), a->scratch, a->threads);
-    /* d_x (residual path) += d(qkv)·Wqkv */
-    sg_linear_backward(a->d_x, 1.0f, G(L_QW), G(L_QB), a->d_qkv, la->x_in, W(L_QW), N, C, 3 * C);
+    unquantize_grad(m, sg_model_quant(m, l, Q_AFTER_ATTN), la->ctx_pre, a->d_ctx, NC);
+    self_attention_backward(m, l, b, la);
+    /* d_x (residual path) += d(q|k|v)·W */
+    for (int part = 0; part < 3; part++)
+        sg_linear_backward(a->d_x, 1.0f, G(L_QW + part), G(L_QB + part), a->d_qkv + part * NC, la->x_in, W(L_QW + part), N,
+                           C, C);
 #undef W
 #undef G
 }
@@ -75,7 +109,7 @@ static void embed_backward(sg_model *m, const sg_batch *b) {
     sg_acts *a = &m->acts;
     const int N = b->B * b->T, C = c->hidden;
     sg_dropout_backward(a->d_x, 0, a->d_x, (size_t)N * C, c->hidden_dropout, m->dropout_seed,
-                        sg_dropout_stream(m->step, -1, SITE_EMB));
+                        sg_dropout_stream(m->step, -1, SG_SITE_EMB));
     sg_layernorm_backward(a->d_x2, 0, sg_model_grad(m, P_EMB_LN_W), sg_model_grad(m, P_EMB_LN_B), a->d_x, a->emb,
                           sg_model_param(m, P_EMB_LN_W), a->emb_mean, a->emb_rstd, N, C, a->scratch, a->threads);
     float *gw = sg_model_grad(m, P_WORD), *gp = sg_model_grad(m, P_POS), *gt = sg_model_grad(m, P_TYPE);

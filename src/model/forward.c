@@ -1,4 +1,5 @@
-/* The forward pass, layer by layer, as spec §1 (HF RobertaForSequenceClassification). */
+/* The forward pass, layer by layer, as spec §1 (HF RobertaForSequenceClassification) with the
+ * quantizers of spec §2 where the model has them. */
 #include "blas/gemm.h"
 #include "core/rng.h"
 #include "model/ops.h"
@@ -7,11 +8,22 @@
 #include <math.h>
 #include <string.h>
 
-/* Dropout streams: one per (step, layer, site); attention adds the (batch, head) index. */
-enum { SITE_EMB, SITE_ATT, SITE_ATT_OUT, SITE_FFN_OUT, SITE_CLS_IN, SITE_CLS_MID };
+/* Dropout streams: one per (step, layer, site). */
 uint64_t sg_dropout_stream(uint64_t step, int layer, int site) {
     return sg_hash64(step * 0x9E3779B1ULL + (uint64_t)(layer + 1) * 64 + (uint64_t)site);
 }
+
+static sg_lsq_mode lsq_mode(const sg_model *m) {
+    return m->calibrating ? SG_LSQ_CALIBRATE : m->acts.training_now ? SG_LSQ_TRAIN : SG_LSQ_EVAL;
+}
+
+/* Quantize pre -> post when q is on; otherwise the producer already wrote into post. */
+static void quantize(const sg_model *m, sg_lsq *q, const float *pre, float *post, size_t n) {
+    if (q) sg_lsq_forward(q, lsq_mode(m), pre, post, n);
+}
+
+/* Where a site's producer writes: the quantizer's input buffer when it is on, else the output. */
+static float *site(sg_lsq *q, float *pre, float *post) { return q ? pre : post; }
 
 static void embed(sg_model *m, const sg_batch *b, float *x_out) {
     const sg_model_config *c = &m->cfg;
@@ -28,32 +40,82 @@ static void embed(sg_model *m, const sg_batch *b, float *x_out) {
     sg_layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, sg_model_param(m, P_EMB_LN_W),
                          sg_model_param(m, P_EMB_LN_B), N, C, c->ln_eps);
     sg_dropout_forward(x_out, a->emb_ln, (size_t)N * C, a->training_now ? c->hidden_dropout : 0.0f, m->dropout_seed,
-                       sg_dropout_stream(m->step, -1, SITE_EMB));
+                       sg_dropout_stream(m->step, -1, SG_SITE_EMB));
+}
+
+static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts *la) {
+    const sg_model_config *c = &m->cfg;
+    sg_acts *a = &m->acts;
+    const int N = b->B * b->T, C = c->hidden;
+    const size_t NC = (size_t)N * C, BHTT = (size_t)b->B * c->heads * b->T * b->T;
+    const float pa = a->training_now ? c->attn_dropout : 0.0f;
+    for (int part = 0; part < 3; part++) { /* q, k, v: planar, each through its own quantizer */
+        sg_lsq *q = sg_model_quant(m, l, Q_QUERY + part);
+        float *pre = site(q, la->qkv_pre + part * NC, la->qkv + part * NC);
+        int w = sg_param_index_layer(c, l, L_QW + part), bias = sg_param_index_layer(c, l, L_QB + part);
+        sg_linear_forward(pre, la->x_in, sg_model_param(m, w), sg_model_param(m, bias), N, C, C);
+        quantize(m, q, pre, la->qkv + part * NC, NC);
+    }
+    sg_attention_probs(la->att, la->qkv, la->qkv + NC, b->mask, b->B, b->T, C, c->heads, a->threads);
+    /* probabilities used with V: dropout, then attn_quan */
+    sg_lsq *qa = sg_model_quant(m, l, Q_ATTN);
+    const float *p = la->att;
+    if (pa > 0.0f || qa) {
+        sg_dropout_forward(la->att_p, la->att, BHTT, pa, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT));
+        quantize(m, qa, la->att_p, la->att_p, BHTT);
+        p = la->att_p;
+    }
+    sg_lsq *qc = sg_model_quant(m, l, Q_AFTER_ATTN);
+    float *ctx = site(qc, la->ctx_pre, la->ctx);
+    sg_attention_context(ctx, p, la->qkv + 2 * NC, b->B, b->T, C, c->heads, a->threads);
+    quantize(m, qc, ctx, la->ctx, NC);
 }
 
 static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *la, float *x_out) {
     const sg_model_config *c = &m->cfg;
     sg_acts *a = &m->acts;
     const int N = b->B * b->T, C = c->hidden, F = c->ffn;
-    const float ph = a->training_now ? c->hidden_dropout : 0.0f, pa = a->training_now ? c->attn_dropout : 0.0f;
+    const size_t NC = (size_t)N * C, NF = (size_t)N * F;
+    const float ph = a->training_now ? c->hidden_dropout : 0.0f;
 #define W(k) sg_model_param(m, sg_param_index_layer(c, l, k))
-    sg_linear_forward(la->qkv, la->x_in, W(L_QW), W(L_QB), N, C, 3 * C);
-    sg_attention_forward(la->ctx, la->att, la->qkv, b->mask, b->B, b->T, C, c->heads, pa, m->dropout_seed,
-                         sg_dropout_stream(m->step, l, SITE_ATT), a->scratch, a->threads);
-    sg_linear_forward(la->res1, la->ctx, W(L_AOW), W(L_AOB), N, C, C);
-    sg_dropout_forward(la->res1, la->res1, (size_t)N * C, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SITE_ATT_OUT));
-    const size_t NC = (size_t)N * C;
+    self_attention(m, l, b, la);
+
+    /* attention.output: dense -> dense_quan -> dropout -> LN(. + x_in) -> dense_quan_after_ln */
+    sg_lsq *q = sg_model_quant(m, l, Q_ATTN_OUT);
+    float *ao = site(q, la->ao_pre, la->res1);
+    sg_linear_forward(ao, la->ctx, W(L_AOW), W(L_AOB), N, C, C);
+    quantize(m, q, ao, la->res1, NC);
+    sg_dropout_forward(la->res1, la->res1, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < NC; i++) la->res1[i] += la->x_in[i];
-    sg_layernorm_forward(la->h1, la->ln1_mean, la->ln1_rstd, la->res1, W(L_LN1W), W(L_LN1B), N, C, c->ln_eps);
+    q = sg_model_quant(m, l, Q_ATTN_OUT_LN);
+    float *h1 = site(q, la->h1_pre, la->h1);
+    sg_layernorm_forward(h1, la->ln1_mean, la->ln1_rstd, la->res1, W(L_LN1W), W(L_LN1B), N, C, c->ln_eps);
+    quantize(m, q, h1, la->h1, NC);
+
+    /* intermediate: dense -> dense_quan (unsigned) -> activation (ReLU: then a no-op) */
     sg_linear_forward(la->fc1, la->h1, W(L_IW), W(L_IB), N, C, F);
-    if (c->act == SG_ACT_RELU) sg_relu_forward(la->act, la->fc1, (size_t)N * F);
-    else sg_gelu_forward(la->act, la->fc1, (size_t)N * F);
-    sg_linear_forward(la->res2, la->act, W(L_OW), W(L_OB), N, F, C);
-    sg_dropout_forward(la->res2, la->res2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SITE_FFN_OUT));
+    q = sg_model_quant(m, l, Q_INTER);
+    const float *fc1 = la->fc1;
+    if (q) {
+        sg_lsq_forward(q, lsq_mode(m), la->fc1, la->act, NF);
+        fc1 = la->act;
+    }
+    if (c->act == SG_ACT_RELU) sg_relu_forward(la->act, fc1, NF);
+    else sg_gelu_forward(la->act, fc1, NF);
+
+    /* output: dense -> dense_quan -> dropout -> LN(. + h1) -> dense_quan_after_ln */
+    q = sg_model_quant(m, l, Q_FFN_OUT);
+    float *fc2 = site(q, la->fc2_pre, la->res2);
+    sg_linear_forward(fc2, la->act, W(L_OW), W(L_OB), N, F, C);
+    quantize(m, q, fc2, la->res2, NC);
+    sg_dropout_forward(la->res2, la->res2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < NC; i++) la->res2[i] += la->h1[i];
-    sg_layernorm_forward(x_out, la->ln2_mean, la->ln2_rstd, la->res2, W(L_LN2W), W(L_LN2B), N, C, c->ln_eps);
+    q = sg_model_quant(m, l, Q_FFN_OUT_LN);
+    float *out = site(q, la->out_pre, x_out);
+    sg_layernorm_forward(out, la->ln2_mean, la->ln2_rstd, la->res2, W(L_LN2W), W(L_LN2B), N, C, c->ln_eps);
+    quantize(m, q, out, x_out, NC);
 #undef W
 }
 
@@ -63,11 +125,14 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
     const int B = b->B, T = b->T, C = c->hidden, L = c->num_labels;
     const float ph = a->training_now ? c->hidden_dropout : 0.0f;
     for (int i = 0; i < B; i++) memcpy(a->cls_x + (size_t)i * C, x + (size_t)i * T * C, sizeof(float) * C); /* <s> */
-    sg_dropout_forward(a->cls_x, a->cls_x, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SITE_CLS_IN));
-    sg_linear_forward(a->cls_h, a->cls_x, sg_model_param(m, sg_param_index_classifier(c, C_DW)),
+    sg_dropout_forward(a->cls_x, a->cls_x, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_IN));
+    sg_lsq *q = sg_model_quant(m, c->layers, 0);
+    float *h = site(q, a->cls_h_pre, a->cls_h);
+    sg_linear_forward(h, a->cls_x, sg_model_param(m, sg_param_index_classifier(c, C_DW)),
                       sg_model_param(m, sg_param_index_classifier(c, C_DB)), B, C, C);
+    quantize(m, q, h, a->cls_h, (size_t)B * C);
     for (int i = 0; i < B * C; i++) a->cls_t[i] = tanhf(a->cls_h[i]);
-    sg_dropout_forward(a->cls_t, a->cls_t, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SITE_CLS_MID));
+    sg_dropout_forward(a->cls_t, a->cls_t, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_MID));
     sg_linear_forward(a->logits, a->cls_t, sg_model_param(m, sg_param_index_classifier(c, C_OW)),
                       sg_model_param(m, sg_param_index_classifier(c, C_OB)), B, C, L);
     double loss = 0.0;
@@ -94,9 +159,9 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
 
 float sg_model_forward(sg_model *m, const sg_batch *b, int training) {
     sg_acts *a = &m->acts;
-    a->training_now = training;
+    a->training_now = training && !m->calibrating;
     const int layers = m->cfg.layers;
-    if (training) {
+    if (a->training_now) {
         embed(m, b, a->layer[0].x_in);
         for (int l = 0; l < layers; l++)
             encoder_layer(m, l, b, &a->layer[l], l + 1 < layers ? a->layer[l + 1].x_in : a->out);

@@ -30,12 +30,17 @@ void sg_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n
 /* RoBERTa position ids: pad_id + cumsum(ids != pad) for real tokens, pad_id for padding. */
 void sg_position_ids(int32_t *pos, const int32_t *ids, int B, int T, int pad_id);
 
-/* Self-attention over fused qkv [B*T, 3C]: att [B,H,T,T] (softmax probs, saved), ctx [B*T, C].
- * Mask: additive finfo(float32).min on padding keys, as HF. Attention-probability dropout p
- * with stream base `stream`. scratch: threads * 2*T*T floats. */
-void sg_attention_forward(float *ctx, float *att, const float *qkv, const int32_t *mask, int B, int T, int C, int H,
-                          float p, uint64_t seed, uint64_t stream, float *scratch, int threads);
-void sg_attention_backward(float *dqkv, const float *dctx, const float *qkv, const float *att, int B, int T, int C,
-                           int H, float p, uint64_t seed, uint64_t stream, float *scratch, int threads);
+/* Self-attention on planar q, k, v [B*T, C], heads as column blocks; att/probabilities [B, H, T, T].
+ * Mask: additive finfo(float32).min on padding keys, as HF. */
+void sg_attention_probs(float *att, const float *q, const float *k, const int32_t *mask, int B, int T, int C, int H,
+                        int threads);
+/* ctx[B*T, C] = p · v per (batch, head). */
+void sg_attention_context(float *ctx, const float *p, const float *v, int B, int T, int C, int H, int threads);
+/* dp = dctx · vᵀ, dv = pᵀ · dctx per (batch, head). */
+void sg_attention_context_backward(float *dp, float *dv, const float *dctx, const float *p, const float *v, int B, int T,
+                                   int C, int H, int threads);
+/* From d(probabilities) (overwritten with d(scores)) to dq, dk. */
+void sg_attention_probs_backward(float *dq, float *dk, float *datt, const float *att, const float *q, const float *k,
+                                 int B, int T, int C, int H, int threads);
 
 #endif

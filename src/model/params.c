@@ -14,13 +14,30 @@ int sg_param_index_layer(const sg_model_config *c, int layer, int k) {
 
 int sg_param_index_classifier(const sg_model_config *c, int k) { return P_EMB_COUNT + c->layers * L_COUNT + k; }
 
+static const struct {
+    const char *name;
+    int is_signed, module;
+} QUANTIZERS[Q_PER_LAYER + 1] = {
+    {"attention.self.query_quan", 1, QM_SELF},     {"attention.self.key_quan", 1, QM_SELF},
+    {"attention.self.value_quan", 1, QM_SELF},     {"attention.self.attn_quan", 0, QM_SELF},
+    {"attention.self.after_attn_quan", 0, QM_SELF}, {"attention.output.dense_quan", 1, QM_ATTN_OUT},
+    {"attention.output.dense_quan_after_ln", 1, QM_ATTN_OUT}, {"intermediate.dense_quan", 0, QM_INTER},
+    {"output.dense_quan", 1, QM_FFN_OUT},          {"output.dense_quan_after_ln", 1, QM_FFN_OUT},
+    {"classifier.dense_quan", 0, QM_PER_LAYER},
+};
+
+const char *sg_quantizer_name(int q) { return QUANTIZERS[q].name; }
+int sg_quantizer_signed(int q) { return QUANTIZERS[q].is_signed; }
+int sg_quantizer_module(int q) { return QUANTIZERS[q].module; }
+
 static void add(sg_param_table *t, size_t *offset, int no_decay, int64_t d0, int64_t d1, const char *fmt, int layer) {
     sg_param_info *p = &t->info[t->count++];
     snprintf(p->name, sizeof p->name, fmt, layer);
-    p->ndim = d1 > 0 ? 2 : 1;
+    p->ndim = d0 == 0 ? 0 : d1 > 0 ? 2 : 1; /* d0 == 0: a scalar */
     p->shape[0] = d0;
     p->shape[1] = d1 > 0 ? d1 : 0;
-    p->numel = (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+    p->numel = d0 == 0 ? 1 : (size_t)d0 * (size_t)(d1 > 0 ? d1 : 1);
+    p->quantizer = -1;
     p->offset = *offset;
     p->no_decay = no_decay;
     *offset += p->numel;
@@ -29,8 +46,8 @@ static void add(sg_param_table *t, size_t *offset, int no_decay, int64_t d0, int
 /* Keeps every tensor 64-byte aligned except the fused q/k/v parts, which must stay adjacent. */
 static void align(size_t *offset) { *offset = sg_arena_round(*offset); }
 
-int sg_param_table_build(sg_param_table *t, const sg_model_config *c) {
-    int n = P_EMB_COUNT + c->layers * L_COUNT + C_COUNT;
+int sg_param_table_build(sg_param_table *t, const sg_model_config *c, const int *module_levels) {
+    int n = P_EMB_COUNT + c->layers * L_COUNT + C_COUNT + c->layers * Q_PER_LAYER + 1;
     t->info = calloc((size_t)n, sizeof *t->info);
     t->count = 0;
     t->total = 0;
@@ -64,6 +81,18 @@ int sg_param_table_build(sg_param_table *t, const sg_model_config *c) {
     add(t, &off, 1, C, 0, "classifier.dense.bias", 0); align(&off);
     add(t, &off, 0, c->num_labels, C, "classifier.out_proj.weight", 0); align(&off);
     add(t, &off, 1, c->num_labels, 0, "classifier.out_proj.bias", 0); align(&off);
+    /* quantizer steps; HF Trainer decays them like any non-bias, non-LayerNorm parameter */
+    for (int l = 0; module_levels && l <= c->layers; l++)
+        for (int q = 0; q < Q_PER_LAYER; q++) {
+            int last = l == c->layers, qi = last ? Q_PER_LAYER : q;
+            if (last && q > 0) break;
+            if (module_levels[last ? c->layers * QM_PER_LAYER : l * QM_PER_LAYER + QUANTIZERS[qi].module] <= 0) continue;
+            char fmt[SG_PARAM_NAME_MAX];
+            snprintf(fmt, sizeof fmt, last ? "%s.s" : "roberta.encoder.layer.%%d.%s.s", QUANTIZERS[qi].name);
+            add(t, &off, 0, 0, 0, fmt, l);
+            t->info[t->count - 1].quantizer = l * Q_PER_LAYER + q;
+            align(&off);
+        }
     t->total = off;
     return 0;
 }

@@ -17,6 +17,22 @@ enum {
 };
 enum { C_DW, C_DB, C_OW, C_OB, C_COUNT };
 
+/* Quantizers (spec §2), per layer in this order, then one in the classifier. */
+enum {
+    Q_QUERY, Q_KEY, Q_VALUE, Q_ATTN, Q_AFTER_ATTN, /* attention.self */
+    Q_ATTN_OUT, Q_ATTN_OUT_LN,                     /* attention.output */
+    Q_INTER,                                       /* intermediate */
+    Q_FFN_OUT, Q_FFN_OUT_LN,                       /* output */
+    Q_PER_LAYER
+};
+/* Quantizable modules, per layer, then the classifier: the unit a transform config assigns a level to. */
+enum { QM_SELF, QM_ATTN_OUT, QM_INTER, QM_FFN_OUT, QM_PER_LAYER };
+
+/* HF-relative names and signedness of quantizer q (0..Q_PER_LAYER-1, or Q_PER_LAYER for the classifier's). */
+const char *sg_quantizer_name(int q);
+int sg_quantizer_signed(int q);
+int sg_quantizer_module(int q); /* QM_* owning it (QM_PER_LAYER: the classifier) */
+
 #define SG_PARAM_NAME_MAX 128
 
 typedef struct {
@@ -25,6 +41,7 @@ typedef struct {
     int64_t shape[2];
     size_t numel, offset;
     int no_decay; /* biases and LayerNorm parameters: HF Trainer excludes them from weight decay */
+    int quantizer; /* -1, or the index of the quantizer whose step `s` this is (layer * Q_PER_LAYER + q) */
 } sg_param_info;
 
 typedef struct {
@@ -33,7 +50,9 @@ typedef struct {
     size_t total; /* floats in the block */
 } sg_param_table;
 
-int sg_param_table_build(sg_param_table *t, const sg_model_config *c);
+/* module_levels: NULL (no quantizers) or [layers * QM_PER_LAYER + 1] levels, 0 = not quantized;
+ * each quantizer of a quantized module adds its step `<module>.<quantizer>.s` (a scalar). */
+int sg_param_table_build(sg_param_table *t, const sg_model_config *c, const int *module_levels);
 void sg_param_table_free(sg_param_table *t);
 int sg_param_index_layer(const sg_model_config *c, int layer, int k);
 int sg_param_index_classifier(const sg_model_config *c, int k);

@@ -7,11 +7,33 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sg_model_create(sg_model *m, const sg_model_config *cfg) {
+static int setup_quantizers(sg_model *m, const int *module_levels) {
+    const sg_model_config *c = &m->cfg;
+    size_t nmod = (size_t)c->layers * QM_PER_LAYER + 1, nq = (size_t)c->layers * Q_PER_LAYER + 1;
+    m->module_levels = calloc(nmod, sizeof(int));
+    m->quant = calloc(nq, sizeof(sg_lsq));
+    if (!m->module_levels || !m->quant) return sg_fail("out of memory");
+    memcpy(m->module_levels, module_levels, nmod * sizeof(int));
+    for (int i = 0; i < m->table.count; i++) {
+        const sg_param_info *p = &m->table.info[i];
+        if (p->quantizer < 0) continue;
+        int l = p->quantizer / Q_PER_LAYER, q = l == c->layers ? Q_PER_LAYER : p->quantizer % Q_PER_LAYER;
+        int level = module_levels[l == c->layers ? c->layers * QM_PER_LAYER : l * QM_PER_LAYER + sg_quantizer_module(q)];
+        if (q == Q_INTER && c->act != SG_ACT_RELU)
+            return sg_fail("layer %d: quantizing the intermediate of a %s model is not supported (ReLU only)", l, "gelu");
+        if (sg_lsq_init(&m->quant[p->quantizer], sg_model_param(m, i), level, sg_quantizer_signed(q)))
+            return sg_fail_context("%s", p->name);
+    }
+    return 0;
+}
+
+int sg_model_create_quantized(sg_model *m, const sg_model_config *cfg, const int *module_levels) {
     memset(m, 0, sizeof *m);
     m->cfg = *cfg;
     if (sg_model_config_validate(cfg, "model config")) return -1;
-    if (sg_param_table_build(&m->table, cfg)) return -1;
+    int any = 0;
+    for (int i = 0; module_levels && i <= cfg->layers * QM_PER_LAYER; i++) any |= module_levels[i] > 0;
+    if (sg_param_table_build(&m->table, cfg, any ? module_levels : NULL)) return -1;
     size_t P = m->table.total;
     if (sg_arena_init(&m->weights, 4 * sg_arena_round(P))) {
         sg_param_table_free(&m->table);
@@ -25,22 +47,34 @@ int sg_model_create(sg_model *m, const sg_model_config *cfg) {
     for (int i = 0; i < m->table.count; i++)
         if (strstr(m->table.info[i].name, "LayerNorm.weight"))
             for (size_t j = 0; j < m->table.info[i].numel; j++) sg_model_param(m, i)[j] = 1.0f;
+    if (any && setup_quantizers(m, module_levels)) {
+        sg_model_free(m);
+        return -1;
+    }
     return 0;
 }
+
+int sg_model_create(sg_model *m, const sg_model_config *cfg) { return sg_model_create_quantized(m, cfg, NULL); }
+
+int sg_model_is_quantized(const sg_model *m) { return m->quant != NULL; }
 
 void sg_model_free(sg_model *m) {
     sg_arena_free(&m->act_arena);
     free(m->acts.layer);
+    free(m->quant);
+    free(m->module_levels);
     sg_arena_free(&m->weights);
     sg_param_table_free(&m->table);
     memset(m, 0, sizeof *m);
 }
 
 /* Lays out the activation block; with `a` NULL only counts the floats it needs. */
-static size_t layout_acts(sg_acts *acts, sg_arena *a, const sg_model_config *c, int B, int T, int training,
-                          int threads) {
+static size_t layout_acts(sg_acts *acts, sg_arena *a, const sg_model *m, int B, int T, int training, int threads) {
+    const sg_model_config *c = &m->cfg;
     size_t N = (size_t)B * T, C = (size_t)c->hidden, F = (size_t)c->ffn, H = (size_t)c->heads, L = (size_t)c->num_labels;
-    size_t total = 0;
+    size_t total = 0, BHTT = (size_t)B * H * T * T;
+    const int quantized = m->quant != NULL;
+    const int keep_att_p = quantized || (training && c->attn_dropout > 0.0f);
 #define TAKE(field, n) do { size_t n_ = (n); total += sg_arena_round(n_); if (a) (field) = sg_arena_take(a, n_); } while (0)
     TAKE(acts->emb, N * C);
     TAKE(acts->emb_mean, N);
@@ -52,7 +86,7 @@ static size_t layout_acts(sg_acts *acts, sg_arena *a, const sg_model_config *c, 
         sg_layer_acts tmp, *la = a ? &acts->layer[l] : &tmp;
         TAKE(la->x_in, N * C);
         TAKE(la->qkv, 3 * N * C);
-        TAKE(la->att, (size_t)B * H * T * T);
+        TAKE(la->att, BHTT);
         TAKE(la->ctx, N * C);
         TAKE(la->res1, N * C);
         TAKE(la->ln1_mean, N);
@@ -63,12 +97,25 @@ static size_t layout_acts(sg_acts *acts, sg_arena *a, const sg_model_config *c, 
         TAKE(la->res2, N * C);
         TAKE(la->ln2_mean, N);
         TAKE(la->ln2_rstd, N);
+        la->qkv_pre = la->qkv; la->att_p = la->att; la->ctx_pre = la->ctx; la->ao_pre = la->res1;
+        la->h1_pre = la->h1; la->fc2_pre = la->res2; la->out_pre = NULL; /* set per layer in forward */
+        if (keep_att_p) TAKE(la->att_p, BHTT);
+        if (quantized) {
+            TAKE(la->qkv_pre, 3 * N * C);
+            TAKE(la->ctx_pre, N * C);
+            TAKE(la->ao_pre, N * C);
+            TAKE(la->h1_pre, N * C);
+            TAKE(la->fc2_pre, N * C);
+            TAKE(la->out_pre, N * C);
+        }
     }
     if (a && !training)
         for (int l = 1; l < c->layers; l++) acts->layer[l] = acts->layer[0];
     TAKE(acts->out, N * C);
     TAKE(acts->cls_x, (size_t)B * C);
     TAKE(acts->cls_h, (size_t)B * C);
+    acts->cls_h_pre = acts->cls_h;
+    if (quantized) TAKE(acts->cls_h_pre, (size_t)B * C);
     TAKE(acts->cls_t, (size_t)B * C);
     TAKE(acts->logits, (size_t)B * L);
     TAKE(acts->probs, (size_t)B * L);
@@ -79,9 +126,10 @@ static size_t layout_acts(sg_acts *acts, sg_arena *a, const sg_model_config *c, 
         TAKE(acts->d_ctx, N * C);
         TAKE(acts->d_ffn, N * F);
         TAKE(acts->d_cls, (size_t)B * (3 * C + L));
+        TAKE(acts->d_att, BHTT);
+        TAKE(acts->d_att2, BHTT);
     }
-    size_t per_thread = 2 * (size_t)T * T > 2 * C ? 2 * (size_t)T * T : 2 * C;
-    TAKE(acts->scratch, per_thread * (size_t)threads);
+    TAKE(acts->scratch, 2 * C * (size_t)threads);
 #undef TAKE
     return total;
 }
@@ -98,9 +146,9 @@ int sg_model_reserve(sg_model *m, int B, int T, int training) {
     memset(acts, 0, sizeof *acts);
     acts->layer = calloc((size_t)m->cfg.layers, sizeof *acts->layer);
     if (!acts->layer) return sg_fail("out of memory");
-    size_t need = layout_acts(acts, NULL, &m->cfg, B, T, training, threads);
+    size_t need = layout_acts(acts, NULL, m, B, T, training, threads);
     if (sg_arena_init(&m->act_arena, need)) return -1;
-    layout_acts(acts, &m->act_arena, &m->cfg, B, T, training, threads);
+    layout_acts(acts, &m->act_arena, m, B, T, training, threads);
     acts->B = B;
     acts->T = T;
     acts->training = training;
@@ -113,7 +161,9 @@ void sg_model_init_random(sg_model *m, uint64_t seed) {
     for (int i = 0; i < m->table.count; i++) {
         const sg_param_info *p = &m->table.info[i];
         float *w = sg_model_param(m, i);
-        if (p->ndim == 2) {
+        if (p->quantizer >= 0) {
+            w[0] = 1.0f; /* LSQ's initial step */
+        } else if (p->ndim == 2) {
 #pragma omp parallel for schedule(static)
             for (size_t j = 0; j < p->numel; j++) w[j] = c->initializer_range * sg_normal(seed, (uint64_t)i + 1, j);
         } else {

@@ -1,4 +1,5 @@
-/* RoBERTa for sequence classification, spec §1: the model, its memory and its passes.
+/* RoBERTa for sequence classification (spec §1), optionally with LSQ quantizers in place
+ * (spec §2): the model, its memory and its passes.
  * Memory follows llm.c: one block for parameters, gradients and both AdamW moments, and one
  * activation block sized for the largest batch; a step allocates nothing. */
 #ifndef SG_ROBERTA_H
@@ -7,6 +8,7 @@
 #include "core/arena.h"
 #include "model/config.h"
 #include "model/params.h"
+#include "quant/lsq.h"
 
 #include <stdint.h>
 
@@ -20,19 +22,25 @@ typedef struct {
     const float *targets;
 } sg_batch;
 
-/* Saved per layer for the backward pass (in eval mode all layers share one set). */
+/* Saved per layer for the backward pass (in eval mode all layers share one set). A `*_pre`
+ * buffer holds a quantizer's input; it is the same buffer as its output when the quantizer is
+ * off, so an unquantized model pays nothing. */
 typedef struct {
-    float *x_in;  /* [N, C] layer input */
-    float *qkv;   /* [N, 3C] fused projections (q | k | v per row) */
-    float *att;   /* [B, H, T, T] softmax probabilities, before dropout */
-    float *ctx;   /* [N, C] attention context, heads merged */
-    float *res1;  /* [N, C] x_in + dropout(attention output) */
-    float *ln1_mean, *ln1_rstd; /* [N] */
-    float *h1;    /* [N, C] LayerNorm 1 output */
-    float *fc1;   /* [N, F] intermediate pre-activation */
-    float *act;   /* [N, F] activation output */
-    float *res2;  /* [N, C] h1 + dropout(fc2 output) */
+    float *x_in;              /* [N, C] layer input */
+    float *qkv_pre, *qkv;     /* [3, N, C] planar q | k | v projections, before / after quantizers */
+    float *att;               /* [B, H, T, T] softmax probabilities */
+    float *att_p;             /* probabilities multiplied with V: after dropout and attn_quan */
+    float *ctx_pre, *ctx;     /* [N, C] context (heads merged), before / after after_attn_quan */
+    float *ao_pre;            /* [N, C] attention output dense, before dense_quan */
+    float *res1;              /* [N, C] x_in + dropout(dense_quan(ao)) */
+    float *ln1_mean, *ln1_rstd;
+    float *h1_pre, *h1;       /* [N, C] LayerNorm 1 output, before / after dense_quan_after_ln */
+    float *fc1;               /* [N, F] intermediate dense output, before dense_quan */
+    float *act;               /* [N, F] activation(dense_quan(fc1)) */
+    float *fc2_pre;           /* [N, C] output dense, before dense_quan */
+    float *res2;              /* [N, C] h1 + dropout(dense_quan(fc2)) */
     float *ln2_mean, *ln2_rstd;
+    float *out_pre;           /* [N, C] LayerNorm 2 output before dense_quan_after_ln (the layer output after) */
 } sg_layer_acts;
 
 typedef struct {
@@ -45,13 +53,15 @@ typedef struct {
     sg_layer_acts *layer;
     float *out;          /* [N, C] encoder output (eval-mode ping-pong partner) */
     float *cls_x;        /* [B, C] <s> features after dropout */
-    float *cls_h;        /* [B, C] dense output, before tanh */
+    float *cls_h_pre;    /* [B, C] dense output, before dense_quan */
+    float *cls_h;        /* [B, C] after dense_quan (== cls_h_pre when off) */
     float *cls_t;        /* [B, C] tanh output after dropout */
     float *logits;       /* [B, L] */
     float *probs;        /* [B, L] softmax of logits (classification) */
     /* backward scratch */
-    float *d_x, *d_x2, *d_qkv, *d_ctx, *d_ffn, *d_cls; /* d_cls: [B, 3C] */
-    float *scratch;      /* per-thread [2, T, T] for attention + per-thread [2C] reductions */
+    float *d_x, *d_x2, *d_qkv, *d_ctx, *d_ffn, *d_cls; /* d_cls: [B, 3C + L] */
+    float *d_att, *d_att2;   /* [B, H, T, T] */
+    float *scratch;      /* per-thread [2C] reductions */
     int threads;
 } sg_acts;
 
@@ -60,6 +70,10 @@ typedef struct {
     sg_param_table table;
     sg_arena weights;    /* params | grads | m | v */
     float *params, *grads, *m, *v;
+    /* quantizers: [layers * Q_PER_LAYER + 1], those with s == NULL are off */
+    int *module_levels;  /* [layers * QM_PER_LAYER + 1] or NULL */
+    sg_lsq *quant;
+    int calibrating;     /* forward in LSQ calibration mode (see quant/lsq.h) */
     sg_arena act_arena;
     sg_acts acts;
     uint64_t dropout_seed; /* dropout masks are a function of (seed, step, site, index) */
@@ -67,22 +81,33 @@ typedef struct {
 } sg_model;
 
 int sg_model_create(sg_model *m, const sg_model_config *cfg);
+/* With quantizers: module_levels [layers * QM_PER_LAYER + 1] (0: module not quantized). Steps start at 1.0. */
+int sg_model_create_quantized(sg_model *m, const sg_model_config *cfg, const int *module_levels);
 void sg_model_free(sg_model *m);
 /* (Re)size activations for batches up to B x T; `training` keeps every layer's activations. */
 int sg_model_reserve(sg_model *m, int B, int T, int training);
+int sg_model_is_quantized(const sg_model *m);
 
 static inline float *sg_model_param(const sg_model *m, int idx) { return m->params + m->table.info[idx].offset; }
 static inline float *sg_model_grad(const sg_model *m, int idx) { return m->grads + m->table.info[idx].offset; }
+/* Quantizer q of layer l (l == layers: the classifier's, q = 0); NULL when off. */
+static inline sg_lsq *sg_model_quant(const sg_model *m, int l, int q) {
+    if (!m->quant) return NULL;
+    sg_lsq *z = &m->quant[l * Q_PER_LAYER + q];
+    return z->s ? z : NULL;
+}
 
 /* Seeded N(0, initializer_range) weights, zero biases, LayerNorm 1/0, zero padding row — HF's init. */
 void sg_model_init_random(sg_model *m, uint64_t seed);
 
-/* Forward; returns the mean loss when the batch has labels/targets (else 0). training: dropout on. */
+/* Forward; returns the mean loss when the batch has labels/targets (else 0). training: dropout on
+ * and LSQ's initialisation schedule. */
 float sg_model_forward(sg_model *m, const sg_batch *b, int training);
 void sg_model_zero_grad(sg_model *m);
 /* Backward of the last training forward's mean loss; accumulates into m->grads. */
 void sg_model_backward(sg_model *m, const sg_batch *b);
 
 uint64_t sg_dropout_stream(uint64_t step, int layer, int site);
+enum { SG_SITE_EMB, SG_SITE_ATT, SG_SITE_ATT_OUT, SG_SITE_FFN_OUT, SG_SITE_CLS_IN, SG_SITE_CLS_MID };
 
 #endif

@@ -1,0 +1,110 @@
+/* RoBERTa's tokenizer, id for id: byte-level BPE read from a checkpoint's vocab.json +
+ * merges.txt (GPT-2 pre-tokenization), or a built-in byte tokenizer that needs no files.
+ * Both frame inputs the RoBERTa way: <s> A </s>   and   <s> A </s></s> B </s>.
+ *
+ * Behaviour on odd input (the Python reference tests/ref/gpt2_bpe_ref.py does the same):
+ *  - Invalid UTF-8 is replaced as Python's bytes.decode("utf-8", errors="replace") does (one
+ *    U+FFFD per maximal invalid subpart), then tokenized; it never fails. The built-in byte
+ *    tokenizer takes raw bytes as they are.
+ *  - Text is never scanned for special tokens: a literal "</s>" in a sentence is ordinary
+ *    text (HF's split_special_tokens=True), so data cannot forge framing.
+ *  - A byte-level symbol missing from the vocab becomes <unk>.
+ *
+ * Threads: a handle owns a word cache and scratch buffers, so ONE HANDLE MUST NOT BE USED BY
+ * TWO THREADS AT ONCE. Give each thread its own handle with sg_tokenizer_clone(), which
+ * shares the read-only tables (vocab, merges, compiled regex) and is cheap. */
+#ifndef SG_TOKENIZER_H
+#define SG_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sg_tokenizer sg_tokenizer;
+
+/* A growable list of token ids; reuse one across calls to avoid allocation.
+ * Zero-initialise ({0}); release with sg_ids_free(). */
+typedef struct {
+    int32_t *data;
+    size_t len, cap;
+} sg_ids;
+
+typedef struct {
+    int32_t bos;  /* <s>    (RoBERTa: 0) */
+    int32_t pad;  /* <pad>  (1) */
+    int32_t eos;  /* </s>   (2) */
+    int32_t unk;  /* <unk>  (3) */
+    int32_t mask; /* <mask> (RoBERTa: 50264, builtin: 260); -1 when the vocab has none */
+} sg_special_ids;
+
+/* Built-in byte tokenizer: <s>=0 <pad>=1 </s>=2 <unk>=3, byte b -> 4+b, <mask>=260. */
+#define SG_BYTE_TOKENIZER_VOCAB_SIZE 261
+#define SG_BYTE_TOKENIZER_MASK 260
+#define SG_BYTE_TOKENIZER_FIRST_BYTE 4
+
+/* --- Loading ------------------------------------------------------------------------------ */
+
+/* Byte-level BPE from DIR/vocab.json + DIR/merges.txt. NULL + sg_last_error() on failure:
+ * missing vocab.json, missing merges.txt, malformed JSON (file:line), a malformed merges
+ * line (file:line), a duplicate id or token, a non-integer id, a missing special token. */
+sg_tokenizer *sg_tokenizer_load(const char *dir);
+/* The built-in byte tokenizer (never fails except out of memory). */
+sg_tokenizer *sg_tokenizer_builtin(void);
+/* "builtin" -> sg_tokenizer_builtin(), anything else is a directory for sg_tokenizer_load(). */
+sg_tokenizer *sg_tokenizer_open(const char *spec);
+/* A new handle sharing t's read-only tables, with its own cache: one per thread. */
+sg_tokenizer *sg_tokenizer_clone(const sg_tokenizer *t);
+void sg_tokenizer_free(sg_tokenizer *t);
+
+int sg_tokenizer_is_builtin(const sg_tokenizer *t);
+/* Largest id + 1 (the embedding table's row count). */
+int32_t sg_tokenizer_vocab_size(const sg_tokenizer *t);
+sg_special_ids sg_tokenizer_specials(const sg_tokenizer *t);
+/* The id of an exact vocab entry ("<mask>", "Ġthe"), or -1. */
+int32_t sg_tokenizer_token_id(const sg_tokenizer *t, const char *token);
+
+/* --- Encoding ----------------------------------------------------------------------------- */
+
+/* text (len bytes, may hold NULs) -> ids without specials, replacing out's content. 0 / -1. */
+int sg_tokenizer_encode(sg_tokenizer *t, const char *text, size_t len, sg_ids *out);
+
+/* RoBERTa framing of a (b == NULL) or of the pair (a, b), into out (replaced).
+ * max_len > 0: truncate longest-first so the framed length is <= max_len (error when
+ * max_len cannot hold the specials: 2 single, 4 pair); max_len <= 0: no truncation. */
+int sg_tokenizer_encode_framed(sg_tokenizer *t, const char *a, size_t a_len, const char *b,
+                               size_t b_len, int max_len, sg_ids *out);
+
+/* One fixed-size batch row: framed + truncated to row_len, padded with <pad>;
+ * mask[i] = 1 for real tokens, 0 for padding (mask may be NULL).
+ * Returns the number of real tokens, or -1. */
+int sg_tokenizer_encode_row(sg_tokenizer *t, const char *a, size_t a_len, const char *b,
+                            size_t b_len, int row_len, int32_t *ids, int32_t *mask);
+
+/* HF's "longest_first": while len_a + len_b > budget remove one token from the end of the
+ * longer sequence; on a tie from the second (len_b). len_b == NULL: single sequence. */
+void sg_truncate_longest_first(size_t *len_a, size_t *len_b, size_t budget);
+
+/* ids -> bytes (special tokens skipped). Returns a malloc'd NUL-terminated string (length in
+ * *len_out when not NULL), or NULL + error for an id outside the vocab. */
+char *sg_tokenizer_decode(const sg_tokenizer *t, const int32_t *ids, size_t n, size_t *len_out);
+
+/* --- sg_ids ------------------------------------------------------------------------------- */
+
+int sg_ids_reserve(sg_ids *v, size_t need); /* capacity >= need; 0 / -1 (out of memory) */
+void sg_ids_free(sg_ids *v);
+
+/* --- Internal layer: the two tokenizers behind sg_tokenizer (tokenizer_frame.c) ------------ */
+
+typedef struct sg_bpe sg_bpe;
+sg_bpe *sg_bpe_load(const char *dir);
+sg_bpe *sg_bpe_clone(const sg_bpe *b);
+void sg_bpe_free(sg_bpe *b);
+int32_t sg_bpe_vocab_size(const sg_bpe *b);
+sg_special_ids sg_bpe_specials(const sg_bpe *b);
+int32_t sg_bpe_token_id(const sg_bpe *b, const char *token);
+int sg_bpe_encode(sg_bpe *b, const char *text, size_t len, sg_ids *out); /* appends */
+char *sg_bpe_decode(const sg_bpe *b, const int32_t *ids, size_t n, size_t *len_out);
+
+int sg_byte_tokenizer_encode(const char *text, size_t len, sg_ids *out); /* appends */
+char *sg_byte_tokenizer_decode(const int32_t *ids, size_t n, size_t *len_out);
+
+#endif
