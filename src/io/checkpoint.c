@@ -5,6 +5,7 @@
 #include "core/rng.h"
 #include "io/safetensors.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +19,19 @@ static const sg_st_tensor *find_tensor(const sg_safetensors *st, const char *nam
     return t;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 static int is_known_extra(const char *name) {
-    return starts_with(name, "roberta.pooler.") || starts_with(name, "pooler.") || starts_with(name, "lm_head.") ||
+    return (ends_with(name, "_quan.s") || ends_with(name, "_quan_after_ln.s")) || starts_with(name, "roberta.pooler.") || starts_with(name, "pooler.") || starts_with(name, "lm_head.") ||
            strcmp(name, "roberta.embeddings.position_ids") == 0 || strcmp(name, "embeddings.position_ids") == 0;
 }
 
 int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed, sg_load_report *report) {
-    sg_load_report rep = {0, 0};
+    sg_load_report rep;
+    memset(&rep, 0, sizeof rep);
     sg_safetensors st;
     if (sg_st_open(&st, path)) return -1;
     int rc = -1;
@@ -37,6 +44,10 @@ int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed
     for (int i = 0; i < m->table.count; i++) {
         const sg_param_info *p = &m->table.info[i];
         const sg_st_tensor *t = find_tensor(&st, p->name);
+        if (!t && p->quantizer >= 0) {
+            rep.steps_missing++; /* stays at LSQ's initial 1.0 */
+            continue;
+        }
         if (!t) {
             if (starts_with(p->name, "classifier.")) {
                 missing_classifier++;
@@ -48,9 +59,11 @@ int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed
         used[t - st.tensors] = 1;
         int same = t->ndim == p->ndim;
         for (int d = 0; same && d < p->ndim; d++) same = t->shape[d] == p->shape[d];
+        if (p->ndim == 0 && t->ndim == 1 && t->shape[0] == 1) same = 1; /* a step saved as [1] */
         if (!same) {
             char want[64], got[128];
-            if (p->ndim == 2) snprintf(want, sizeof want, "[%lld, %lld]", (long long)p->shape[0], (long long)p->shape[1]);
+            if (p->ndim == 0) snprintf(want, sizeof want, "[]");
+            else if (p->ndim == 2) snprintf(want, sizeof want, "[%lld, %lld]", (long long)p->shape[0], (long long)p->shape[1]);
             else snprintf(want, sizeof want, "[%lld]", (long long)p->shape[0]);
             int w = snprintf(got, sizeof got, "[");
             for (int d = 0; d < t->ndim && w < 100; d++) w += snprintf(got + w, sizeof got - (size_t)w, d ? ", %lld" : "%lld", (long long)t->shape[d]);
@@ -59,6 +72,14 @@ int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed
             goto done;
         }
         if (sg_st_read_f32(&st, t, m->params + p->offset)) goto done;
+        if (p->quantizer >= 0) {
+            float s = m->params[p->offset];
+            if (!(s > 0.0f) || !isfinite(s)) {
+                sg_fail("%s: tensor '%s': quantizer step %g is not a positive finite number", path, p->name, (double)s);
+                goto done;
+            }
+            rep.steps_loaded++;
+        }
     }
     if (missing_classifier) {
         if (missing_classifier != C_COUNT) {
@@ -93,11 +114,16 @@ done:
 }
 
 int sg_checkpoint_load(sg_model *m, const char *dir, uint64_t init_seed, sg_load_report *report) {
+    return sg_checkpoint_load_quantized(m, dir, NULL, init_seed, report);
+}
+
+int sg_checkpoint_load_quantized(sg_model *m, const char *dir, const int *module_levels, uint64_t init_seed,
+                                 sg_load_report *report) {
     char path[4096];
     sg_model_config cfg;
     if (!sg_is_dir(dir)) return sg_fail("%s: model directory not found", dir);
     if (sg_path_join(path, sizeof path, dir, "config.json") || sg_model_config_load(&cfg, path)) return -1;
-    if (sg_model_create(m, &cfg)) return -1;
+    if (sg_model_create_quantized(m, &cfg, module_levels)) return -1;
     if (sg_path_join(path, sizeof path, dir, "model.safetensors") ||
         sg_checkpoint_load_weights(m, path, init_seed, report)) {
         sg_model_free(m);

@@ -6,13 +6,19 @@
 
 typedef struct {
     int classifier_initialised; /* the checkpoint had no classifier (a pre-trained encoder): it was initialised */
-    int ignored;                /* tensors not used (pooler, lm_head) */
+    int ignored;                /* tensors not used (pooler, lm_head, quantizer steps of an unquantized model) */
+    int steps_loaded;           /* quantizer steps restored from the checkpoint */
+    int steps_missing;          /* quantizer steps absent (left at 1.0, LSQ's initial value) */
 } sg_load_report;
 
 /* Create `m` from DIR/config.json and DIR/model.safetensors. A tensor whose name or shape does not
  * match the config is refused, naming it; missing classifier tensors are initialised (seeded) as
  * HF does for a pre-trained encoder, and reported. */
 int sg_checkpoint_load(sg_model *m, const char *dir, uint64_t init_seed, sg_load_report *report);
+/* The same with quantizers (module_levels as sg_model_create_quantized); their steps are read
+ * from `<module>.<quantizer>.s` when present. */
+int sg_checkpoint_load_quantized(sg_model *m, const char *dir, const int *module_levels, uint64_t init_seed,
+                                 sg_load_report *report);
 
 /* Load weights from a safetensors file into an existing model (same checks). */
 int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed, sg_load_report *report);
