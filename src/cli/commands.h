@@ -7,5 +7,6 @@ int sg_cmd_model_info(int argc, char **argv);
 int sg_cmd_fetch(int argc, char **argv);
 int sg_cmd_synth(int argc, char **argv);
 int sg_cmd_tokenize(int argc, char **argv);
+int sg_cmd_run(int argc, char **argv);
 
 #endif

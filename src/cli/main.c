@@ -13,6 +13,7 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
+    {"run", sg_cmd_run, "fine-tune / evaluate / convert on a GLUE task (run_glue.py's flags)"},
     {"init-model", sg_cmd_init_model, "write a randomly initialised RoBERTa checkpoint (HF layout)"},
     {"fetch", sg_cmd_fetch, "download GLUE or a HuggingFace model into the HF cache layout"},
     {"synth", sg_cmd_synth, "write small synthetic GLUE-layout tasks (SST-2, MRPC, STS-B)"},

@@ -1,7 +1,10 @@
 #include "core/fileio.h"
 #include "core/error.h"
 
+#define _XOPEN_SOURCE 700
+#include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,4 +109,37 @@ int sg_is_dir(const char *path) {
 int sg_is_file(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st;
+    (void)ftw;
+    return (flag == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+int sg_remove_tree(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return errno == ENOENT ? 0 : sg_fail("%s: %s", path, strerror(errno));
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) return sg_fail("%s: cannot remove: %s", path, strerror(errno));
+    return 0;
+}
+
+int sg_dir_nonempty(const char *path) {
+    DIR *d = opendir(path);
+    if (!d) return 0;
+    struct dirent *e;
+    int found = 0;
+    while (!found && (e = readdir(d)))
+        found = strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return found;
+}
+
+int sg_copy_file(const char *from, const char *to) {
+    size_t len;
+    char *data = sg_read_file(from, (size_t)1 << 34, &len);
+    if (!data) return -1;
+    int rc = sg_write_file_atomic(to, data, len);
+    free(data);
+    return rc;
 }

@@ -13,5 +13,10 @@ int sg_mkdirs(const char *path);
 int sg_path_join(char *out, size_t n, const char *dir, const char *name);
 int sg_is_dir(const char *path);
 int sg_is_file(const char *path);
+/* rm -rf (never follows symlinks out of the tree). */
+int sg_remove_tree(const char *path);
+/* A directory that exists and holds at least one entry. */
+int sg_dir_nonempty(const char *path);
+int sg_copy_file(const char *from, const char *to);
 
 #endif

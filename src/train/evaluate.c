@@ -1,0 +1,70 @@
+#include "train/evaluate.h"
+
+#include "core/error.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int sg_predict_label(const sg_model *m, int i) {
+    const int L = m->cfg.num_labels;
+    const float *z = m->acts.logits + (size_t)i * L;
+    int best = 0;
+    for (int j = 1; j < L; j++)
+        if (z[j] > z[best]) best = j;
+    return best;
+}
+
+int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, int pad_to_max, sg_eval_result *out) {
+    memset(out, 0, sizeof *out);
+    if (e->n == 0) return sg_fail("evaluation split is empty");
+    out->n = e->n;
+    out->pred = calloc((size_t)e->n, sizeof(int));
+    out->score = calloc((size_t)e->n, sizeof(float));
+    sg_batch_buffers bb;
+    if (!out->pred || !out->score || sg_batch_buffers_init(&bb, batch_size, e->T)) {
+        sg_eval_result_free(out);
+        return sg_fail("out of memory for evaluation");
+    }
+    if (sg_model_reserve(m, batch_size, e->T, m->acts.training)) {
+        sg_batch_buffers_free(&bb);
+        sg_eval_result_free(out);
+        return -1;
+    }
+    const int regression = m->cfg.problem == SG_PROBLEM_REGRESSION;
+    double t0 = now_seconds(), loss_sum = 0.0;
+    for (int start = 0; start < e->n; start += batch_size) {
+        int count = e->n - start < batch_size ? e->n - start : batch_size;
+        sg_batch b = sg_gather_batch(e, NULL, start, count, pad_to_max, &bb);
+        float loss = sg_model_forward(m, &b, 0);
+        loss_sum += (double)loss * count;
+        for (int i = 0; i < count; i++) {
+            if (regression) out->score[start + i] = m->acts.logits[i];
+            else out->pred[start + i] = sg_predict_label(m, i);
+        }
+    }
+    out->seconds = now_seconds() - t0;
+    out->loss = loss_sum / e->n;
+    int rc = 0;
+    if (e->has_labels) {
+        if (!isfinite(out->loss)) rc = sg_fail("evaluation loss is %s", isnan(out->loss) ? "nan" : "inf");
+        else rc = sg_metrics_compute(metric_set, out->pred, e->labels, out->score, e->targets, (size_t)e->n, &out->metrics);
+    }
+    sg_batch_buffers_free(&bb);
+    if (rc) sg_eval_result_free(out);
+    return rc;
+}
+
+void sg_eval_result_free(sg_eval_result *r) {
+    free(r->pred);
+    free(r->score);
+    r->pred = NULL;
+    r->score = NULL;
+}

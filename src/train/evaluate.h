@@ -1,0 +1,24 @@
+/* Evaluation of a model on an encoded split: loss, predictions, GLUE metrics. */
+#ifndef SG_EVALUATE_H
+#define SG_EVALUATE_H
+
+#include "data/metrics.h"
+#include "train/dataset.h"
+
+typedef struct {
+    sg_metrics metrics; /* empty when the split has no labels */
+    double loss;        /* mean over samples (HF's eval_loss) */
+    int n;
+    double seconds;
+    int *pred;          /* [n] argmax (classification) */
+    float *score;       /* [n] predicted value (regression) */
+} sg_eval_result;
+
+/* Runs eval forwards over the split in order. metric_set: SG_METRIC_* bits. */
+int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, int pad_to_max, sg_eval_result *out);
+void sg_eval_result_free(sg_eval_result *r);
+
+/* Prediction of row i of the last forward (argmax of logits, or the value for regression). */
+int sg_predict_label(const sg_model *m, int i);
+
+#endif
