@@ -18,5 +18,10 @@ void sg_linear_backward(float *dinp, float dinp_beta, float *dW, float *dbias, c
 /* OpenBLAS's kernel name and thread count, for logs and benchmarks. */
 const char *sg_blas_corename(void);
 int sg_blas_threads(void);
+/* When OpenBLAS fell back to its SSE3 kernel on a CPU with AVX-512/AVX2, set OPENBLAS_CORETYPE
+ * and re-execute (call first thing in main; set SG_KEEP_BLAS_CORE=1 to opt out). */
+void sg_blas_fix_core(char **argv);
+/* A note for logs when the kernel was forced (else ""). */
+const char *sg_blas_core_note(void);
 
 #endif

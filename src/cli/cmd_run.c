@@ -3,6 +3,7 @@
  * QANN weights, conversion to a spiking network, a plain baseline — plus spiking evaluation). */
 #include "cli/commands.h"
 #include "cli/flags.h"
+#include "blas/gemm.h"
 #include "cli/run_snn.h"
 #include "core/error.h"
 #include "core/fileio.h"
@@ -339,10 +340,10 @@ int sg_cmd_run(int argc, char **argv) {
         task = &custom;
     }
     if (setup_model(&a, task, &rm)) goto fail;
-    printf("model: %s%s, %d layers x %d, %s; task %s; tokenizer %s; %d threads\n", a.model,
+    printf("model: %s%s, %d layers x %d, %s; task %s; tokenizer %s; %d threads; BLAS OpenBLAS %s%s\n", a.model,
            rm.quantized ? " (quantized)" : "", rm.model.cfg.layers, rm.model.cfg.hidden,
            rm.model.cfg.act == SG_ACT_RELU ? "relu" : "gelu", task->name, rm.tokenizer_dir[0] ? rm.tokenizer_dir : "built-in bytes",
-           omp_get_max_threads());
+           omp_get_max_threads(), sg_blas_corename(), sg_blas_core_note());
 
     if (a.do_train || a.calibrate_batches > 0) {
         if (load_split(&a, task, SG_SPLIT_TRAIN, a.train_file, NULL, a.max_train_samples, &rm, &train)) goto fail;

@@ -29,13 +29,14 @@ static void usage(FILE *f) {
 }
 
 int main(int argc, char **argv) {
+    sg_blas_fix_core(argv);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version")) {
-        printf("spikeglue %s (BLAS: OpenBLAS %s kernel, %d threads; OpenMP threads %d)\n", SG_VERSION, sg_blas_corename(),
-               sg_blas_threads(), omp_get_max_threads());
+        printf("spikeglue %s (BLAS: OpenBLAS %s kernel%s, %d threads; OpenMP threads %d)\n", SG_VERSION,
+               sg_blas_corename(), sg_blas_core_note(), sg_blas_threads(), omp_get_max_threads());
         return 0;
     }
     for (int i = 0; i < NCOMMANDS; i++)
