@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Every benchmark beside its PyTorch peer, alternating A/B, one table at the end.
+#   bench/run.sh [--rounds N] [--threads "1 2"] [--quick]
+# Builds Release first. Times are medians over rounds (each round runs a few iterations and
+# reports its own median); the ratio is peer / spikeglue (> 1: spikeglue is faster).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROUNDS=3; THREADS="1 2"; QUICK=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --rounds) ROUNDS=$2; shift 2;;
+    --threads) THREADS=$2; shift 2;;
+    --quick) QUICK=1; ROUNDS=1; THREADS=2; shift;;
+    *) echo "usage: bench/run.sh [--rounds N] [--threads \"1 2\"] [--quick]" >&2; exit 2;;
+  esac
+done
+SG_NO_INSTALL=${SG_NO_INSTALL:-0} scripts/setup.sh > /dev/null
+PY=/usr/bin/python3
+B=build/bench
+OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT
+# The same BLAS kernel for both sides: spikeglue forces it when OpenBLAS falls back to Prescott
+# (src/blas/blas_select.c); the peer gets the same setting so the comparison is fair.
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+  core=$(build/spikeglue --version | sed -n 's/.*OpenBLAS \([A-Za-z0-9]*\) kernel.*/\1/p')
+  export OPENBLAS_CORETYPE=$core
+fi
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; OpenBLAS kernel $OPENBLAS_CORETYPE"
+ITERS=3; [ $QUICK = 1 ] && ITERS=2
+
+run_pair() { # figure threads "spikeglue cmd" "peer cmd"
+  local fig=$1 th=$2 a=$3 p=$4
+  for r in $(seq "$ROUNDS"); do
+    OMP_NUM_THREADS=$th eval "$a" | sed "s/^/$fig\t$th\tA\t/" >> "$OUT/results.tsv"
+    [ -n "$p" ] && OMP_NUM_THREADS=$th eval "$p" | sed "s/^/$fig\t$th\tB\t/" >> "$OUT/results.tsv"
+  done
+}
+
+for th in $THREADS; do
+  OMP_NUM_THREADS=$th $B/bench_sgemm 2048 | sed "s/^/peak_sgemm\t$th\tA\t/" >> "$OUT/results.tsv"
+  run_pair train_fp32 $th "$B/bench_model --size base --mode train --batch 8 --iters $ITERS" \
+    "$PY bench/peer_torch_model.py --size base --mode train --batch 8 --iters $ITERS --threads $th"
+  run_pair train_lsq $th "$B/bench_model --size base --mode train --batch 8 --iters $ITERS --lsq 1" \
+    "$PY bench/peer_torch_model.py --size base --mode train --batch 8 --iters $ITERS --threads $th --lsq"
+  run_pair eval_fp32 $th "$B/bench_model --size base --mode eval --batch 32 --iters $ITERS" \
+    "$PY bench/peer_torch_model.py --size base --mode eval --batch 32 --iters $ITERS --threads $th"
+  run_pair eval_qann $th "$B/bench_model --size base --mode eval --batch 32 --iters $ITERS --lsq 1" \
+    "$PY bench/peer_torch_model.py --size base --mode eval --batch 32 --iters $ITERS --threads $th --lsq"
+  for extra in bench/extra_*.sh; do [ -f "$extra" ] && . "$extra" "$th"; done
+done
+$PY bench/table.py "$OUT/results.tsv"
