@@ -65,8 +65,8 @@ int main(int argc, char **argv) {
             sg_model_zero_grad(&m);
             sg_model_forward(&m, &batch, 1);
             sg_model_backward(&m, &batch);
-            sg_clip_grad_norm(&m, 1.0f);
-            sg_adamw_step(&m, &oc, 2e-5f, it + 1);
+            float norm = sg_grad_norm(&m);
+            sg_adamw_step_scaled(&m, &oc, 2e-5f, it + 1, sg_clip_factor(norm, 1.0f));
         } else {
             sg_model_forward(&m, &batch, 0);
         }

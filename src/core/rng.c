@@ -9,8 +9,12 @@ uint64_t sg_hash64(uint64_t x) { /* splitmix64 finaliser */
     return x ^ (x >> 31);
 }
 
+uint64_t sg_stream_key(uint64_t seed, uint64_t stream) {
+    return sg_hash64(seed ^ 0x5eedULL) ^ sg_hash64(stream * 0x100000001b3ULL + 0x51ULL);
+}
+
 static uint64_t counter_bits(uint64_t seed, uint64_t stream, uint64_t i) {
-    return sg_hash64(sg_hash64(seed ^ 0x5eedULL) ^ sg_hash64(stream * 0x100000001b3ULL + 0x51ULL) ^ (i * 0xd1342543de82ef95ULL));
+    return sg_hash64(sg_stream_key(seed, stream) ^ (i * 0xd1342543de82ef95ULL));
 }
 
 float sg_uniform(uint64_t seed, uint64_t stream, uint64_t i) {

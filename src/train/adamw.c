@@ -19,24 +19,34 @@ float sg_linear_schedule(int step, int warmup_steps, int total_steps) {
     return rest > 0.0f ? rest : 0.0f;
 }
 
-float sg_clip_grad_norm(sg_model *m, float max_norm) {
+float sg_grad_norm(const sg_model *m) {
     const size_t n = m->table.total;
-    float *g = m->grads;
+    const float *g = m->grads;
     double sum = 0.0;
 #pragma omp parallel for reduction(+ : sum) schedule(static)
     for (size_t i = 0; i < n; i++) sum += (double)g[i] * g[i];
-    float norm = (float)sqrt(sum);
-    if (max_norm > 0.0f && isfinite(norm)) {
-        float coef = max_norm / (norm + 1e-6f); /* torch.nn.utils.clip_grad_norm_ */
-        if (coef < 1.0f) {
+    return (float)sqrt(sum);
+}
+
+float sg_clip_factor(float norm, float max_norm) {
+    if (!(max_norm > 0.0f) || !isfinite(norm)) return 1.0f;
+    float coef = max_norm / (norm + 1e-6f); /* torch.nn.utils.clip_grad_norm_ */
+    return coef < 1.0f ? coef : 1.0f;
+}
+
+float sg_clip_grad_norm(sg_model *m, float max_norm) {
+    float norm = sg_grad_norm(m), coef = sg_clip_factor(norm, max_norm);
+    if (coef < 1.0f) {
+        const size_t n = m->table.total;
 #pragma omp parallel for schedule(static)
-            for (size_t i = 0; i < n; i++) g[i] *= coef;
-        }
+        for (size_t i = 0; i < n; i++) m->grads[i] *= coef;
     }
     return norm;
 }
 
-void sg_adamw_step(sg_model *m, const sg_adamw_config *c, float lr, int t) {
+void sg_adamw_step(sg_model *m, const sg_adamw_config *c, float lr, int t) { sg_adamw_step_scaled(m, c, lr, t, 1.0f); }
+
+void sg_adamw_step_scaled(sg_model *m, const sg_adamw_config *c, float lr, int t, float grad_scale) {
     const float bc1 = 1.0f - powf(c->beta1, (float)t), bc2_sqrt = sqrtf(1.0f - powf(c->beta2, (float)t));
     const float step_size = lr / bc1;
     for (int k = 0; k < m->table.count; k++) {
@@ -46,7 +56,7 @@ void sg_adamw_step(sg_model *m, const sg_adamw_config *c, float lr, int t) {
         const size_t n = p->numel;
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) {
-            float gi = g[i];
+            float gi = g[i] * grad_scale; /* as torch: clipping multiplies the gradient first */
             w[i] *= 1.0f - decay; /* decoupled decay, as torch */
             mm[i] = c->beta1 * mm[i] + (1.0f - c->beta1) * gi;
             vv[i] = c->beta2 * vv[i] + (1.0f - c->beta2) * gi * gi;

@@ -310,13 +310,13 @@ int sg_trainer_train(sg_trainer *t) {
                 break;
             }
             sg_model_backward(m, &b);
-            float norm = sg_clip_grad_norm(m, t->opt.max_grad_norm);
+            float norm = sg_grad_norm(m); /* clipping is folded into the AdamW pass */
             if (!isfinite(norm)) {
                 rc = sg_fail("diverged at step %d: the gradient norm is %s", t->global_step + 1, isnan(norm) ? "nan" : "inf");
                 break;
             }
             float lr = t->opt.lr * sg_linear_schedule(t->global_step, t->opt.warmup_steps, t->opt.total_steps);
-            sg_adamw_step(m, &t->opt, lr, t->global_step + 1);
+            sg_adamw_step_scaled(m, &t->opt, lr, t->global_step + 1, sg_clip_factor(norm, t->opt.max_grad_norm));
             t->global_step++;
             if ((rc = check_steps(m, t->global_step))) break;
             t->total_loss_sum += loss;

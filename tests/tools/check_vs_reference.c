@@ -167,8 +167,10 @@ static int check_case(const char *dir) {
         sg_model_zero_grad(&m);
         losses[s] = sg_model_forward(&m, &b, 1);
         sg_model_backward(&m, &b);
-        sg_clip_grad_norm(&m, oc.max_grad_norm);
-        sg_adamw_step(&m, &oc, oc.lr * sg_linear_schedule(s, oc.warmup_steps, oc.total_steps), s + 1);
+        /* the trainer's fused path: clipping folded into AdamW */
+        float norm = sg_grad_norm(&m);
+        sg_adamw_step_scaled(&m, &oc, oc.lr * sg_linear_schedule(s, oc.warmup_steps, oc.total_steps), s + 1,
+                             sg_clip_factor(norm, oc.max_grad_norm));
     }
     compare("training", losses, &st, "train_losses", (size_t)steps, TOL);
     sg_model_forward(&m, &b, 0);

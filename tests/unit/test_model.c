@@ -89,6 +89,11 @@ static void test_dropout_and_gradients(void) {
     m.step = 9;
     CHECK(e1 == sg_model_forward(&m, &batch, 0)); /* eval has no dropout */
 
+    /* the keyed fast path gives the same numbers as the plain one */
+    int same = 1;
+    for (uint64_t i = 0; i < 10000; i++) same &= sg_uniform(7, 99, i) == sg_uniform_at(sg_stream_key(7, 99), i);
+    CHECK(same);
+
     /* keep rate of the mask */
     enum { N = 100000 };
     static float ones[N], out[N];

@@ -1,0 +1,147 @@
+#include "sched/runner.h"
+
+#include "core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+const char *sg_run_status_name(sg_run_status s) {
+    static const char *names[] = {"finished", "failed", "timeout", "diverged", "interrupted"};
+    return s <= SG_RUN_INTERRUPTED ? names[s] : "unknown";
+}
+
+static double mono(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+const char *sg_self_exe(void) {
+    static char path[4096];
+    if (!path[0]) {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+        if (n <= 0) snprintf(path, sizeof path, "spikeglue");
+        else path[n] = '\0';
+    }
+    return path;
+}
+
+int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->log_path, sizeof c->log_path, "%s", log_path);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) return sg_fail("%s: cannot open the run log: %s", log_path, strerror(errno));
+    /* the child's environment: ours, with its thread count */
+    size_t n = 0;
+    while (environ[n]) n++;
+    char **env = calloc(n + 2, sizeof(char *));
+    char threads_var[64];
+    if (!env) {
+        close(fd);
+        return sg_fail("out of memory");
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (threads <= 0 || strncmp(environ[i], "OMP_NUM_THREADS=", 16) != 0) env[k++] = environ[i];
+    if (threads > 0) {
+        snprintf(threads_var, sizeof threads_var, "OMP_NUM_THREADS=%d", threads);
+        env[k++] = threads_var;
+    }
+    env[k] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    int rc = posix_spawn(&c->pid, exe, &fa, NULL, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+    free(env);
+    close(fd);
+    if (rc != 0) return sg_fail("cannot start %s: %s", exe, strerror(rc));
+    c->start = mono();
+    c->deadline = time_limit > 0 ? c->start + time_limit : 0;
+    return 0;
+}
+
+/* The run's own one-line error ("spikeglue: error: ..."), the last one in its log. */
+static void last_error_line(const char *log_path, char *error, size_t len) {
+    FILE *f = fopen(log_path, "r");
+    if (!f) return;
+    char line[2048];
+    while (fgets(line, sizeof line, f)) {
+        const char *p = strstr(line, "spikeglue: error: ");
+        if (!p) continue;
+        snprintf(error, len, "%s", p + strlen("spikeglue: error: "));
+        error[strcspn(error, "\n")] = '\0';
+    }
+    fclose(f);
+}
+
+static void classify(sg_child *c, int wstatus, sg_run_status *status, char *error, size_t len) {
+    error[0] = '\0';
+    if (c->killed_for_time) {
+        *status = SG_RUN_TIMEOUT;
+        snprintf(error, len, "exceeded the time limit of %.0f s", c->deadline - c->start);
+        return;
+    }
+    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0) {
+        *status = SG_RUN_FINISHED;
+        return;
+    }
+    last_error_line(c->log_path, error, len);
+    if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 130) {
+        *status = SG_RUN_INTERRUPTED;
+        if (!error[0]) snprintf(error, len, "interrupted (checkpoint saved)");
+        return;
+    }
+    *status = strstr(error, "diverged") ? SG_RUN_DIVERGED : SG_RUN_FAILED;
+    if (!error[0]) {
+        if (WIFSIGNALED(wstatus)) snprintf(error, len, "killed by signal %d (%s)", WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
+        else snprintf(error, len, "exited with status %d", WEXITSTATUS(wstatus));
+    }
+}
+
+int sg_child_poll(sg_child *c, sg_run_status *status, char *error, size_t error_len) {
+    int ws;
+    pid_t r = waitpid(c->pid, &ws, WNOHANG);
+    if (r == c->pid) {
+        classify(c, ws, status, error, error_len);
+        return 1;
+    }
+    if (r < 0) {
+        *status = SG_RUN_FAILED;
+        snprintf(error, error_len, "lost the run process: %s", strerror(errno));
+        return 1;
+    }
+    if (c->deadline > 0 && mono() > c->deadline) {
+        if (!c->killed_for_time) {
+            c->killed_for_time = 1;
+            kill(c->pid, SIGTERM);
+        } else if (mono() > c->deadline + 10.0) {
+            kill(c->pid, SIGKILL);
+        }
+    }
+    return 0;
+}
+
+int sg_child_wait(sg_child *c, sg_run_status *status, char *error, size_t error_len) {
+    for (;;) {
+        if (sg_child_poll(c, status, error, error_len)) return 0;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void sg_child_signal(sg_child *c, int sig) {
+    if (c->pid > 0) kill(c->pid, sig);
+}

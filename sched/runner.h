@@ -1,0 +1,31 @@
+/* Runs one pipeline as a child process (`spikeglue run ...`), its output captured in a log
+ * file, bounded by a time limit. A crash, a hang or a NaN in one run never takes the sweep down. */
+#ifndef SG_RUNNER_H
+#define SG_RUNNER_H
+
+#include <sys/types.h>
+
+typedef enum { SG_RUN_FINISHED = 0, SG_RUN_FAILED, SG_RUN_TIMEOUT, SG_RUN_DIVERGED, SG_RUN_INTERRUPTED } sg_run_status;
+const char *sg_run_status_name(sg_run_status s);
+
+typedef struct {
+    pid_t pid;
+    double start, deadline; /* monotonic seconds; deadline 0: none */
+    char log_path[4096];
+    int killed_for_time;
+} sg_child;
+
+/* Starts `exe argv...` with stdout+stderr appended to log_path and OMP_NUM_THREADS=threads (when > 0). */
+int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit);
+/* Non-blocking: 1 when the child has ended (status filled), 0 while it runs. Enforces the deadline
+ * (SIGTERM, then SIGKILL 10 s later). */
+int sg_child_poll(sg_child *c, sg_run_status *status, char *error, size_t error_len);
+/* Blocking wait. */
+int sg_child_wait(sg_child *c, sg_run_status *status, char *error, size_t error_len);
+/* Forward a signal (SIGTERM on preemption: the run checkpoints and exits). */
+void sg_child_signal(sg_child *c, int sig);
+
+/* The spikeglue binary itself (/proc/self/exe), for starting runs. */
+const char *sg_self_exe(void);
+
+#endif
