@@ -185,45 +185,63 @@ def merge_heads(x):
     return x.permute(0, 2, 1, 3).contiguous().view(batch, length, heads * head_dim)
 
 
-def self_attention(p, prefix, h, ext_mask, cfg, training):
-    q = split_heads(linear(p, prefix + "query", h), cfg)
-    k = split_heads(linear(p, prefix + "key", h), cfg)
-    v = split_heads(linear(p, prefix + "value", h), cfg)
+def quantize(quant, p, module, quantizer, x, training):
+    """Activation-quantizer hook for the quantized model (qann_ref.py).
+
+    `quant` is None for the plain model (identity, the tensor itself is returned); otherwise
+    quant(p, module, quantizer, x, training) returns the quantized x, e.g. for module
+    "roberta.encoder.layer.0.attention.self" and quantizer "query_quan"."""
+    return x if quant is None else quant(p, module, quantizer, x, training)
+
+
+def self_attention(p, prefix, h, ext_mask, cfg, training, quant=None):
+    module = prefix.rstrip(".")
+    q = split_heads(quantize(quant, p, module, "query_quan", linear(p, prefix + "query", h), training), cfg)
+    k = split_heads(quantize(quant, p, module, "key_quan", linear(p, prefix + "key", h), training), cfg)
+    v = split_heads(quantize(quant, p, module, "value_quan", linear(p, prefix + "value", h), training), cfg)
     scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(cfg.head_dim)
     scores = scores + ext_mask
     probs = F.dropout(F.softmax(scores, dim=-1), cfg.attention_probs_dropout_prob, training)
-    return merge_heads(torch.matmul(probs, v))
+    probs = quantize(quant, p, module, "attn_quan", probs, training)
+    context = quantize(quant, p, module, "after_attn_quan", torch.matmul(probs, v), training)
+    return merge_heads(context)
 
 
-def add_and_norm(p, dense_name, ln_name, x, residual, cfg, training):
+def add_and_norm(p, dense_name, ln_name, x, residual, cfg, training, quant=None):
     """HF's SelfOutput / Output: LN(Dropout(dense(x)) + residual)."""
-    x = F.dropout(linear(p, dense_name, x), cfg.hidden_dropout_prob, training)
-    return layer_norm(p, ln_name, x + residual, cfg.layer_norm_eps)
+    module = dense_name.rsplit(".", 1)[0]  # "...attention.output" or "...output"
+    x = quantize(quant, p, module, "dense_quan", linear(p, dense_name, x), training)
+    x = F.dropout(x, cfg.hidden_dropout_prob, training)
+    x = layer_norm(p, ln_name, x + residual, cfg.layer_norm_eps)
+    return quantize(quant, p, module, "dense_quan_after_ln", x, training)
 
 
-def encoder_layer(p, i, h, ext_mask, cfg, training):
+def encoder_layer(p, i, h, ext_mask, cfg, training, quant=None):
     layer = f"roberta.encoder.layer.{i}."
-    context = self_attention(p, layer + "attention.self.", h, ext_mask, cfg, training)
+    context = self_attention(p, layer + "attention.self.", h, ext_mask, cfg, training, quant)
     h1 = add_and_norm(p, layer + "attention.output.dense", layer + "attention.output.LayerNorm",
-                      context, h, cfg, training)
-    inner = ACTIVATIONS[cfg.hidden_act](linear(p, layer + "intermediate.dense", h1))
-    return add_and_norm(p, layer + "output.dense", layer + "output.LayerNorm", inner, h1, cfg, training)
+                      context, h, cfg, training, quant)
+    inner = quantize(quant, p, layer + "intermediate", "dense_quan",
+                     linear(p, layer + "intermediate.dense", h1), training)
+    inner = ACTIVATIONS[cfg.hidden_act](inner)
+    return add_and_norm(p, layer + "output.dense", layer + "output.LayerNorm", inner, h1, cfg, training, quant)
 
 
-def classification_head(p, cfg, hidden, training):
+def classification_head(p, cfg, hidden, training, quant=None):
     x = F.dropout(hidden[:, 0, :], cfg.classifier_dropout, training)
-    x = torch.tanh(linear(p, "classifier.dense", x))
+    x = torch.tanh(quantize(quant, p, "classifier", "dense_quan", linear(p, "classifier.dense", x), training))
     x = F.dropout(x, cfg.classifier_dropout, training)
     return linear(p, "classifier.out_proj", x)
 
 
-def forward_logits(p, cfg, input_ids, attention_mask, training=False):
+def forward_logits(p, cfg, input_ids, attention_mask, training=False, quant=None):
+    """Logits [B, num_labels]; `quant` is the optional activation-quantizer hook (see quantize)."""
     dtype = p["roberta.embeddings.LayerNorm.weight"].dtype
     h = embeddings(p, cfg, input_ids, training)
     ext_mask = extended_attention_mask(attention_mask, dtype)
     for i in range(cfg.num_hidden_layers):
-        h = encoder_layer(p, i, h, ext_mask, cfg, training)
-    return classification_head(p, cfg, h, training)
+        h = encoder_layer(p, i, h, ext_mask, cfg, training, quant)
+    return classification_head(p, cfg, h, training, quant)
 
 
 def sequence_classification_loss(logits, labels, cfg):
@@ -267,17 +285,18 @@ def linear_warmup_lambda(warmup_steps, total_steps):
     return lr_lambda
 
 
-def loss_and_backward(params, cfg, batch, training):
+def loss_and_backward(params, cfg, batch, training, quant=None):
     for tensor in params.values():
         tensor.grad = None
-    logits = forward_logits(params, cfg, batch["input_ids"], batch["attention_mask"], training)
+    logits = forward_logits(params, cfg, batch["input_ids"], batch["attention_mask"], training, quant)
     loss = sequence_classification_loss(logits, batch["labels"], cfg)
     loss.backward()
     return logits, loss
 
 
-def train(params, cfg, batch, tc):
-    """HF Trainer's loop on one batch; updates params in place, returns losses before each step."""
+def train(params, cfg, batch, tc, quant=None):
+    """HF Trainer's loop on one batch; updates params in place, returns losses before each step.
+    With `quant` (qann_ref.py) the forwards are quantized, in training mode."""
     optimizer = torch.optim.AdamW(trainer_parameter_groups(params, tc["weight_decay"]),
                                   lr=tc["learning_rate"], betas=(tc["adam_beta1"], tc["adam_beta2"]),
                                   eps=tc["adam_epsilon"], foreach=False)
@@ -285,7 +304,7 @@ def train(params, cfg, batch, tc):
         optimizer, linear_warmup_lambda(tc["warmup_steps"], tc["total_steps"]))
     losses = []
     for _ in range(tc["steps"]):
-        _, loss = loss_and_backward(params, cfg, batch, training=True)
+        _, loss = loss_and_backward(params, cfg, batch, training=True, quant=quant)
         losses.append(loss.item())
         torch.nn.utils.clip_grad_norm_(list(params.values()), tc["max_grad_norm"])
         optimizer.step()

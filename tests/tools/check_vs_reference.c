@@ -108,11 +108,64 @@ static void compare_scaled(const char *what, const float *got, const sg_safetens
     free(want);
 }
 
+/* DIR/quant.json (QANN cases of tests/ref/qann_ref.py): {"levels": {module name: level}} ->
+ * the model's per-module levels. Returns 0 with *any = 0 when the file is absent. */
+static int load_levels(const char *dir, int layers, int *levels, int *any) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/quant.json", dir);
+    *any = 0;
+    if (!sg_is_file(path)) return 0;
+    char *text = sg_read_file(path, 1 << 20, NULL);
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *map = cJSON_GetObjectItem(root, "levels"), *item;
+    if (!cJSON_IsObject(map)) {
+        cJSON_Delete(root);
+        return sg_fail("%s: expected {\"levels\": {...}}", path);
+    }
+    memset(levels, 0, sizeof(int) * ((size_t)layers * QM_PER_LAYER + 1));
+    cJSON_ArrayForEach(item, map) {
+        int l = -1, slot = -1;
+        char rest[64] = "";
+        if (!strcmp(item->string, "classifier")) slot = layers * QM_PER_LAYER;
+        else if (sscanf(item->string, "roberta.encoder.layer.%d.%63s", &l, rest) == 2 && l >= 0 && l < layers) {
+            if (!strcmp(rest, "attention.self")) slot = l * QM_PER_LAYER + QM_SELF;
+            else if (!strcmp(rest, "attention.output")) slot = l * QM_PER_LAYER + QM_ATTN_OUT;
+            else if (!strcmp(rest, "intermediate")) slot = l * QM_PER_LAYER + QM_INTER;
+            else if (!strcmp(rest, "output")) slot = l * QM_PER_LAYER + QM_FFN_OUT;
+        }
+        if (slot < 0) {
+            cJSON_Delete(root);
+            return sg_fail("%s: '%s' is not a quantizable module", path, item->string);
+        }
+        levels[slot] = (int)item->valuedouble;
+        *any = 1;
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+static void set_schedule(sg_model *m, int calls) {
+    for (int i = 0; m->quant && i <= m->cfg.layers * Q_PER_LAYER; i++)
+        if (m->quant[i].s) m->quant[i].init_calls = calls;
+}
+
+static int load_case_model(const char *dir, sg_model *m) {
+    char path[4096];
+    sg_model_config cfg;
+    int levels[4097], any = 0;
+    snprintf(path, sizeof path, "%s/model/config.json", dir);
+    if (sg_model_config_load(&cfg, path) || load_levels(dir, cfg.layers, levels, &any)) return -1;
+    snprintf(path, sizeof path, "%s/model", dir);
+    return sg_checkpoint_load_quantized(m, path, any ? levels : NULL, 0, NULL);
+}
+
 static int check_case(const char *dir) {
     char path[4096];
     sg_model m;
-    snprintf(path, sizeof path, "%s/model", dir);
-    if (sg_checkpoint_load(&m, path, 0, NULL)) return sg_print_error(), 1;
+    if (load_case_model(dir, &m)) return sg_print_error(), 1;
+    /* QANN: gradients with the stored steps fixed (the initialisation schedule already spent) */
+    set_schedule(&m, SG_LSQ_INIT_CALLS);
     int regression = m.cfg.problem == SG_PROBLEM_REGRESSION;
     owned_batch ob;
     snprintf(path, sizeof path, "%s/batch.json", dir);
@@ -163,6 +216,7 @@ static int check_case(const char *dir) {
     oc.max_grad_norm = (float)cJSON_GetObjectItem(train, "max_grad_norm")->valuedouble;
     int steps = (int)cJSON_GetObjectItem(train, "steps")->valuedouble;
     float losses[64];
+    set_schedule(&m, 0); /* training starts the LSQ initialisation schedule afresh, as the reference */
     for (int s = 0; s < steps && s < 64; s++) {
         sg_model_zero_grad(&m);
         losses[s] = sg_model_forward(&m, &b, 1);
@@ -180,8 +234,7 @@ static int check_case(const char *dir) {
      * by one step. The check is the L2 distance relative to the distance travelled. */
     double diff2 = 0.0, moved2 = 0.0, worst = 0.0;
     sg_model init;
-    snprintf(path, sizeof path, "%s/model", dir);
-    if (sg_checkpoint_load(&init, path, 0, NULL)) return sg_print_error(), 1;
+    if (load_case_model(dir, &init)) return sg_print_error(), 1;
     for (int i = 0; i < m.table.count; i++) {
         char name[256];
         snprintf(name, sizeof name, "final.%s", m.table.info[i].name);
