@@ -15,11 +15,6 @@
 
 extern char **environ;
 
-const char *sg_run_status_name(sg_run_status s) {
-    static const char *names[] = {"finished", "failed", "timeout", "diverged", "interrupted"};
-    return s <= SG_RUN_INTERRUPTED ? names[s] : "unknown";
-}
-
 static double mono(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -87,8 +82,9 @@ static void last_error_line(const char *log_path, char *error, size_t len) {
     fclose(f);
 }
 
-static void classify(sg_child *c, int wstatus, sg_run_status *status, char *error, size_t len) {
+static void classify(sg_child *c, int wstatus, sg_run_status *status, int *interrupted, char *error, size_t len) {
     error[0] = '\0';
+    *interrupted = 0;
     if (c->killed_for_time) {
         *status = SG_RUN_TIMEOUT;
         snprintf(error, len, "exceeded the time limit of %.0f s", c->deadline - c->start);
@@ -100,7 +96,8 @@ static void classify(sg_child *c, int wstatus, sg_run_status *status, char *erro
     }
     last_error_line(c->log_path, error, len);
     if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 130) {
-        *status = SG_RUN_INTERRUPTED;
+        *status = SG_RUN_FAILED;
+        *interrupted = 1;
         if (!error[0]) snprintf(error, len, "interrupted (checkpoint saved)");
         return;
     }
@@ -111,11 +108,12 @@ static void classify(sg_child *c, int wstatus, sg_run_status *status, char *erro
     }
 }
 
-int sg_child_poll(sg_child *c, sg_run_status *status, char *error, size_t error_len) {
+int sg_child_poll(sg_child *c, sg_run_status *status, int *interrupted, char *error, size_t error_len) {
     int ws;
     pid_t r = waitpid(c->pid, &ws, WNOHANG);
+    *interrupted = 0;
     if (r == c->pid) {
-        classify(c, ws, status, error, error_len);
+        classify(c, ws, status, interrupted, error, error_len);
         return 1;
     }
     if (r < 0) {
@@ -134,9 +132,9 @@ int sg_child_poll(sg_child *c, sg_run_status *status, char *error, size_t error_
     return 0;
 }
 
-int sg_child_wait(sg_child *c, sg_run_status *status, char *error, size_t error_len) {
+int sg_child_wait(sg_child *c, sg_run_status *status, int *interrupted, char *error, size_t error_len) {
     for (;;) {
-        if (sg_child_poll(c, status, error, error_len)) return 0;
+        if (sg_child_poll(c, status, interrupted, error, error_len)) return 0;
         struct timespec ts = {0, 20 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

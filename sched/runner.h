@@ -3,10 +3,9 @@
 #ifndef SG_RUNNER_H
 #define SG_RUNNER_H
 
-#include <sys/types.h>
+#include "sched/run_record.h"
 
-typedef enum { SG_RUN_FINISHED = 0, SG_RUN_FAILED, SG_RUN_TIMEOUT, SG_RUN_DIVERGED, SG_RUN_INTERRUPTED } sg_run_status;
-const char *sg_run_status_name(sg_run_status s);
+#include <sys/types.h>
 
 typedef struct {
     pid_t pid;
@@ -17,11 +16,12 @@ typedef struct {
 
 /* Starts `exe argv...` with stdout+stderr appended to log_path and OMP_NUM_THREADS=threads (when > 0). */
 int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit);
-/* Non-blocking: 1 when the child has ended (status filled), 0 while it runs. Enforces the deadline
+/* Non-blocking: 1 when the child has ended (status filled; *interrupted set when it stopped on a
+ * signal after saving a checkpoint, exit status 130), 0 while it runs. Enforces the deadline
  * (SIGTERM, then SIGKILL 10 s later). */
-int sg_child_poll(sg_child *c, sg_run_status *status, char *error, size_t error_len);
+int sg_child_poll(sg_child *c, sg_run_status *status, int *interrupted, char *error, size_t error_len);
 /* Blocking wait. */
-int sg_child_wait(sg_child *c, sg_run_status *status, char *error, size_t error_len);
+int sg_child_wait(sg_child *c, sg_run_status *status, int *interrupted, char *error, size_t error_len);
 /* Forward a signal (SIGTERM on preemption: the run checkpoints and exits). */
 void sg_child_signal(sg_child *c, int sig);
 

@@ -8,5 +8,7 @@ int sg_cmd_fetch(int argc, char **argv);
 int sg_cmd_synth(int argc, char **argv);
 int sg_cmd_tokenize(int argc, char **argv);
 int sg_cmd_run(int argc, char **argv);
+int sg_cmd_sweep(int argc, char **argv);
+int sg_cmd_report(int argc, char **argv);
 
 #endif

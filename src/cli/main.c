@@ -14,6 +14,8 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"run", sg_cmd_run, "fine-tune / evaluate / convert on a GLUE task (run_glue.py's flags)"},
+    {"sweep", sg_cmd_sweep, "run a job spec's tasks x seeds x variants over MPI ranks; results in HDF5"},
+    {"report", sg_cmd_report, "leaderboards from a sweep's results.h5 (md, csv, json)"},
     {"init-model", sg_cmd_init_model, "write a randomly initialised RoBERTa checkpoint (HF layout)"},
     {"fetch", sg_cmd_fetch, "download GLUE or a HuggingFace model into the HF cache layout"},
     {"synth", sg_cmd_synth, "write small synthetic GLUE-layout tasks (SST-2, MRPC, STS-B)"},

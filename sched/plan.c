@@ -1,0 +1,550 @@
+#include "sched/plan.h"
+
+#include "core/error.h"
+#include "hub/fetch.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_RUNS 1000000
+#define MODEL_MAX 4096
+
+/* ---- expected cost ---- */
+
+typedef struct {
+    const char *task;
+    double train_rows, dev_rows;
+} task_size;
+
+/* GLUE's published split sizes (dev: matched for mnli, mismatched for mnli-mm). */
+static const task_size TASK_SIZES[] = {
+    {"cola", 8551, 1043},    {"sst2", 67349, 872},   {"mrpc", 3668, 408},  {"stsb", 5749, 1500},
+    {"qqp", 363846, 40430},  {"mnli", 392702, 9815}, {"mnli-mm", 392702, 9832},
+    {"qnli", 104743, 5463},  {"rte", 2490, 277},     {"wnli", 635, 71},
+};
+
+static const task_size *find_size(const sg_glue_task *task) {
+    for (size_t i = 0; i < sizeof TASK_SIZES / sizeof TASK_SIZES[0]; i++)
+        if (!strcmp(TASK_SIZES[i].task, task->name)) return &TASK_SIZES[i];
+    return NULL;
+}
+
+double sg_plan_model_factor(const char *model) {
+    static const struct {
+        const char *word;
+        double factor;
+    } sizes[] = {{"tiny", 1}, {"small", 16}, {"base", 400}, {"large", 1400}};
+    char lower[256];
+    size_t n = 0;
+    for (; model[n] && n + 1 < sizeof lower; n++) lower[n] = (char)tolower((unsigned char)model[n]);
+    lower[n] = '\0';
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+        if (strstr(lower, sizes[i].word)) return sizes[i].factor;
+    return 400;
+}
+
+static int flag_index(const char *section, const char *key) {
+    for (int i = 0; i < SG_JOB_NFLAGS; i++)
+        if (!strcmp(sg_job_flag_keys[i].section, section) && !strcmp(sg_job_flag_keys[i].key, key)) return i;
+    return -1;
+}
+
+static double flag_or(const sg_job_flags *f, const char *section, const char *key, double fallback) {
+    int i = flag_index(section, key);
+    return i >= 0 && (f->set & (1u << i)) ? f->value[i] : fallback;
+}
+
+static double expected_cost(const sg_plan_run *r, const sg_job_variant *v) {
+    const task_size *ts = find_size(r->task);
+    double factor = sg_plan_model_factor(r->model);
+    double train = ts ? ts->train_rows : 10000, dev = ts ? ts->dev_rows : 1000;
+    if (!(r->stages & SG_STAGE_FINETUNE)) {
+        double max_eval = flag_or(&v->flags, "train", "max_eval_samples", 0);
+        return (max_eval > 0 && max_eval < dev ? max_eval : dev) * factor;
+    }
+    double max_train = flag_or(&v->flags, "train", "max_train_samples", 0);
+    if (max_train > 0 && max_train < train) train = max_train;
+    double max_steps = flag_or(&v->flags, "train", "max_steps", -1);
+    if (max_steps > 0) return max_steps * flag_or(&v->flags, "train", "batch_size", 8) * factor;
+    return train * flag_or(&v->flags, "train", "epochs", 3) * factor;
+}
+
+/* ---- argument vectors ---- */
+
+typedef struct {
+    char **v;
+    int n, cap;
+    int oom;
+} str_list;
+
+static void list_add(str_list *l, const char *s) {
+    if (l->oom) return;
+    if (l->n + 2 > l->cap) {
+        int cap = l->cap ? l->cap * 2 : 32;
+        char **p = realloc(l->v, (size_t)cap * sizeof *p);
+        if (!p) {
+            l->oom = 1;
+            return;
+        }
+        l->v = p;
+        l->cap = cap;
+    }
+    l->v[l->n] = strdup(s);
+    if (!l->v[l->n]) {
+        l->oom = 1;
+        return;
+    }
+    l->v[++l->n] = NULL;
+}
+
+static void list_free(str_list *l) {
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static void format_flag_value(int k, double value, char *buf, size_t cap) {
+    if (sg_job_flag_keys[k].type == SG_JOB_INT) snprintf(buf, cap, "%lld", (long long)value);
+    else snprintf(buf, cap, "%.10g", value);
+}
+
+static void add_pair(str_list *names, str_list *values, const char *name, const char *value) {
+    list_add(names, name);
+    list_add(values, value ? value : "");
+}
+
+/* Every flag after the model and output dir, as pairs: name, value or NULL (a switch). The
+ * argument vector and the canonical config are both made from this one list. */
+static void run_flags(const sg_plan *plan, const sg_plan_run *r, str_list *names, str_list *values) {
+    const sg_jobspec *s = plan->spec;
+    const sg_job_variant *v = &s->variants[r->variant];
+    char buf[64];
+#define PAIR(name, value) add_pair(names, values, name, value)
+    PAIR("--task_name", r->task->name);
+    PAIR("--data_dir", s->data_dir);
+    PAIR("--overwrite_output_dir", NULL);
+    snprintf(buf, sizeof buf, "%d", r->seed);
+    PAIR("--seed", buf);
+    if (r->transform) PAIR("--transform_config", r->transform);
+    if (r->stages & SG_STAGE_FINETUNE) {
+        /* eval each epoch, keep one checkpoint: what the sweep's runs report and resume from */
+        PAIR("--do_train", NULL);
+        PAIR("--do_eval", NULL);
+        PAIR("--eval_strategy", "epoch");
+        PAIR("--save_strategy", "epoch");
+        PAIR("--save_total_limit", "1");
+    } else if (r->stages & SG_STAGE_EVAL) {
+        PAIR("--do_eval", NULL);
+    }
+    if (r->stages & SG_STAGE_PREDICT) PAIR("--do_predict", NULL);
+    if (r->stages & SG_STAGE_CONVERT) PAIR("--convert_to_snn", NULL);
+    if (r->stages & SG_STAGE_SNN_EVAL) PAIR("--snn_eval", NULL);
+    for (int k = 0; k < SG_JOB_NFLAGS; k++) {
+        if (!(v->flags.set & (1u << k))) continue;
+        if (!strcmp(sg_job_flag_keys[k].section, "snn") && !(r->stages & SG_STAGE_CONVERT)) continue;
+        char name[64];
+        snprintf(name, sizeof name, "--%s", sg_job_flag_keys[k].flag);
+        format_flag_value(k, v->flags.value[k], buf, sizeof buf);
+        PAIR(name, buf);
+    }
+#undef PAIR
+}
+
+int sg_plan_output_dir(const char *run_dir, char *out, size_t cap) {
+    int n = snprintf(out, cap, "%s/out", run_dir);
+    return n < 0 || (size_t)n >= cap ? sg_fail("output dir of %s: path too long", run_dir) : 0;
+}
+
+int sg_plan_run_dir(const sg_plan *plan, int i, const char *results_root, char *out, size_t cap) {
+    if (i < 0 || i >= plan->nruns) return sg_fail("run %d: no such run (plan has %d)", i, plan->nruns);
+    int n = snprintf(out, cap, "%s/%s/runs/%s", results_root, plan->spec->name, plan->runs[i].id);
+    return n < 0 || (size_t)n >= cap ? sg_fail("run dir under %s: path too long", results_root) : 0;
+}
+
+int sg_plan_run_argv(const sg_plan *plan, int i, const char *run_dir, const char *model_override, int *argc,
+                     char ***argv) {
+    *argc = 0;
+    *argv = NULL;
+    if (i < 0 || i >= plan->nruns) return sg_fail("run %d: no such run (plan has %d)", i, plan->nruns);
+    const sg_plan_run *r = &plan->runs[i];
+    if (r->dep >= 0 && !model_override)
+        return sg_fail("run %s (%s/%d/%s) starts from run %s: give that run's output dir as the model", r->short_id,
+                       r->task->name, r->seed, r->variant_name, plan->runs[r->dep].short_id);
+    char out_dir[4200];
+    if (sg_plan_output_dir(run_dir, out_dir, sizeof out_dir)) return -1;
+    str_list names = {0}, values = {0}, args = {0};
+    run_flags(plan, r, &names, &values);
+    list_add(&args, "run");
+    list_add(&args, "--model_name_or_path");
+    list_add(&args, model_override ? model_override : r->model);
+    list_add(&args, "--output_dir");
+    list_add(&args, out_dir);
+    for (int k = 0; k < names.n && k < values.n; k++) {
+        list_add(&args, names.v[k]);
+        if (values.v[k][0]) list_add(&args, values.v[k]);
+    }
+    int oom = names.oom || values.oom || args.oom;
+    list_free(&names);
+    list_free(&values);
+    if (oom) return list_free(&args), sg_fail("out of memory");
+    *argc = args.n;
+    *argv = args.v;
+    return 0;
+}
+
+void sg_plan_argv_free(int argc, char **argv) {
+    if (!argv) return;
+    for (int i = 0; i < argc; i++) free(argv[i]);
+    free(argv);
+}
+
+/* ---- canonical config and id ---- */
+
+static int cmp_items(const void *a, const void *b) {
+    return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* Sort every object's keys (recursively), so the printed text depends on content only. */
+static int sort_keys(cJSON *node) {
+    int n = 0;
+    for (cJSON *c = node->child; c; c = c->next) {
+        if (sort_keys(c)) return -1;
+        n++;
+    }
+    if (!cJSON_IsObject(node) || n < 2) return 0;
+    cJSON **items = malloc((size_t)n * sizeof *items);
+    if (!items) return -1;
+    n = 0;
+    while (node->child) items[n++] = cJSON_DetachItemViaPointer(node, node->child);
+    qsort(items, (size_t)n, sizeof *items, cmp_items);
+    for (int i = 0; i < n; i++) cJSON_AddItemToArray(node, items[i]); /* keeps item->string */
+    free(items);
+    return 0;
+}
+
+static int make_config(const sg_plan *plan, sg_plan_run *r) {
+    const sg_jobspec *s = plan->spec;
+    const sg_job_variant *v = &s->variants[r->variant];
+    cJSON *c = cJSON_CreateObject();
+    str_list names = {0}, values = {0};
+    int rc = -1;
+    if (!c) return sg_fail("out of memory");
+    cJSON_AddStringToObject(c, "task", r->task->name);
+    cJSON_AddNumberToObject(c, "seed", r->seed);
+    cJSON_AddStringToObject(c, "variant", r->variant_name);
+    cJSON_AddStringToObject(c, "data_dir", s->data_dir);
+    cJSON_AddStringToObject(c, "model", r->model);
+    cJSON_AddStringToObject(c, "tool", plan->version);
+    if (r->dep >= 0) cJSON_AddStringToObject(c, "start_from", plan->runs[r->dep].id);
+    else cJSON_AddNullToObject(c, "start_from");
+    if (v->transform) {
+        cJSON *t = cJSON_AddObjectToObject(c, "transform");
+        if (t) {
+            cJSON_AddStringToObject(t, "path", v->transform);
+            cJSON_AddStringToObject(t, "sha256", v->transform_sha256);
+        }
+    } else {
+        cJSON_AddNullToObject(c, "transform");
+    }
+    cJSON *pipeline = cJSON_AddArrayToObject(c, "pipeline");
+    for (int k = 0; k < SG_STAGE_COUNT && pipeline; k++)
+        if (r->stages & (1u << k)) cJSON_AddItemToArray(pipeline, cJSON_CreateString(sg_stage_name(1u << k)));
+    cJSON *flags = cJSON_AddObjectToObject(c, "flags");
+    run_flags(plan, r, &names, &values);
+    for (int k = 0; k < names.n && k < values.n && flags; k++) {
+        if (values.v[k][0]) cJSON_AddStringToObject(flags, names.v[k], values.v[k]);
+        else cJSON_AddTrueToObject(flags, names.v[k]);
+    }
+    if (!names.oom && !values.oom && flags && pipeline && sort_keys(c) == 0) {
+        r->config = cJSON_PrintUnformatted(c);
+        if (r->config) {
+            sg_sha256 h;
+            uint8_t digest[32];
+            char hex[65];
+            sg_sha256_init(&h);
+            sg_sha256_update(&h, r->config, strlen(r->config));
+            sg_sha256_final(&h, digest);
+            sg_sha256_hex(digest, hex);
+            memcpy(r->id, hex, 16);
+            r->id[16] = '\0';
+            memcpy(r->short_id, hex, 8);
+            r->short_id[8] = '\0';
+            rc = 0;
+        }
+    }
+    list_free(&names);
+    list_free(&values);
+    cJSON_Delete(c);
+    return rc ? sg_fail("out of memory") : 0;
+}
+
+/* ---- expansion ---- */
+
+static int filter_matches(const sg_job_filter *f, const sg_glue_task *task, int seed, int variant) {
+    return (!f->task || f->task == task) && (f->variant < 0 || f->variant == variant) && (!f->has_seed || f->seed == seed);
+}
+
+/* Combination index of (task, seed, variant) in the full product. */
+static long combo(const sg_jobspec *s, int t, int sd, int v) { return ((long)t * s->nseeds + sd) * s->nvariants + v; }
+
+/* A max-heap of run indices by cost (ties: lower index first). */
+typedef struct {
+    int *v;
+    int n;
+    const sg_plan_run *runs;
+} run_heap;
+
+static int heap_before(const run_heap *h, int a, int b) {
+    const sg_plan_run *ra = &h->runs[a], *rb = &h->runs[b];
+    if (ra->cost != rb->cost) return ra->cost > rb->cost;
+    if (ra->dependents != rb->dependents) return ra->dependents > rb->dependents; /* unlock more work first */
+    return a < b;
+}
+
+static void heap_push(run_heap *h, int x) {
+    int i = h->n++;
+    h->v[i] = x;
+    while (i > 0 && heap_before(h, h->v[i], h->v[(i - 1) / 2])) {
+        int p = (i - 1) / 2, t = h->v[p];
+        h->v[p] = h->v[i];
+        h->v[i] = t;
+        i = p;
+    }
+}
+
+static int heap_pop(run_heap *h) {
+    int top = h->v[0];
+    h->v[0] = h->v[--h->n];
+    for (int i = 0;;) {
+        int l = 2 * i + 1, r = l + 1, m = i;
+        if (l < h->n && heap_before(h, h->v[l], h->v[m])) m = l;
+        if (r < h->n && heap_before(h, h->v[r], h->v[m])) m = r;
+        if (m == i) break;
+        int t = h->v[m];
+        h->v[m] = h->v[i];
+        h->v[i] = t;
+        i = m;
+    }
+    return top;
+}
+
+/* Execution order: Kahn's algorithm, the most expensive ready run first. */
+static int build_order(sg_plan *p) {
+    int n = p->nruns;
+    size_t cap = n > 0 ? (size_t)n : 1;
+    /* children of run r: children[start[r] .. start[r + 1]) */
+    int *start = calloc(cap + 1, sizeof *start), *fill = calloc(cap, sizeof *fill);
+    int *children = malloc(cap * sizeof *children);
+    run_heap h = {malloc(cap * sizeof(int)), 0, p->runs};
+    p->order = malloc(cap * sizeof *p->order);
+    int rc = 0;
+    if (!start || !fill || !children || !h.v || !p->order) {
+        rc = sg_fail("out of memory");
+    } else {
+        for (int i = 0; i < n; i++)
+            if (p->runs[i].dep >= 0) start[p->runs[i].dep + 1]++;
+        for (int i = 0; i < n; i++) start[i + 1] += start[i];
+        for (int i = 0; i < n; i++)
+            if (p->runs[i].dep >= 0) children[start[p->runs[i].dep] + fill[p->runs[i].dep]++] = i;
+        for (int i = 0; i < n; i++)
+            if (p->runs[i].dep < 0) heap_push(&h, i);
+        int done = 0;
+        while (h.n > 0) {
+            int r = heap_pop(&h);
+            p->order[done++] = r;
+            for (int c = start[r]; c < start[r + 1]; c++) heap_push(&h, children[c]);
+        }
+        if (done != n) rc = sg_fail("%s: dependency cycle among runs", p->spec->path); /* the spec checks prevent it */
+    }
+    free(start);
+    free(fill);
+    free(children);
+    free(h.v);
+    return rc;
+}
+
+/* Which combinations run: include (plus what they start from), then exclude. keep[c] is 0, 1
+ * (selected) or 2 (implied). */
+static int select_runs(const sg_jobspec *s, unsigned char *keep) {
+    for (int t = 0; t < s->ntasks; t++)
+        for (int sd = 0; sd < s->nseeds; sd++)
+            for (int v = 0; v < s->nvariants; v++) {
+                int k = !s->has_include;
+                for (int f = 0; f < s->ninclude && !k; f++) k = filter_matches(&s->include[f], s->tasks[t], s->seeds[sd], v);
+                keep[combo(s, t, sd, v)] = (unsigned char)k;
+            }
+    for (int t = 0; t < s->ntasks; t++)
+        for (int sd = 0; sd < s->nseeds; sd++)
+            for (int v = 0; v < s->nvariants; v++) {
+                if (keep[combo(s, t, sd, v)] != 1) continue;
+                for (int d = s->variants[v].start_from; d >= 0; d = s->variants[d].start_from)
+                    if (!keep[combo(s, t, sd, d)]) keep[combo(s, t, sd, d)] = 2;
+            }
+    for (int t = 0; t < s->ntasks; t++)
+        for (int sd = 0; sd < s->nseeds; sd++)
+            for (int v = 0; v < s->nvariants; v++)
+                for (int f = 0; f < s->nexclude; f++)
+                    if (filter_matches(&s->exclude[f], s->tasks[t], s->seeds[sd], v)) keep[combo(s, t, sd, v)] = 0;
+    for (int t = 0; t < s->ntasks; t++)
+        for (int sd = 0; sd < s->nseeds; sd++)
+            for (int v = 0; v < s->nvariants; v++) {
+                int d = s->variants[v].start_from;
+                if (!keep[combo(s, t, sd, v)] || d < 0 || keep[combo(s, t, sd, d)]) continue;
+                int line = 0;
+                for (int f = 0; f < s->nexclude && !line; f++)
+                    if (filter_matches(&s->exclude[f], s->tasks[t], s->seeds[sd], d)) line = s->exclude[f].line;
+                return sg_fail("%s:%d: key 'exclude': removes run %s/%d/%s, which run %s/%d/%s starts from "
+                               "(exclude that one too, or drop its start_from)",
+                               s->path, line, s->tasks[t]->name, s->seeds[sd], s->variants[d].name, s->tasks[t]->name,
+                               s->seeds[sd], s->variants[v].name);
+            }
+    return 0;
+}
+
+int sg_plan_build(const sg_jobspec *spec, const char *version, sg_plan *plan) {
+    memset(plan, 0, sizeof *plan);
+    plan->spec = spec;
+    long total = (long)spec->ntasks * spec->nseeds * spec->nvariants;
+    if (total <= 0) return sg_fail("%s: nothing to expand (no tasks, seeds or variants)", spec->path);
+    if (total > MAX_RUNS) return sg_fail("%s: %ld runs is more than %d", spec->path, total, MAX_RUNS);
+    unsigned char *keep = calloc((size_t)total, 1);
+    int *index = malloc((size_t)total * sizeof *index);
+    plan->version = strdup(version ? version : "");
+    int rc = -1;
+    if (!keep || !index || !plan->version) {
+        sg_fail("out of memory");
+        goto done;
+    }
+    if (select_runs(spec, keep)) goto done;
+    long n = 0;
+    for (long c = 0; c < total; c++) n += keep[c] != 0;
+    if (n == 0) {
+        sg_fail("%s: include/exclude leave no runs", spec->path);
+        goto done;
+    }
+    plan->runs = calloc((size_t)n, sizeof *plan->runs);
+    if (!plan->runs) {
+        sg_fail("out of memory");
+        goto done;
+    }
+    char model[MODEL_MAX];
+    for (int t = 0; t < spec->ntasks; t++)
+        for (int sd = 0; sd < spec->nseeds; sd++)
+            for (int v = 0; v < spec->nvariants; v++) {
+                long c = combo(spec, t, sd, v);
+                index[c] = -1;
+                if (!keep[c]) continue;
+                const sg_job_variant *var = &spec->variants[v];
+                sg_plan_run *r = &plan->runs[plan->nruns];
+                index[c] = plan->nruns++;
+                r->task = spec->tasks[t];
+                r->seed = spec->seeds[sd];
+                r->variant = v;
+                r->variant_name = var->name;
+                r->transform = var->transform;
+                r->level = var->level;
+                r->implied = keep[c] == 2;
+                r->stages = var->pipeline;
+                r->dropped = var->dropped;
+                r->dep = -1;
+                if (sg_jobspec_task_model(spec, r->task, model, sizeof model)) goto done;
+                r->model = strdup(model);
+                if (!r->model) {
+                    sg_fail("out of memory");
+                    goto done;
+                }
+                r->cost = expected_cost(r, var);
+            }
+    /* dependencies: the variant's start_from for the same (task, seed); kept by select_runs */
+    for (int t = 0; t < spec->ntasks; t++)
+        for (int sd = 0; sd < spec->nseeds; sd++)
+            for (int v = 0; v < spec->nvariants; v++) {
+                long c = combo(spec, t, sd, v);
+                int d = spec->variants[v].start_from;
+                if (index[c] < 0 || d < 0) continue;
+                plan->runs[index[c]].dep = index[combo(spec, t, sd, d)];
+                plan->ndeps++;
+            }
+    for (int i = 0; i < plan->nruns; i++)
+        for (int d = plan->runs[i].dep; d >= 0; d = plan->runs[d].dep) plan->runs[d].dependents++;
+    if (build_order(plan)) goto done;
+    /* ids in execution order: a run's config names the id of the run it starts from */
+    for (int k = 0; k < plan->nruns; k++)
+        if (make_config(plan, &plan->runs[plan->order[k]])) goto done;
+    for (int i = 0; i < plan->nruns; i++)
+        for (int j = 0; j < i; j++)
+            if (!strcmp(plan->runs[i].id, plan->runs[j].id)) {
+                sg_fail("%s: runs %s/%d/%s and %s/%d/%s have the same id %s", spec->path, plan->runs[j].task->name,
+                        plan->runs[j].seed, plan->runs[j].variant_name, plan->runs[i].task->name, plan->runs[i].seed,
+                        plan->runs[i].variant_name, plan->runs[i].id);
+                goto done;
+            }
+    /* distinct values among the runs */
+    for (int i = 0; i < plan->nruns; i++) {
+        const sg_plan_run *r = &plan->runs[i];
+        int new_task = 1, new_seed = 1, new_variant = 1;
+        for (int j = 0; j < i; j++) {
+            new_task &= plan->runs[j].task != r->task;
+            new_seed &= plan->runs[j].seed != r->seed;
+            new_variant &= plan->runs[j].variant != r->variant;
+        }
+        plan->ntasks += new_task;
+        plan->nseeds += new_seed;
+        plan->nvariants += new_variant;
+        plan->total_cost += r->cost;
+    }
+    rc = 0;
+done:
+    free(keep);
+    free(index);
+    if (rc) sg_plan_free(plan);
+    return rc;
+}
+
+void sg_plan_free(sg_plan *plan) {
+    if (!plan) return;
+    for (int i = 0; i < plan->nruns; i++) {
+        free(plan->runs[i].model);
+        free(plan->runs[i].config);
+    }
+    free(plan->runs);
+    free(plan->order);
+    free(plan->version);
+    memset(plan, 0, sizeof *plan);
+}
+
+cJSON *sg_plan_to_json(const sg_plan *plan) {
+    cJSON *root = cJSON_CreateObject();
+    if (!root) return NULL;
+    cJSON_AddStringToObject(root, "name", plan->spec->name);
+    cJSON_AddStringToObject(root, "spec", plan->spec->path);
+    cJSON_AddStringToObject(root, "version", plan->version);
+    cJSON_AddNumberToObject(root, "tp", plan->spec->tp);
+    cJSON *runs = cJSON_AddArrayToObject(root, "runs");
+    if (!runs) return cJSON_Delete(root), NULL;
+    char buf[128];
+    for (int k = 0; k < plan->nruns; k++) {
+        const sg_plan_run *r = &plan->runs[plan->order[k]];
+        cJSON *o = cJSON_CreateObject();
+        if (!o) return cJSON_Delete(root), NULL;
+        cJSON_AddItemToArray(runs, o);
+        cJSON_AddStringToObject(o, "id", r->id);
+        cJSON_AddStringToObject(o, "task", r->task->name);
+        cJSON_AddNumberToObject(o, "seed", r->seed);
+        cJSON_AddStringToObject(o, "variant", r->variant_name);
+        cJSON_AddNumberToObject(o, "level", r->level);
+        if (r->dep >= 0) cJSON_AddStringToObject(o, "depends_on", plan->runs[r->dep].id);
+        else cJSON_AddNullToObject(o, "depends_on");
+        cJSON_AddBoolToObject(o, "implied", r->implied);
+        cJSON_AddNumberToObject(o, "dependents", r->dependents);
+        cJSON_AddStringToObject(o, "stages", sg_stages_format(r->stages, buf, sizeof buf));
+        cJSON_AddStringToObject(o, "dropped", sg_stages_format(r->dropped, buf, sizeof buf));
+        cJSON_AddNumberToObject(o, "cost", r->cost);
+        cJSON *cfg = cJSON_Parse(r->config);
+        if (!cfg) return cJSON_Delete(root), NULL;
+        cJSON_AddItemToObject(o, "config", cfg);
+    }
+    return root;
+}

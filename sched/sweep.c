@@ -1,0 +1,543 @@
+#include "sched/sweep.h"
+
+#include "core/error.h"
+#include "core/fileio.h"
+#include "data/synth.h"
+#include "sched/plan.h"
+#include "sched/report.h"
+#include "sched/results_store.h"
+#include "sched/runner.h"
+#include "train/progress.h"
+
+#include <dirent.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { TAG_REQUEST = 1, TAG_ASSIGN, TAG_DONE, TAG_STOP };
+
+/* One message type both ways: an assignment (run index, model override) or a report. */
+typedef struct {
+    int run;            /* plan index; -1 in a bare request */
+    int status;         /* sg_run_status */
+    int interrupted;
+    int rank;
+    double start, end;  /* unix seconds */
+    char text[4096];    /* ASSIGN: model override ("" none); DONE: error message */
+} sweep_msg;
+
+typedef enum { RS_PENDING = 0, RS_RUNNING, RS_DONE, RS_SKIPPED } run_state;
+
+static volatile sig_atomic_t g_sweep_signal = 0;
+static void on_sweep_signal(int sig) { g_sweep_signal = sig; }
+
+static double wall_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void nap(void) {
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+typedef struct {
+    const sg_sweep_options *o;
+    sg_jobspec spec;
+    sg_plan plan;
+    sg_store store;
+    char sweep_dir[4096];
+    run_state *state;
+    int *attempts;
+    sg_run_status *final;
+    int threads, rank, size;
+    int done, failed, running, skipped, total;
+    double cost_done, cost_total, t0;
+    int first_failure_shown;
+    sg_progress progress;
+} sweep;
+
+/* ---- running one pipeline (any rank) ---- */
+
+static int run_dir_of(const sweep *s, int i, char *out, size_t n) {
+    return sg_plan_run_dir(&s->plan, i, s->o->results_root, out, n);
+}
+
+/* The newest checkpoint-N under out/, for resuming an interrupted run. */
+static int latest_checkpoint(const char *out_dir, char *path, size_t n) {
+    DIR *d = opendir(out_dir);
+    if (!d) return 0;
+    int best = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int k, used = 0;
+        if (sscanf(e->d_name, "checkpoint-%d%n", &k, &used) == 1 && e->d_name[used] == '\0' && k > best) best = k;
+    }
+    closedir(d);
+    if (best < 0) return 0;
+    snprintf(path, n, "%s/checkpoint-%d", out_dir, best);
+    char state[4400];
+    snprintf(state, sizeof state, "%s/trainer_state.json", path);
+    return sg_is_file(state);
+}
+
+static int start_run(sweep *s, int i, const char *model_override, int resume_interrupted, sg_child *child) {
+    char dir[4096], out[4200], log[4200];
+    if (run_dir_of(s, i, dir, sizeof dir) || sg_plan_output_dir(dir, out, sizeof out) || sg_mkdirs(dir)) return -1;
+    char ckpt[4400] = "";
+    if (resume_interrupted ? !latest_checkpoint(out, ckpt, sizeof ckpt) : 1) {
+        ckpt[0] = '\0';
+        if (sg_remove_tree(out)) return -1; /* a retry starts from scratch */
+    }
+    int argc = 0;
+    char **argv = NULL;
+    if (sg_plan_run_argv(&s->plan, i, dir, model_override && model_override[0] ? model_override : NULL, &argc, &argv))
+        return -1;
+    /* argv[0] = "run": prepend the executable's name, append a resume flag when continuing */
+    char **full = calloc((size_t)argc + 4, sizeof(char *));
+    if (!full) return sg_plan_argv_free(argc, argv), sg_fail("out of memory");
+    full[0] = (char *)"spikeglue";
+    for (int k = 0; k < argc; k++) full[k + 1] = argv[k];
+    int n = argc + 1;
+    if (ckpt[0]) {
+        full[n++] = (char *)"--resume_from_checkpoint";
+        full[n++] = ckpt;
+    }
+    full[n] = NULL;
+    snprintf(log, sizeof log, "%s/run.log", dir);
+    int rc = sg_child_start(child, sg_self_exe(), full, log, s->threads, s->spec.time_limit);
+    free(full);
+    sg_plan_argv_free(argc, argv);
+    return rc;
+}
+
+/* ---- coordinator bookkeeping (rank 0) ---- */
+
+static int dep_state(const sweep *s, int i) { /* 1 ready, 0 wait, -1 dependency failed */
+    int d = s->plan.runs[i].dep;
+    if (d < 0) return 1;
+    if (s->state[d] == RS_SKIPPED) return 1;
+    if (s->state[d] != RS_DONE) return 0;
+    return s->final[d] == SG_RUN_FINISHED ? 1 : -1;
+}
+
+/* The next run to start: the first pending, ready run of the plan's execution order (longest
+ * expected first, runs others depend on before their peers). -1 when none is ready now. */
+static int next_ready(const sweep *s) {
+    for (int k = 0; k < s->plan.nruns; k++) {
+        int i = s->plan.order[k];
+        if (s->state[i] == RS_PENDING && dep_state(s, i) == 1) return i;
+    }
+    return -1;
+}
+
+static void model_override_of(const sweep *s, int i, char *out, size_t n) {
+    out[0] = '\0';
+    int d = s->plan.runs[i].dep;
+    if (d < 0) return;
+    char dir[4096];
+    if (run_dir_of(s, d, dir, sizeof dir) == 0) sg_plan_output_dir(dir, out, n);
+}
+
+static void eta_text(const sweep *s, char *buf, size_t n) {
+    double el = wall_now() - s->t0;
+    if (s->cost_done <= 0) {
+        snprintf(buf, n, "done %d/%d failed %d running %d", s->done, s->total, s->failed, s->running);
+        return;
+    }
+    char eta[32];
+    sg_format_duration(el / s->cost_done * (s->cost_total - s->cost_done), eta, sizeof eta);
+    snprintf(buf, n, "done %d/%d failed %d running %d ETA %s", s->done, s->total, s->failed, s->running, eta);
+}
+
+/* Records a finished attempt; commits it durably when final. Returns -1 only when the store fails. */
+static int finish_run(sweep *s, const sweep_msg *m) {
+    int i = m->run;
+    const sg_plan_run *r = &s->plan.runs[i];
+    s->running--;
+    if (m->interrupted) { /* preempted: it goes back to the queue and resumes from its checkpoint */
+        s->state[i] = RS_PENDING;
+        sg_progress_log(&s->progress, "interrupted %s %s seed %d %s (will resume from its checkpoint)", r->short_id,
+                        r->task->name, r->seed, r->variant_name);
+        return 0;
+    }
+    s->attempts[i]++;
+    sg_run_status st = (sg_run_status)m->status;
+    if (st != SG_RUN_FINISHED && s->attempts[i] <= s->spec.retries && !g_sweep_signal) {
+        sg_progress_log(&s->progress, "retry   %s %s seed %d %s (attempt %d failed: %s)", r->short_id, r->task->name, r->seed,
+                        r->variant_name, s->attempts[i], m->text);
+        s->state[i] = RS_PENDING;
+        return 0;
+    }
+    sg_run_record rec;
+    sg_run_record_init(&rec);
+    char dir[4096], out[4200];
+    run_dir_of(s, i, dir, sizeof dir);
+    sg_plan_output_dir(dir, out, sizeof out);
+    if (st == SG_RUN_FINISHED && sg_run_record_from_dir(out, &rec)) { /* outputs unreadable: a failure */
+        st = SG_RUN_FAILED;
+        sg_run_record_free(&rec);
+        sg_run_record_init(&rec);
+        sg_run_record_set_str(&rec.error, sg_last_error());
+    } else if (st != SG_RUN_FINISHED) {
+        sg_run_record_set_str(&rec.error, m->text);
+    }
+    memcpy(rec.id, r->id, sizeof rec.id);
+    memcpy(rec.short_id, r->short_id, sizeof rec.short_id);
+    sg_run_record_set_str(&rec.task, r->task->name);
+    sg_run_record_set_str(&rec.variant, r->variant_name);
+    rec.seed = r->seed;
+    rec.level = r->level;
+    rec.status = st;
+    rec.attempts = s->attempts[i];
+    sg_run_record_set_str(&rec.config, r->config);
+    sg_run_record_set_str(&rec.version, s->plan.version);
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    sg_run_record_set_str(&rec.host, host);
+    rec.rank = m->rank;
+    rec.start_time = m->start;
+    rec.end_time = m->end;
+    rec.wall_seconds = m->end - m->start;
+    int rc = sg_store_commit(&s->store, &rec);
+    s->state[i] = RS_DONE;
+    s->final[i] = st;
+    s->cost_done += r->cost;
+    if (st == SG_RUN_FINISHED) {
+        s->done++;
+        double main_metric = sg_task_main_metric(r->task->name, &rec.qann), snn = sg_task_main_metric(r->task->name, &rec.snn);
+        char snn_text[48] = "";
+        if (snn == snn) snprintf(snn_text, sizeof snn_text, " (snn %.4f)", snn);
+        sg_progress_log(&s->progress, "done    %s %-5s seed %d %-10s %s %.4f%s %.1fs [rank %d]", r->short_id, r->task->name,
+                        r->seed, r->variant_name, sg_task_main_metric_name(r->task->name), main_metric, snn_text,
+                        rec.wall_seconds, m->rank);
+    } else {
+        s->failed++;
+        s->done++;
+        sg_progress_log(&s->progress, "%s  %s %s seed %d %s: %s%s", st == SG_RUN_TIMEOUT ? "TIMEOUT" : st == SG_RUN_DIVERGED ? "DIVERGED" : "FAILED ",
+                        r->short_id, r->task->name, r->seed, r->variant_name, m->text,
+                        s->first_failure_shown ? "" : "  (see its run.log)");
+        s->first_failure_shown = 1;
+    }
+    sg_run_record_free(&rec);
+    char text[128];
+    eta_text(s, text, sizeof text);
+    sg_progress_update(&s->progress, s->done, text);
+    if (rc) return -1;
+    /* a run whose dependency failed cannot run: record it as failed now */
+    for (int k = 0; k < s->plan.nruns; k++)
+        if (s->state[k] == RS_PENDING && dep_state(s, k) < 0) {
+            sweep_msg f;
+            memset(&f, 0, sizeof f);
+            f.run = k;
+            f.status = SG_RUN_FAILED;
+            f.start = f.end = wall_now();
+            snprintf(f.text, sizeof f.text, "its start_from run %s did not finish", s->plan.runs[s->plan.runs[k].dep].short_id);
+            s->running++;
+            s->attempts[k] = s->spec.retries; /* no retries: the cause is upstream */
+            if (finish_run(s, &f)) return -1;
+        }
+    return 0;
+}
+
+static int all_settled(const sweep *s) {
+    for (int i = 0; i < s->plan.nruns; i++)
+        if (s->state[i] == RS_PENDING || s->state[i] == RS_RUNNING) return 0;
+    return 1;
+}
+
+static int assign(sweep *s, int i, int rank, sweep_msg *m) {
+    memset(m, 0, sizeof *m);
+    m->run = i;
+    model_override_of(s, i, m->text, sizeof m->text);
+    s->state[i] = RS_RUNNING;
+    s->running++;
+    return MPI_Send(m, (int)sizeof *m, MPI_BYTE, rank, TAG_ASSIGN, MPI_COMM_WORLD) == MPI_SUCCESS ? 0 : -1;
+}
+
+static int coordinate(sweep *s) {
+    int *parked = calloc((size_t)s->size, sizeof(int)), nparked = 0, stopped = 0, workers = s->size - 1;
+    sg_child local;
+    int local_run = -1, rc = 0, interrupted_by_signal = 0;
+    double local_start = 0;
+    while (rc == 0) {
+        int progress = 0;
+        if (g_sweep_signal && !interrupted_by_signal) { /* preemption: runs checkpoint, we flush and stop */
+            interrupted_by_signal = 1;
+            if (local_run >= 0) sg_child_signal(&local, SIGTERM);
+            sg_progress_log(&s->progress, "signal %d: asking running pipelines to checkpoint, then stopping", (int)g_sweep_signal);
+        }
+        /* rank 0 works too */
+        if (local_run < 0 && !g_sweep_signal) {
+            int i = next_ready(s);
+            if (i >= 0) {
+                char override[4096];
+                model_override_of(s, i, override, sizeof override);
+                s->state[i] = RS_RUNNING;
+                s->running++;
+                local_start = wall_now();
+                int resume = s->attempts[i] == 0; /* an interrupted first attempt resumes */
+                if (start_run(s, i, override, resume, &local)) {
+                    sweep_msg f = {.run = i, .status = SG_RUN_FAILED, .rank = 0, .start = local_start, .end = wall_now()};
+                    snprintf(f.text, sizeof f.text, "%s", sg_last_error());
+                    if (finish_run(s, &f)) rc = -1;
+                } else {
+                    local_run = i;
+                }
+                progress = 1;
+            }
+        }
+        if (local_run >= 0) {
+            sweep_msg f = {.run = local_run, .rank = 0, .start = local_start};
+            sg_run_status st;
+            if (sg_child_poll(&local, &st, &f.interrupted, f.text, sizeof f.text)) {
+                f.status = st;
+                f.end = wall_now();
+                local_run = -1;
+                if (finish_run(s, &f)) rc = -1;
+                progress = 1;
+            }
+        }
+        /* messages from the other ranks */
+        int flag = 0;
+        MPI_Status ms;
+        MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &ms);
+        if (flag) {
+            sweep_msg m;
+            MPI_Recv(&m, (int)sizeof m, MPI_BYTE, ms.MPI_SOURCE, ms.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (ms.MPI_TAG == TAG_DONE && m.run >= 0 && finish_run(s, &m)) rc = -1; /* committed before more work */
+            parked[nparked++] = ms.MPI_SOURCE;
+            progress = 1;
+        }
+        /* hand work to waiting ranks, or stop them when nothing more can come */
+        while (nparked > 0 && rc == 0) {
+            int i = g_sweep_signal ? -1 : next_ready(s);
+            int r = parked[nparked - 1];
+            if (i >= 0) {
+                sweep_msg m;
+                if (assign(s, i, r, &m)) rc = sg_fail("MPI_Send to rank %d failed", r);
+                nparked--;
+            } else if (all_settled(s) || g_sweep_signal) {
+                sweep_msg m;
+                memset(&m, 0, sizeof m);
+                MPI_Send(&m, (int)sizeof m, MPI_BYTE, r, TAG_STOP, MPI_COMM_WORLD);
+                nparked--;
+                stopped++;
+            } else {
+                break; /* nothing ready yet: they wait for a dependency */
+            }
+        }
+        if (stopped == workers && local_run < 0 && (all_settled(s) || g_sweep_signal)) break;
+        if (!progress) nap();
+    }
+    if (local_run >= 0) { /* an error in the store: still reap our child */
+        sg_run_status st;
+        int intr;
+        char err[256];
+        sg_child_signal(&local, SIGTERM);
+        sg_child_wait(&local, &st, &intr, err, sizeof err);
+    }
+    free(parked);
+    return rc;
+}
+
+static void work(sweep *s) {
+    sweep_msg m;
+    memset(&m, 0, sizeof m);
+    m.run = -1;
+    m.rank = s->rank;
+    MPI_Send(&m, (int)sizeof m, MPI_BYTE, 0, TAG_REQUEST, MPI_COMM_WORLD);
+    for (;;) {
+        MPI_Status ms;
+        MPI_Recv(&m, (int)sizeof m, MPI_BYTE, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &ms);
+        if (ms.MPI_TAG == TAG_STOP) return;
+        sweep_msg done;
+        memset(&done, 0, sizeof done);
+        done.run = m.run;
+        done.rank = s->rank;
+        done.start = wall_now();
+        sg_child child;
+        if (start_run(s, m.run, m.text, 1, &child)) {
+            done.status = SG_RUN_FAILED;
+            snprintf(done.text, sizeof done.text, "%s", sg_last_error());
+        } else {
+            sg_run_status st;
+            int signalled = 0;
+            while (!sg_child_poll(&child, &st, &done.interrupted, done.text, sizeof done.text)) {
+                if (g_sweep_signal && !signalled) { /* preemption: let the run checkpoint */
+                    sg_child_signal(&child, SIGTERM);
+                    signalled = 1;
+                }
+                nap();
+            }
+            done.status = st;
+        }
+        done.end = wall_now();
+        MPI_Send(&done, (int)sizeof done, MPI_BYTE, 0, TAG_DONE, MPI_COMM_WORLD);
+    }
+}
+
+/* Cores of this node shared by the ranks on it. */
+static int threads_per_run(const sg_sweep_options *o) {
+    if (o->threads > 0) return o->threads;
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (env && atoi(env) > 0) return atoi(env);
+    MPI_Comm node;
+    int local = 1;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &local);
+        MPI_Comm_free(&node);
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int t = (int)(cores / (local > 0 ? local : 1));
+    return t > 0 ? t : 1;
+}
+
+static int prepare(sweep *s) {
+    if (sg_jobspec_load(s->o->spec_path, &s->spec)) return -1;
+    char version[64];
+    snprintf(version, sizeof version, "spikeglue %s", SG_VERSION);
+    if (sg_plan_build(&s->spec, version, &s->plan)) return -1;
+    snprintf(s->sweep_dir, sizeof s->sweep_dir, "%s/%s", s->o->results_root, s->spec.name);
+    s->state = calloc((size_t)s->plan.nruns + 1, sizeof(run_state));
+    s->attempts = calloc((size_t)s->plan.nruns + 1, sizeof(int));
+    s->final = calloc((size_t)s->plan.nruns + 1, sizeof(sg_run_status));
+    if (!s->state || !s->attempts || !s->final) return sg_fail("out of memory");
+    return 0;
+}
+
+static int write_plan_json(const sweep *s) {
+    cJSON *j = sg_plan_to_json(&s->plan);
+    if (!j) return sg_fail("out of memory");
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/plan.json", s->sweep_dir);
+    int rc = text ? sg_write_file_atomic(path, text, strlen(text)) : sg_fail("out of memory");
+    free(text);
+    return rc;
+}
+
+static int open_store(sweep *s) {
+    char journal[4200];
+    snprintf(journal, sizeof journal, "%s/results.jsonl", s->sweep_dir);
+    if (sg_is_file(journal) && !s->o->resume && !s->o->retry_failed)
+        return sg_fail("%s already holds results (use --resume to continue it, or choose another --results directory)", s->sweep_dir);
+    if (sg_mkdirs(s->sweep_dir) || sg_store_open(s->sweep_dir, &s->store)) return -1;
+    s->total = s->plan.nruns;
+    for (int i = 0; i < s->plan.nruns; i++) {
+        sg_run_status st = sg_store_finished(&s->store, s->plan.runs[i].id);
+        int skip = s->o->retry_failed ? (st == SG_RUN_NONE || st == SG_RUN_FINISHED) : st == SG_RUN_FINISHED;
+        if (skip) {
+            s->state[i] = RS_SKIPPED;
+            s->final[i] = st;
+            s->skipped++;
+        }
+    }
+    s->total = s->plan.nruns - s->skipped;
+    for (int i = 0; i < s->plan.nruns; i++)
+        if (s->state[i] != RS_SKIPPED) s->cost_total += s->plan.runs[i].cost;
+    return write_plan_json(s);
+}
+
+static int make_synth_data(const sweep *s) {
+    if (!s->spec.synth_data || sg_is_dir(s->spec.data_dir)) return 0;
+    sg_synth_options so;
+    sg_synth_defaults(&so);
+    if (sg_synth_write(s->spec.data_dir, &so)) return -1;
+    printf("wrote synthetic tasks to %s\n", s->spec.data_dir);
+    return 0;
+}
+
+static void finish_reports(sweep *s) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/results.h5", s->sweep_dir);
+    char note[512] = "";
+    const char *baseline = NULL; /* the variant without a transform, if any */
+    for (int v = 0; v < s->spec.nvariants && !baseline; v++)
+        if (!s->spec.variants[v].transform) baseline = s->spec.variants[v].name;
+    if (sg_report_write_files(path, s->sweep_dir, baseline, note, sizeof note)) {
+        fprintf(stderr, "spikeglue: warning: leaderboard: %s\n", sg_last_error());
+        return;
+    }
+    if (note[0]) printf("%s\n", note);
+    snprintf(path, sizeof path, "%s/leaderboard.md", s->sweep_dir);
+    size_t len;
+    char *md = sg_read_file(path, 1 << 24, &len);
+    if (md) {
+        printf("\n%s", md);
+        free(md);
+    }
+    printf("\nresults: %s/results.h5, leaderboard: %s/leaderboard.md (.csv); `spikeglue report %s/results.h5` for other views\n",
+           s->sweep_dir, s->sweep_dir, s->sweep_dir);
+}
+
+int sg_sweep_main(const sg_sweep_options *o) {
+    sweep s;
+    memset(&s, 0, sizeof s);
+    s.o = o;
+    MPI_Comm_rank(MPI_COMM_WORLD, &s.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &s.size);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sweep_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL); /* SLURM's --signal warning before the time limit */
+    int ok = prepare(&s) == 0;
+    if (!ok && s.rank == 0) sg_print_error();
+    int status = 0;
+    if (o->dry_run) {
+        if (ok && s.rank == 0) sg_plan_print(&s.plan, stdout);
+        status = ok ? 0 : 1;
+        goto out;
+    }
+    /* every rank must agree to go on: rank 0's setup (data, store) can fail */
+    int go = ok;
+    if (s.rank == 0 && ok) {
+        go = make_synth_data(&s) == 0 && open_store(&s) == 0;
+        if (!go) sg_print_error();
+    }
+    MPI_Bcast(&go, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (!go) {
+        status = 1;
+        goto out;
+    }
+    s.threads = threads_per_run(o);
+    if (s.rank != 0) {
+        work(&s);
+        goto out;
+    }
+    printf("sweep %s: %d runs (%d already finished), %d ranks, %d thread%s per run, results in %s\n", s.spec.name,
+           s.plan.nruns, s.skipped, s.size, s.threads, s.threads == 1 ? "" : "s", s.sweep_dir);
+    fflush(stdout);
+    s.t0 = wall_now();
+    sg_progress_start(&s.progress, "sweep", s.total);
+    int rc = coordinate(&s);
+    sg_progress_finish(&s.progress);
+    if (rc) {
+        sg_print_error();
+        status = 1;
+    } else if (g_sweep_signal) {
+        fprintf(stderr, "spikeglue: sweep stopped by signal %d; %d runs committed; continue with --resume\n", (int)g_sweep_signal, s.done);
+        status = 143;
+    } else {
+        printf("sweep %s: %d finished, %d failed, %d skipped (already finished) in %.1f s\n", s.spec.name, s.done - s.failed,
+               s.failed, s.skipped, wall_now() - s.t0);
+        finish_reports(&s);
+        status = s.failed ? 3 : 0;
+    }
+    sg_store_close(&s.store);
+out:
+    if (s.plan.runs) sg_plan_free(&s.plan);
+    sg_jobspec_free(&s.spec);
+    free(s.state);
+    free(s.attempts);
+    free(s.final);
+    return status;
+}

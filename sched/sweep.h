@@ -1,0 +1,18 @@
+/* `spikeglue sweep`: rank 0 coordinates, every rank (rank 0 included) runs pipelines as child
+ * processes. Work goes out dynamically, longest expected first, respecting start_from
+ * dependencies; each finished run is committed to the results store before the rank that ran
+ * it gets more work. */
+#ifndef SG_SWEEP_H
+#define SG_SWEEP_H
+
+typedef struct {
+    const char *spec_path;
+    const char *results_root; /* default "results" */
+    int dry_run, resume, retry_failed;
+    int threads;              /* per run; 0: cores of the node / ranks on the node */
+} sg_sweep_options;
+
+/* Runs under MPI (MPI_Init already called). Returns the process exit status. */
+int sg_sweep_main(const sg_sweep_options *o);
+
+#endif

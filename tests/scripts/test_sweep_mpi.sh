@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# spikeglue sweep under mpirun: 1, 2 and 3 ranks give identical leaderboards (up to run order);
+# an injected failing run is retried once then recorded as failed while the sweep goes on;
+# kill -9 of the whole sweep midway, then --resume: completes, no finished run recomputed or lost,
+# results.h5 valid (checked with h5py, independently of the C reader).
+set -uo pipefail
+BUILD=$(cd "$1" && pwd); SRC=$(cd "$2" && pwd)
+SG=$BUILD/spikeglue
+command -v mpirun >/dev/null || { echo "SKIP: mpirun not installed"; exit 77; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
+cd "$W" && ln -s "$SRC/configs" configs && ln -s "$SRC/tests/data/configs" badconfigs
+sed "s|SWEEP_DATA|$W/data|" "$SRC/tests/data/jobs/sweep_small.yaml" > small.yaml
+fail=0
+check() { if eval "$2"; then echo "ok   $1"; else echo "FAIL $1"; fail=1; fi; }
+summary() { # task variant seed status main-metric, sorted: the leaderboard's content without timings
+  /usr/bin/python3 - "$1" <<'PY'
+import json, sys
+rows = []
+for line in open(sys.argv[1]):
+    try: r = json.loads(line)
+    except ValueError: continue
+    q = {k: v for k, v in (r.get("qann") or {}).items() if "runtime" in k or "per_second" in k} and \
+        {k: v for k, v in (r.get("qann") or {}).items() if "runtime" not in k and "per_second" not in k}
+    rows.append((r["task"], r["variant"], r["seed"], r["status"], r.get("attempts"),
+                 json.dumps(q, sort_keys=True)))
+for row in sorted(set(rows)): print(*row)
+PY
+}
+
+for n in 1 2 3; do
+  mpirun -n $n "$SG" sweep small.yaml --results "r$n" --threads 1 > "log$n" 2>&1
+  rc=$?
+  check "mpirun -n $n: exit 3 (some runs failed, the sweep finished)" "[ $rc = 3 ]"
+  summary "r$n/small/results.jsonl" > "sum$n"
+done
+check "12 runs recorded" "[ \$(wc -l < sum1) = 12 ]"
+check "1 vs 2 ranks: identical results" "cmp -s sum1 sum2"
+check "1 vs 3 ranks: identical results" "cmp -s sum1 sum3"
+check "failing runs retried once then recorded as failed" "[ \$(grep -c ' broken .* failed 2 ' sum1) = 4 ]"
+check "first failure printed as it happened" "grep -q 'FAILED' log2"
+check "leaderboard written" "[ -s r2/small/leaderboard.md ] && [ -s r2/small/leaderboard.csv ]"
+if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+  check "results.h5 valid (h5py)" "/usr/bin/python3 $SRC/tests/ref/h5_check.py r2/small/results.h5 --exact 12 > /dev/null"
+fi
+
+# kill -9 midway, then --resume
+# every process of the sweep carries $W/rk on its command line: mpirun, the ranks, their runs
+mpirun -n 2 "$SG" sweep small.yaml --results "$W/rk" --threads 1 > logk 2>&1 &
+pid=$!
+for i in $(seq 600); do
+  if [ -f rk/small/results.jsonl ] && [ "$(wc -l < rk/small/results.jsonl)" -ge 3 ]; then break; fi
+  sleep 0.1
+done
+pkill -9 -f "$W/rk"; wait $pid 2>/dev/null
+sleep 0.5; pkill -9 -f "$W/rk"
+before=$(wc -l < rk/small/results.jsonl)
+cut -c1-200 rk/small/results.jsonl | grep -o '"id": *"[0-9a-f]*"' | sort > ids_before
+echo "killed after $before committed runs"
+if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+  check "after kill -9: results.h5 opens and holds the $before committed runs" \
+    "/usr/bin/python3 $SRC/tests/ref/h5_check.py rk/small/results.h5 --exact $before > h5k.log || { cat h5k.log; false; }"
+fi
+mpirun -n 2 "$SG" sweep small.yaml --results "$W/rk" --threads 1 --resume > logr 2>&1
+check "resume completes" "grep -q 'finished' logr"
+summary rk/small/results.jsonl > sumk
+check "after resume: the same 12 results as an uninterrupted sweep" "cmp -s sum1 sumk"
+check "no finished run recomputed" "[ \$(grep -c '^done ' logr) -le \$((12 - before)) ]"
+exit $fail
