@@ -25,7 +25,11 @@ static int ends_with(const char *s, const char *suffix) {
 }
 
 static int is_known_extra(const char *name) {
-    return (ends_with(name, "_quan.s") || ends_with(name, "_quan_after_ln.s")) || starts_with(name, "roberta.pooler.") || starts_with(name, "pooler.") || starts_with(name, "lm_head.") ||
+    /* quantizer steps of a QANN, neuron thresholds and bounds of a saved spiking network */
+    static const char *const steps[] = {"_quan.s", "_quan_after_ln.s", ".threshold", ".s_max", ".s_min"};
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+        if (ends_with(name, steps[i])) return 1;
+    return starts_with(name, "roberta.pooler.") || starts_with(name, "pooler.") || starts_with(name, "lm_head.") ||
            strcmp(name, "roberta.embeddings.position_ids") == 0 || strcmp(name, "embeddings.position_ids") == 0;
 }
 
