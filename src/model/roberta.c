@@ -35,14 +35,11 @@ int sg_model_create_quantized(sg_model *m, const sg_model_config *cfg, const int
     for (int i = 0; module_levels && i <= cfg->layers * QM_PER_LAYER; i++) any |= module_levels[i] > 0;
     if (sg_param_table_build(&m->table, cfg, any ? module_levels : NULL)) return -1;
     size_t P = m->table.total;
-    if (sg_arena_init(&m->weights, 4 * sg_arena_round(P))) {
+    if (sg_arena_init(&m->weights, P)) {
         sg_param_table_free(&m->table);
         return -1;
     }
-    m->params = sg_arena_take(&m->weights, P);
-    m->grads = sg_arena_take(&m->weights, P);
-    m->m = sg_arena_take(&m->weights, P);
-    m->v = sg_arena_take(&m->weights, P);
+    m->params = sg_arena_take(&m->weights, P); /* gradients and moments come with training (reserve) */
     /* LayerNorm weights default to 1 so that a model is usable before init or load */
     for (int i = 0; i < m->table.count; i++)
         if (strstr(m->table.info[i].name, "LayerNorm.weight"))
@@ -64,6 +61,7 @@ void sg_model_free(sg_model *m) {
     free(m->quant);
     free(m->module_levels);
     sg_arena_free(&m->weights);
+    sg_arena_free(&m->train_state);
     sg_param_table_free(&m->table);
     memset(m, 0, sizeof *m);
 }
@@ -134,8 +132,21 @@ static size_t layout_acts(sg_acts *acts, sg_arena *a, const sg_model *m, int B, 
     return total;
 }
 
+/* Gradients and both AdamW moments: one block, allocated the first time training is asked for,
+ * so that evaluation and simulation carry the parameters only. */
+static int enable_training(sg_model *m) {
+    if (m->grads) return 0;
+    size_t P = m->table.total;
+    if (sg_arena_init(&m->train_state, 3 * sg_arena_round(P))) return -1;
+    m->grads = sg_arena_take(&m->train_state, P);
+    m->m = sg_arena_take(&m->train_state, P);
+    m->v = sg_arena_take(&m->train_state, P);
+    return 0;
+}
+
 int sg_model_reserve(sg_model *m, int B, int T, int training) {
     sg_acts *acts = &m->acts;
+    if (training && enable_training(m)) return -1;
     int threads = omp_get_max_threads();
     if (acts->layer && B <= acts->B && T <= acts->T && (training <= acts->training) && threads <= acts->threads) return 0;
     if (B <= 0 || T <= 0) return sg_fail("batch size %d and sequence length %d must be positive", B, T);

@@ -68,7 +68,8 @@ typedef struct {
 typedef struct {
     sg_model_config cfg;
     sg_param_table table;
-    sg_arena weights;    /* params | grads | m | v */
+    sg_arena weights;    /* params */
+    sg_arena train_state; /* grads | m | v, allocated by the first sg_model_reserve(training = 1) */
     float *params, *grads, *m, *v;
     /* quantizers: [layers * Q_PER_LAYER + 1], those with s == NULL are off */
     int *module_levels;  /* [layers * QM_PER_LAYER + 1] or NULL */
@@ -84,7 +85,8 @@ int sg_model_create(sg_model *m, const sg_model_config *cfg);
 /* With quantizers: module_levels [layers * QM_PER_LAYER + 1] (0: module not quantized). Steps start at 1.0. */
 int sg_model_create_quantized(sg_model *m, const sg_model_config *cfg, const int *module_levels);
 void sg_model_free(sg_model *m);
-/* (Re)size activations for batches up to B x T; `training` keeps every layer's activations. */
+/* (Re)size activations for batches up to B x T; `training` keeps every layer's activations and
+ * allocates gradients and AdamW moments (zeroed) the first time. */
 int sg_model_reserve(sg_model *m, int B, int T, int training);
 int sg_model_is_quantized(const sg_model *m);
 
