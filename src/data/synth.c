@@ -18,7 +18,7 @@ void sg_synth_defaults(sg_synth_options *opt) {
     opt->seed = 1234;
     opt->train_rows = 4000;
     opt->dev_rows = 500;
-    opt->label_noise = 0.07;
+    opt->label_noise = 0.05;
 }
 
 #define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -27,176 +27,143 @@ static double uniform(sg_rng *r) { return (double)(sg_rng_next(r) >> 11) * (1.0 
 static int below(sg_rng *r, int n) { return (int)sg_rng_below(r, (uint64_t)n); }
 static const char *pick(sg_rng *r, const char *const *list, int n) { return list[below(r, n)]; }
 
-/* ---- sentiment (SST-2 layout) ---- */
+/* ---- sentiment (SST-2 layout) ----
+ * A byte-level model from scratch learns whole-word cues, not composition: one sentiment word
+ * per sentence decides the label; a rare negation ("was not") flips it (the hard cases). */
 
-static const char *const k_nouns[] = {"movie", "film", "plot", "cast", "script", "acting",
-                                      "ending", "story", "music", "dialogue", "pacing", "humor"};
-static const char *const k_pos_adj[] = {"good", "great", "fine", "lovely", "superb", "clever",
-                                        "charming", "moving", "funny", "fresh", "smart", "warm"};
-static const char *const k_neg_adj[] = {"bad", "dull", "awful", "boring", "weak", "poor",
-                                        "clumsy", "bland", "tedious", "messy", "flat", "stale"};
-static const char *const k_intens[] = {"", "", "very ", "really ", "quite ", "so "};
-static const char *const k_attr_intens[] = {"", "", "very ", "really ", "truly "}; /* before a noun */
-static const char *const k_pos_verb[][2] = {{"loved", "love"}, {"enjoyed", "enjoy"}, {"liked", "like"}, {"adored", "adore"}};
-static const char *const k_neg_verb[][2] = {{"hated", "hate"}, {"disliked", "dislike"}, {"loathed", "loathe"}, {"resented", "resent"}};
+static const char *const k_nouns[] = {"movie", "film", "plot", "cast", "script", "acting", "ending", "story", "music", "humor"};
+static const char *const k_pos_adj[] = {"great", "superb", "lovely", "brilliant", "wonderful", "delightful"};
+static const char *const k_neg_adj[] = {"awful", "boring", "dull", "terrible", "stupid", "lousy"};
+static const char *const k_intens[] = {"very ", "really "};
+#define SENTIMENT_INTENSIFIER 0.25 /* share of sentences with an intensifier */
+#define SENTIMENT_NEGATION 0.05    /* share of negated sentences */
 
-static const char *adjective(sg_rng *r, int positive) {
-    return positive ? pick(r, k_pos_adj, COUNT(k_pos_adj)) : pick(r, k_neg_adj, COUNT(k_neg_adj));
-}
-
-/* One sentence and its rule label (1 = positive). Negations flip; "X but Y" follows Y. */
+/* One sentence and its rule label (1 = positive). */
 static int sentiment_sentence(sg_rng *r, char *s, size_t cap) {
-    int pol = below(r, 2), neg = below(r, 3) == 0;
+    int pol = below(r, 2);
     const char *noun = pick(r, k_nouns, COUNT(k_nouns));
-    switch (below(r, 4)) {
-    case 0:
-        snprintf(s, cap, "the %s was %s%s%s", noun, neg ? "not " : "", pick(r, k_intens, COUNT(k_intens)),
-                 adjective(r, pol));
-        return pol ^ neg;
-    case 1: {
-        static const char *const subjects[] = {"i", "we", "everyone", "my friends", "nobody"};
-        int who = below(r, COUNT(subjects));
-        int v = below(r, 4);
-        const char *const *verb = pol ? k_pos_verb[v] : k_neg_verb[v];
-        if (who == COUNT(subjects) - 1) { /* "nobody" negates */
-            snprintf(s, cap, "nobody %s the %s", verb[0], noun);
-            return !pol;
-        }
-        if (neg) snprintf(s, cap, "%s did not %s the %s", subjects[who], verb[1], noun);
-        else snprintf(s, cap, "%s %s the %s", subjects[who], verb[0], noun);
-        return pol ^ neg;
+    const char *adj = pol ? pick(r, k_pos_adj, COUNT(k_pos_adj)) : pick(r, k_neg_adj, COUNT(k_neg_adj));
+    const char *in = uniform(r) < SENTIMENT_INTENSIFIER ? pick(r, k_intens, COUNT(k_intens)) : "";
+    if (uniform(r) < SENTIMENT_NEGATION) {
+        snprintf(s, cap, "the %s was not %s%s", noun, in, adj);
+        return !pol;
     }
-    case 2: {
-        int pol1 = below(r, 2), neg1 = below(r, 4) == 0;
-        snprintf(s, cap, "the %s was %s%s but the %s was %s%s", noun, neg1 ? "not " : "", adjective(r, pol1),
-                 pick(r, k_nouns, COUNT(k_nouns)), neg ? "not " : "", adjective(r, pol));
-        return pol ^ neg;
+    const char *first = *in ? in : adj; /* "a" or "an" before it */
+    switch (below(r, 3)) {
+    case 0: snprintf(s, cap, "the %s was %s%s", noun, in, adj); break;
+    case 1: snprintf(s, cap, "a%s %s%s %s", strchr("aeiou", first[0]) ? "n" : "", in, adj, noun); break;
+    default: snprintf(s, cap, "%s%s %s", in, adj, noun); break;
     }
-    default: {
-        static const char *const negators[] = {"", "", "not ", "hardly "};
-        int ng = below(r, COUNT(negators));
-        const char *in = pick(r, k_attr_intens, COUNT(k_attr_intens)), *adj = adjective(r, pol);
-        const char *next = *in ? in : adj;
-        int vowel = strchr("aeiou", next[0]) != NULL;
-        snprintf(s, cap, "%sa%s %s%s %s", negators[ng], vowel ? "n" : "", in, adj, noun);
-        return pol ^ (ng >= 2);
-    }
-    }
+    return pol;
 }
 
-/* ---- shared event sentences (paraphrase and similarity) ---- */
-
-/* Slot values; '|' separates synonyms that keep the meaning. */
-static const char *const k_subjects[] = {"the doctor|the physician", "the teacher|the instructor", "the chef|the cook",
-                                         "my sister", "the mayor", "the pilot", "our coach|our trainer",
-                                         "the student|the pupil", "his uncle", "the farmer"};
-static const char *const k_verbs[] = {"bought|purchased", "sold", "fixed|repaired", "found|discovered",
-                                      "painted", "built|constructed", "visited", "cleaned|washed",
-                                      "lost|misplaced", "rented|leased", "checked|inspected"};
-static const char *const k_objects[] = {"the car|the automobile", "the big house|the large house", "the old boat",
-                                        "the small shop|the little shop", "the new bike|the new bicycle",
-                                        "the red truck", "the garden", "the office", "the piano", "the bridge"};
-static const char *const k_times[] = {"on monday", "on friday", "last week|the previous week", "in may",
-                                      "yesterday", "at noon|at midday", "in the morning", "last year|the previous year",
-                                      "on sunday", "today"};
-
-enum { SLOT_SUBJECT, SLOT_VERB, SLOT_OBJECT, SLOT_TIME, SLOTS };
-static const char *const *const k_slot_lists[SLOTS] = {k_subjects, k_verbs, k_objects, k_times};
-static const int k_slot_counts[SLOTS] = {COUNT(k_subjects), COUNT(k_verbs), COUNT(k_objects), COUNT(k_times)};
+/* ---- events (paraphrase and similarity) ----
+ * An event is (subject, verb, object), rendered active ("the chef baked the pie") or passive
+ * ("the pie was baked by the chef"). A slot of the second sentence either keeps the first's
+ * word, takes another word of the same list (a hard change: only a comparison of the two
+ * sentences shows it), or an "odd" word from a separate list whose letters (z, x, j, q, y) are
+ * rare in the main lists (an easy change: a bag of bytes shows it). */
 
 typedef struct {
-    int group[SLOTS];
+    const char *past, *participle;
+} verb_forms;
+
+static const char *const k_subjects[] = {"chef", "cook", "aunt", "coach", "pilot", "farmer", "nurse", "baker", "uncle", "clerk"};
+static const verb_forms k_verbs[] = {{"cooked", "cooked"}, {"baked", "baked"}, {"kicked", "kicked"}, {"threw", "thrown"},
+                                     {"sold", "sold"},     {"fed", "fed"},     {"washed", "washed"}, {"painted", "painted"},
+                                     {"found", "found"},   {"lost", "lost"}};
+static const char *const k_objects[] = {"soup", "bread", "pie", "ball", "cow", "horse", "boat", "car", "fence", "kite"};
+static const char *const k_odd_subjects[] = {"wizard", "zombie", "robot", "ninja", "pirate"};
+static const verb_forms k_odd_verbs[] = {{"zapped", "zapped"}, {"hexed", "hexed"}, {"jinxed", "jinxed"}, {"vexed", "vexed"}, {"buzzed", "buzzed"}};
+static const char *const k_odd_objects[] = {"zebra", "quiz", "jazz", "yak", "oyster"};
+
+enum { SLOT_SUBJECT, SLOT_VERB, SLOT_OBJECT, SLOTS };
+static const int k_main_counts[SLOTS] = {COUNT(k_subjects), COUNT(k_verbs), COUNT(k_objects)};
+static const int k_odd_counts[SLOTS] = {COUNT(k_odd_subjects), COUNT(k_odd_verbs), COUNT(k_odd_objects)};
+
+/* word[k] indexes the main list of slot k, or the odd list when odd[k] is set */
+typedef struct {
+    int word[SLOTS], odd[SLOTS];
 } event;
 
-static int synonym_count(const char *group) {
-    int n = 1;
-    for (const char *p = group; *p; p++) n += *p == '|';
-    return n;
-}
-
-/* Copy synonym `which` of a '|'-separated group. */
-static void synonym(const char *group, int which, char *out, size_t cap) {
-    while (which-- > 0) group = strchr(group, '|') + 1;
-    size_t len = strcspn(group, "|");
-    if (len >= cap) len = cap - 1;
-    memcpy(out, group, len);
-    out[len] = '\0';
-}
+typedef enum { KEEP, SAME_LIST, ODD_WORD } slot_change;
 
 static event random_event(sg_rng *r) {
-    event e;
-    for (int k = 0; k < SLOTS; k++) e.group[k] = below(r, k_slot_counts[k]);
+    event e = {{0}, {0}};
+    for (int k = 0; k < SLOTS; k++) e.word[k] = below(r, k_main_counts[k]);
     return e;
 }
 
-/* Render an event with random synonyms and one of three word orders (active, time first, passive). */
-static void render_event(sg_rng *r, const event *e, char *s, size_t cap) {
-    char w[SLOTS][40];
-    for (int k = 0; k < SLOTS; k++) {
-        const char *g = k_slot_lists[k][e->group[k]];
-        synonym(g, below(r, synonym_count(g)), w[k], sizeof w[k]);
-    }
-    switch (below(r, 3)) {
-    case 0: snprintf(s, cap, "%s %s %s %s", w[0], w[1], w[2], w[3]); break;
-    case 1: snprintf(s, cap, "%s %s %s %s", w[3], w[0], w[1], w[2]); break;
-    default: snprintf(s, cap, "%s was %s by %s %s", w[2], w[1], w[0], w[3]); break;
-    }
+static void change_slot(sg_rng *r, event *e, int k, slot_change how) {
+    if (how == SAME_LIST) e->word[k] = (e->word[k] + 1 + below(r, k_main_counts[k] - 1)) % k_main_counts[k];
+    if (how == ODD_WORD) e->word[k] = below(r, k_odd_counts[k]), e->odd[k] = 1;
 }
 
-static void render_short(sg_rng *r, const event *e, char *s, size_t cap) {
-    do render_event(r, e, s, cap);
-    while (strlen(s) > SG_SYNTH_MAX_CHARS);
+static void render_event(sg_rng *r, const event *e, char *s, size_t cap) {
+    const char *subject = e->odd[0] ? k_odd_subjects[e->word[0]] : k_subjects[e->word[0]];
+    const verb_forms *verb = e->odd[1] ? &k_odd_verbs[e->word[1]] : &k_verbs[e->word[1]];
+    const char *object = e->odd[2] ? k_odd_objects[e->word[2]] : k_objects[e->word[2]];
+    if (below(r, 2)) snprintf(s, cap, "the %s %s the %s", subject, verb->past, object);
+    else snprintf(s, cap, "the %s was %s by the %s", object, verb->participle, subject);
+}
+
+/* Both sentences, voices redrawn until the pair fits SG_SYNTH_MAX_PAIR_CHARS (two active
+ * sentences always fit). */
+static void render_pair(sg_rng *r, const event *a, const event *b, char *s1, char *s2, size_t cap) {
+    do {
+        render_event(r, a, s1, cap);
+        render_event(r, b, s2, cap);
+    } while (strlen(s1) + strlen(s2) > SG_SYNTH_MAX_PAIR_CHARS);
 }
 
 /* ---- paraphrase (MRPC layout) ---- */
 
-/* A pair and its rule label (1 = paraphrase): the same event reworded, or an event differing in
- * one slot (hard negative) or in everything (easy negative). */
+#define PARAPHRASE_POSITIVE 0.5
+#define PARAPHRASE_HARD 0.25 /* share of negatives that differ by one same-list word */
+
+/* A pair and its rule label (1 = paraphrase): the same event (possibly in another voice), or
+ * one with a same-list word changed (hard negative) or with one or two odd words (easy one). */
 static int paraphrase_pair(sg_rng *r, char *s1, char *s2, size_t cap) {
     event a = random_event(r), b = a;
-    int positive = uniform(r) < 0.55;
+    int positive = uniform(r) < PARAPHRASE_POSITIVE;
     if (!positive) {
-        if (uniform(r) < 0.6) {
-            int k = below(r, SLOTS);
-            b.group[k] = (a.group[k] + 1 + below(r, k_slot_counts[k] - 1)) % k_slot_counts[k];
+        if (uniform(r) < PARAPHRASE_HARD) {
+            change_slot(r, &b, below(r, SLOTS), SAME_LIST);
         } else {
-            int same;
-            do {
-                b = random_event(r);
-                same = 0;
-                for (int k = 0; k < SLOTS; k++) same += a.group[k] == b.group[k];
-            } while (same > 1);
+            int first = below(r, SLOTS);
+            change_slot(r, &b, first, ODD_WORD);
+            if (below(r, 2)) change_slot(r, &b, (first + 1 + below(r, SLOTS - 1)) % SLOTS, ODD_WORD);
         }
     }
-    render_short(r, &a, s1, cap);
-    do render_short(r, &b, s2, cap);
-    while (strcmp(s1, s2) == 0);
+    render_pair(r, &a, &b, s1, s2, cap);
     return positive;
 }
 
 /* ---- similarity (STS-B layout) ---- */
 
-static const double k_slot_weight[SLOTS] = {1.5, 1.0, 1.5, 1.0}; /* sums to 5 */
+static const double k_slot_weight[SLOTS] = {1.5, 1.5, 2.0}; /* sums to 5 */
+#define SIMILARITY_ODD 0.35       /* a slot takes an odd word: adds nothing */
+#define SIMILARITY_SAME_LIST 0.15 /* another main-list word: a third of the slot's weight */
 
-/* A pair and its score: weighted share of slots both sentences express (synonyms count as the
- * same word), plus noise (Irwin-Hall, sd ~0.29), clipped to [0, 5]. */
+/* A pair and its score: the kept share of the first sentence's meaning, plus noise (Irwin-Hall,
+ * sd ~0.29), clipped to [0, 5]. */
 static double similarity_pair(sg_rng *r, char *s1, char *s2, size_t cap) {
     event a = random_event(r), b = a;
-    int keep = below(r, SLOTS + 1);
-    int kept[SLOTS] = {0};
-    for (int placed = 0; placed < keep;) {
-        int k = below(r, SLOTS);
-        if (!kept[k]) kept[k] = 1, placed++;
-    }
     double score = 0;
     for (int k = 0; k < SLOTS; k++) {
-        if (kept[k]) score += k_slot_weight[k];
-        else b.group[k] = (a.group[k] + 1 + below(r, k_slot_counts[k] - 1)) % k_slot_counts[k];
+        double u = uniform(r);
+        if (u < SIMILARITY_ODD) {
+            change_slot(r, &b, k, ODD_WORD);
+        } else if (u < SIMILARITY_ODD + SIMILARITY_SAME_LIST) {
+            change_slot(r, &b, k, SAME_LIST);
+            score += k_slot_weight[k] / 3.0;
+        } else {
+            score += k_slot_weight[k];
+        }
     }
     double noise = uniform(r) + uniform(r) + uniform(r) + uniform(r) - 2.0;
     score += 0.5 * noise;
-    render_short(r, &a, s1, cap);
-    render_short(r, &b, s2, cap);
+    render_pair(r, &a, &b, s1, s2, cap);
     return score < 0 ? 0 : score > 5 ? 5 : score;
 }
 
@@ -269,13 +236,14 @@ static int write_readme(const char *dir, const sg_synth_options *opt) {
     snprintf(path, sizeof path, "%s/README.md", dir);
     FILE *f = fopen(path, "wb");
     if (!f) return sg_fail("%s: cannot write: %s", path, strerror(errno));
-    int noise = (int)(opt->label_noise * 100.0 + 0.5);
+    double noise = opt->label_noise * 100.0;
     fprintf(f,
             "# Synthetic tasks in GLUE layouts (NOT GLUE data)\n\n"
             "Written by `spikeglue synth --seed %llu`. Every sentence here is synthetic: built by templates\n"
             "from small word lists, with no content from GLUE or any other corpus. The data exists to\n"
-            "smoke-test the pipeline with a tiny byte-level model (each byte is a token, so every\n"
-            "sentence is at most %d bytes); scores on it say nothing about GLUE performance.\n\n"
+            "smoke-test the pipeline with a tiny byte-level model trained from scratch (each byte is a\n"
+            "token; a sentence has at most %d bytes and a pair at most %d, so a pair with its four special\n"
+            "tokens fits `--max_seq_length 64`). Scores on it say nothing about GLUE performance.\n\n"
             "Seed %llu. The same seed and sizes give byte-identical files (splitmix64 draws, integer\n"
             "choices and plain double arithmetic only; one random stream per task and split).\n\n"
             "| folder | layout | train | dev | label |\n"
@@ -283,25 +251,36 @@ static int write_readme(const char *dir, const sg_synth_options *opt) {
             "| SST-2 | header `sentence label` | %d | %d | 0 negative, 1 positive |\n"
             "| MRPC | header `Quality #1 ID #2 ID #1 String #2 String`, no BOM | %d | %d | 1 paraphrase |\n"
             "| STS-B | the 10-column STS-B header | %d | %d | score in [0, 5] |\n\n"
-            "How each task is generated:\n\n"
-            "- **SST-2 (sentiment)**: templates over 12 nouns, 12 positive and 12 negative adjectives and\n"
-            "  verbs: `the plot was (not) (very) dull`, `i (did not) like the film`, `nobody enjoyed the\n"
-            "  cast`, `hardly a clever script`, and contrasts `the X was A but the Y was B` whose label\n"
-            "  follows the clause after \"but\". Negations (`not`, `did not`, `nobody`, `hardly`) flip the\n"
-            "  polarity. Then %d%% of the labels are flipped at random (label noise).\n"
-            "- **MRPC (paraphrase)**: an event (subject, verb, object, time) from small slot lists,\n"
-            "  rendered with random synonyms (bought/purchased, car/automobile, ...) in one of three word\n"
-            "  orders (active, time first, passive). 55%% of pairs render the same event twice (label 1);\n"
-            "  the rest pair it with an event that differs in exactly one slot (60%%, hard negatives) or\n"
-            "  in at least three slots (label 0). Then %d%% of the labels are flipped at random.\n"
-            "- **STS-B (similarity)**: the second sentence keeps 0-4 of the first one's slots (synonyms\n"
-            "  and word order may still change) and replaces the others. Score = weighted share of kept\n"
-            "  slots (subject 1.5, verb 1, object 1.5, time 1; sum 5) plus noise (sum of four uniforms,\n"
-            "  sd about 0.29), clipped to [0, 5] and written with 3 decimals.\n\n"
+            "The tasks are deliberately easy for a bag of words and hard only in a few cases: a tiny\n"
+            "byte-level model picks up whole-word cues within a minute, but not composition.\n\n"
+            "- **SST-2 (sentiment)**: `the plot was dull`, `a lovely film`, `really stupid script`:\n"
+            "  10 nouns, 6 positive and 6 negative adjectives, an intensifier (`very`, `really`) in\n"
+            "  a quarter of the sentences. The adjective decides the label, except in the 5%% of\n"
+            "  sentences negated as `the X was not A`, which flip it. Then %.3g%% of the labels are\n"
+            "  flipped at random (label noise).\n"
+            "- **Events** (MRPC and STS-B): subject, verb and object from 10-word lists (`the chef baked\n"
+            "  the pie`), each sentence active or passive (`the pie was baked by the chef`) at random. A\n"
+            "  changed word of the second sentence is either another word of the same list (`chef` ->\n"
+            "  `nurse`: a hard change, only a word-by-word comparison shows it) or an odd word from a\n"
+            "  separate 5-word list (`wizard`, `zapped`, `zebra`, `jinxed`, `quiz`, ...: an easy change,\n"
+            "  their letters z, x, j, q, y are rare in the main lists, so even a bag of bytes shows it).\n"
+            "- **MRPC (paraphrase)**: half the pairs are the same event (label 1; the voices may differ);\n"
+            "  the others change one same-list word (a quarter of them: hard negatives) or one or two odd\n"
+            "  words (label 0). Then %.3g%% of the labels are flipped at random.\n"
+            "- **STS-B (similarity)**: each slot of the second sentence is kept (50%%), replaced by a\n"
+            "  same-list word (15%%) or by an odd word (35%%). Score = the kept weight (subject 1.5,\n"
+            "  verb 1.5, object 2; a same-list replacement keeps a third of its slot's weight) plus noise\n"
+            "  (sum of four uniforms, sd about 0.29), clipped to [0, 5], written with 3 decimals.\n\n"
+            "What a tiny model reaches: `spikeglue run --model_name_or_path builtin:tiny --task_name sst2\n"
+            "--data_dir DIR --do_train --do_eval --num_train_epochs 3 --learning_rate 1e-3 --warmup_ratio 0.1\n"
+            "--per_device_train_batch_size 32 --max_seq_length 64 --output_dir OUT` (2 layers, hidden 64,\n"
+            "byte tokens, random init; 375 steps on the default 4000 rows, about a minute on 2 cores) gives\n"
+            "about 0.86 accuracy on SST-2, 0.79 on MRPC and 0.70 Pearson on STS-B. The label noise alone\n"
+            "caps classification accuracy near 95%%.\n\n"
             "Train and dev rows come from the same generator with different random streams; with such small\n"
-            "vocabularies some sentences occur in both.\n",
-            (unsigned long long)opt->seed, SG_SYNTH_MAX_CHARS, (unsigned long long)opt->seed, opt->train_rows,
-            opt->dev_rows, opt->train_rows, opt->dev_rows, opt->train_rows, opt->dev_rows, noise, noise);
+            "vocabularies many sentences occur in both.\n",
+            (unsigned long long)opt->seed, SG_SYNTH_MAX_CHARS, SG_SYNTH_MAX_PAIR_CHARS, (unsigned long long)opt->seed,
+            opt->train_rows, opt->dev_rows, opt->train_rows, opt->dev_rows, opt->train_rows, opt->dev_rows, noise, noise);
     int bad = ferror(f);
     if (fclose(f) != 0 || bad) return sg_fail("%s: write failed", path);
     return 0;

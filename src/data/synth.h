@@ -1,7 +1,8 @@
-/* Small synthetic GLUE-layout tasks for smoke-training a tiny byte-level model: a sentiment task
- * (SST-2 layout), a paraphrase task (MRPC layout) and a similarity regression (STS-B layout).
- * They are learnable but not trivially so (label noise, negations, hard negatives, noisy scores),
- * and byte-identical for the same seed and sizes. */
+/* Small synthetic GLUE-layout tasks for smoke-training a tiny byte-level model from scratch in
+ * about a minute: a sentiment task (SST-2 layout), a paraphrase task (MRPC layout) and a
+ * similarity regression (STS-B layout). Whole-word cues make them learnable; label noise, rare
+ * negations and same-list word changes keep them from being solved perfectly. Byte-identical
+ * for the same seed and sizes. */
 #ifndef SG_SYNTH_H
 #define SG_SYNTH_H
 
@@ -14,9 +15,10 @@ typedef struct {
     double label_noise; /* fraction of classification labels flipped */
 } sg_synth_options;
 
-#define SG_SYNTH_MAX_CHARS 60 /* longest sentence, in bytes (= tokens of a byte-level model) */
+#define SG_SYNTH_MAX_CHARS 60      /* longest sentence, in bytes (= tokens of a byte-level model) */
+#define SG_SYNTH_MAX_PAIR_CHARS 60 /* longest pair (both sentences): with <s></s></s></s> it fits 64 tokens */
 
-void sg_synth_defaults(sg_synth_options *opt); /* seed 1234, 4000 train, 500 dev, 7% noise */
+void sg_synth_defaults(sg_synth_options *opt); /* seed 1234, 4000 train, 500 dev, 5% noise */
 
 /* Write DIR/SST-2, DIR/MRPC, DIR/STS-B (train.tsv, dev.tsv) and DIR/README.md, creating
  * directories as needed and overwriting earlier files. 0 or -1 (sg_fail names the path). */

@@ -1,6 +1,8 @@
-/* Synthetic tasks: same seed -> byte-identical files, the GLUE loaders read them cleanly, the
- * sentences fit a byte-level model, labels are balanced, and the tasks are not trivial (label
- * noise shows as identical sentences with different labels; without noise there are none). */
+/* Synthetic tasks: same seed -> byte-identical files (and the same first rows on any machine),
+ * the GLUE loaders read them cleanly, sentences and pairs fit a byte-level model with
+ * --max_seq_length 64, labels are balanced, the labelling rules hold (identical pairs are
+ * paraphrases and score high), and the tasks are not trivial (label noise shows as identical
+ * sentences with different labels; without noise there are none). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +90,28 @@ static size_t longest(const sg_glue_data *d) {
     return m;
 }
 
+static size_t longest_pair(const sg_glue_data *d) {
+    size_t m = 0;
+    for (size_t i = 0; d->text_b && i < d->count; i++) {
+        size_t ab = strlen(d->text_a[i]) + strlen(d->text_b[i]);
+        if (ab > m) m = ab;
+    }
+    return m;
+}
+
+/* Without label noise: identical sentences are a paraphrase (MRPC) or score >= 4 (STS-B: 5 minus
+ * noise of at most 1). Returns the number of rows breaking that; *identical counts such pairs. */
+static size_t identical_pair_violations(const sg_glue_data *d, int regression, size_t *identical) {
+    size_t bad = 0;
+    *identical = 0;
+    for (size_t i = 0; i < d->count; i++) {
+        if (strcmp(d->text_a[i], d->text_b[i]) != 0) continue;
+        ++*identical;
+        bad += regression ? d->score[i] < 4.0f : d->label[i] != 1;
+    }
+    return bad;
+}
+
 static void check_loads(const char *dir, const sg_synth_options *opt) {
     const char *tasks[] = {"sst2", "mrpc", "stsb"};
     for (int t = 0; t < 3; t++)
@@ -99,6 +123,7 @@ static void check_loads(const char *dir, const sg_synth_options *opt) {
             size_t want = (size_t)(split ? opt->dev_rows : opt->train_rows);
             CHECK_MSG(d.count == want && d.skipped == 0, "%s: %zu rows, %zu skipped", tasks[t], d.count, d.skipped);
             CHECK_MSG(longest(&d) <= SG_SYNTH_MAX_CHARS, "%s: a sentence of %zu bytes", tasks[t], longest(&d));
+            CHECK_MSG(longest_pair(&d) <= SG_SYNTH_MAX_PAIR_CHARS, "%s: a pair of %zu bytes", tasks[t], longest_pair(&d));
             if (d.count < 200) { /* too few rows for distribution checks */
             } else if (t == 0) {
                 double s = label_share(&d);
@@ -145,6 +170,26 @@ int main(void) {
 
     check_loads(a, &opt);
 
+    /* the same first rows on any machine (update these when the generator changes on purpose) */
+    static const struct {
+        const char *file, *row;
+    } golden[] = {
+        {"SST-2/train.tsv", "very wonderful cast\t1\n"},
+        {"SST-2/dev.tsv", "the humor was wonderful\t1\n"},
+        {"MRPC/train.tsv", "1\t1000000\t1000001\tthe farmer found the ball\tthe ball was found by the farmer\n"},
+        {"MRPC/dev.tsv", "1\t2000000\t2000001\tthe uncle lost the soup\tthe soup was lost by the uncle\n"},
+        {"STS-B/train.tsv", "0\tmain-synth\tsynth\tsynth\t0000\tnone\tnone\tthe nurse cooked the bread\tthe boat was thrown by the nurse\t2.263\n"},
+        {"STS-B/dev.tsv", "0\tmain-synth\tsynth\tsynth\t0000\tnone\tnone\tthe aunt kicked the fence\tthe jazz was kicked by the zombie\t1.090\n"},
+    };
+    for (size_t i = 0; i < sizeof golden / sizeof golden[0]; i++) {
+        size_t n = 0;
+        char *text = slurp(a, golden[i].file, &n);
+        const char *row = text ? strchr(text, '\n') : NULL; /* after the header */
+        CHECK_MSG(row && strncmp(row + 1, golden[i].row, strlen(golden[i].row)) == 0, "%s: first row %.120s", golden[i].file,
+                  row ? row + 1 : "(none)");
+        free(text);
+    }
+
     /* exact headers, no BOM; honest README naming the seed */
     size_t len = 0;
     char *mrpc = slurp(a, "MRPC/train.tsv", &len);
@@ -173,6 +218,13 @@ int main(void) {
     CHECK(sg_synth_write(q, &opt) == 0);
     if (sg_glue_load(q, sg_glue_task_find("sst2"), SG_SPLIT_TRAIN, &d) == 0) {
         CHECK_MSG(conflicting_duplicates(&d) == 0, "%zu conflicting duplicates without noise", conflicting_duplicates(&d));
+        sg_glue_data_free(&d);
+    }
+    for (int t = 0; t < 2; t++) {
+        const char *name = t ? "stsb" : "mrpc";
+        if (sg_glue_load(q, sg_glue_task_find(name), SG_SPLIT_TRAIN, &d) != 0) continue;
+        size_t identical = 0, bad = identical_pair_violations(&d, t, &identical);
+        CHECK_MSG(identical > 100 && bad == 0, "%s: %zu of %zu identical pairs break the rule", name, bad, identical);
         sg_glue_data_free(&d);
     }
 
