@@ -1,4 +1,5 @@
 #include "quant/transform_config.h"
+#include "core/yaml_doc.h"
 
 #include "core/error.h"
 #include "quant/lsq.h"
@@ -14,8 +15,6 @@
 
 /* Bounds on what a config may cost to read (alias bombs are refused outright). */
 #define MAX_FILE_BYTES (1u << 20)
-#define MAX_NODES 20000
-#define MAX_DEPTH 32
 #define MAX_RULES 4096
 #define MAX_LEVEL SG_LSQ_MAX_LEVEL
 #define MIN_QUANT_LEVEL 4
@@ -29,151 +28,6 @@ static const char *const KEY_FC = "snn_transformer_config_fc";
 const char *sg_snn_op_name(sg_snn_op op) {
     static const char *const names[] = {"none", "zip_tf", "unfold_bias", "identity", "st_bif"};
     return (op >= SG_SNN_NONE && op <= SG_SNN_ST_BIF) ? names[op] : "?";
-}
-
-/* ---------------------------------------------------------------------------------------------
- * A small YAML document: scalars, mappings and sequences with the line of each node. Children
- * form a linked list; a mapping's children alternate key, value. */
-
-enum { YN_SCALAR, YN_MAP, YN_SEQ };
-
-typedef struct {
-    int kind;
-    int line;
-    int plain; /* scalar written without quotes */
-    char *text;
-    int first, last, next; /* child list and sibling link, -1 = none */
-} ynode;
-
-typedef struct {
-    const char *path;
-    ynode *v;
-    int n, cap;
-} ydoc;
-
-static int fail_at(const char *path, int line, const char *fmt, ...) SG_PRINTF(3, 4);
-static int fail_at(const char *path, int line, const char *fmt, ...) {
-    char msg[768];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    if (line > 0) return sg_fail("%s:%d: %s", path, line, msg);
-    return sg_fail("%s: %s", path, msg);
-}
-
-static void ydoc_free(ydoc *d) {
-    for (int i = 0; i < d->n; i++) free(d->v[i].text);
-    free(d->v);
-    d->v = NULL;
-    d->n = d->cap = 0;
-}
-
-static int ydoc_add(ydoc *d, int kind, int line, int parent) {
-    if (d->n >= MAX_NODES) return fail_at(d->path, line, "document too large (more than %d nodes)", MAX_NODES);
-    if (d->n == d->cap) {
-        int cap = d->cap ? d->cap * 2 : 64;
-        ynode *p = realloc(d->v, (size_t)cap * sizeof *p);
-        if (!p) return sg_fail("%s: out of memory", d->path);
-        d->v = p;
-        d->cap = cap;
-    }
-    int i = d->n++;
-    d->v[i] = (ynode){.kind = kind, .line = line, .first = -1, .last = -1, .next = -1};
-    if (parent >= 0) {
-        ynode *p = &d->v[parent];
-        if (p->last >= 0) d->v[p->last].next = i;
-        else p->first = i;
-        p->last = i;
-    }
-    return i;
-}
-
-/* Refuse what could make a small file expensive or ambiguous: anchors, aliases, explicit tags. */
-static int check_node_props(const ydoc *d, int line, const yaml_char_t *anchor, const yaml_char_t *tag) {
-    if (anchor) return fail_at(d->path, line, "YAML anchors and aliases are not supported ('&%s')", (const char *)anchor);
-    if (tag) return fail_at(d->path, line, "YAML tags are not supported ('%s')", (const char *)tag);
-    return 0;
-}
-
-/* Parse `text` into d. Returns the root node index, -2 for an empty stream, or -1 on error. */
-static int ydoc_parse(ydoc *d, const char *text, size_t len) {
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) return sg_fail("%s: cannot initialise the YAML parser", d->path);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    int stack[MAX_DEPTH], depth = 0, root = -2, documents = 0, rc = 0, done = 0;
-    while (!done && rc == 0) {
-        yaml_event_t ev;
-        if (!yaml_parser_parse(&parser, &ev)) {
-            int at = (int)parser.problem_mark.line + 1;
-            const char *problem = parser.problem ? parser.problem : "malformed input";
-            if (parser.context)
-                rc = fail_at(d->path, at, "YAML syntax error: %s (%s at line %d)", problem, parser.context,
-                             (int)parser.context_mark.line + 1);
-            else
-                rc = fail_at(d->path, at, "YAML syntax error: %s", problem);
-            break;
-        }
-        int line = (int)ev.start_mark.line + 1;
-        int parent = depth > 0 ? stack[depth - 1] : -1;
-        int node;
-        switch (ev.type) {
-        case YAML_DOCUMENT_START_EVENT:
-            if (++documents > 1) rc = fail_at(d->path, line, "more than one YAML document");
-            break;
-        case YAML_MAPPING_START_EVENT:
-        case YAML_SEQUENCE_START_EVENT: {
-            int is_map = ev.type == YAML_MAPPING_START_EVENT;
-            rc = is_map ? check_node_props(d, line, ev.data.mapping_start.anchor, ev.data.mapping_start.tag)
-                        : check_node_props(d, line, ev.data.sequence_start.anchor, ev.data.sequence_start.tag);
-            if (rc) break;
-            if (depth == MAX_DEPTH) {
-                rc = fail_at(d->path, line, "nesting deeper than %d levels", MAX_DEPTH);
-                break;
-            }
-            node = ydoc_add(d, is_map ? YN_MAP : YN_SEQ, line, parent);
-            if (node < 0) {
-                rc = -1;
-                break;
-            }
-            if (parent < 0) root = node;
-            stack[depth++] = node;
-            break;
-        }
-        case YAML_MAPPING_END_EVENT:
-        case YAML_SEQUENCE_END_EVENT:
-            depth--;
-            break;
-        case YAML_SCALAR_EVENT:
-            rc = check_node_props(d, line, ev.data.scalar.anchor, ev.data.scalar.tag);
-            if (rc) break;
-            if (strlen((const char *)ev.data.scalar.value) != ev.data.scalar.length) {
-                rc = fail_at(d->path, line, "NUL character in a scalar");
-                break;
-            }
-            node = ydoc_add(d, YN_SCALAR, line, parent);
-            if (node < 0) {
-                rc = -1;
-                break;
-            }
-            d->v[node].plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-            d->v[node].text = strdup((const char *)ev.data.scalar.value);
-            if (!d->v[node].text) rc = sg_fail("%s: out of memory", d->path);
-            if (parent < 0) root = node;
-            break;
-        case YAML_ALIAS_EVENT:
-            rc = fail_at(d->path, line, "YAML aliases are not supported ('*%s')", (const char *)ev.data.alias.anchor);
-            break;
-        case YAML_STREAM_END_EVENT:
-            done = 1;
-            break;
-        default:
-            break;
-        }
-        yaml_event_delete(&ev);
-    }
-    yaml_parser_delete(&parser);
-    return rc ? -1 : root;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -201,7 +55,7 @@ static const char *kind_name(const ynode *n) {
 static int want_map(const walker *w, int node, const char *key, int key_line) {
     const ynode *n = NODE(w, node);
     if (n->kind != YN_MAP)
-        return fail_at(w->d->path, key_line, "key '%s': expected a mapping, got %s", key, kind_name(n));
+        return sg_fail_at(w->d->path, key_line, "key '%s': expected a mapping, got %s", key, kind_name(n));
     return 0;
 }
 
@@ -210,11 +64,11 @@ static int check_keys(const walker *w, int map, int *pairs) {
     int count = 0;
     for (int k = NODE(w, map)->first; k >= 0; k = NODE(w, NODE(w, k)->next)->next) {
         const ynode *key = NODE(w, k);
-        if (key->kind != YN_SCALAR) return fail_at(w->d->path, key->line, "mapping keys must be scalars");
-        if (++count > MAX_RULES) return fail_at(w->d->path, key->line, "more than %d keys in one mapping", MAX_RULES);
+        if (key->kind != YN_SCALAR) return sg_fail_at(w->d->path, key->line, "mapping keys must be scalars");
+        if (++count > MAX_RULES) return sg_fail_at(w->d->path, key->line, "more than %d keys in one mapping", MAX_RULES);
         for (int j = NODE(w, map)->first; j != k; j = NODE(w, NODE(w, j)->next)->next)
             if (!strcmp(NODE(w, j)->text, key->text))
-                return fail_at(w->d->path, key->line, "key '%s': duplicate key (first on line %d)", key->text,
+                return sg_fail_at(w->d->path, key->line, "key '%s': duplicate key (first on line %d)", key->text,
                                NODE(w, j)->line);
     }
     if (pairs) *pairs = count;
@@ -234,7 +88,7 @@ static int lookup(const walker *w, int map, const char *name, int *key_line) {
 static int want_scalar(const walker *w, int node, const char *key, int key_line) {
     const ynode *n = NODE(w, node);
     if (n->kind != YN_SCALAR || is_null(n))
-        return fail_at(w->d->path, key_line, "key '%s': expected a scalar, got %s", key, kind_name(n));
+        return sg_fail_at(w->d->path, key_line, "key '%s': expected a scalar, got %s", key, kind_name(n));
     return 0;
 }
 
@@ -247,10 +101,10 @@ static int parse_level(const walker *w, int node, int key_line, int min, int *ou
     int digits = 0;
     for (; *p >= '0' && *p <= '9' && digits < 12; p++, digits++) v = v * 10 + (*p - '0');
     if (!n->plain || digits == 0 || *p)
-        return fail_at(w->d->path, key_line, "key 'level': expected an integer, got %s'%s'", n->plain ? "" : "quoted ",
+        return sg_fail_at(w->d->path, key_line, "key 'level': expected an integer, got %s'%s'", n->plain ? "" : "quoted ",
                        n->text);
     if (v < min || v > MAX_LEVEL)
-        return fail_at(w->d->path, key_line, "key 'level': %s out of range (%d..%d)", n->text, min, MAX_LEVEL);
+        return sg_fail_at(w->d->path, key_line, "key 'level': %s out of range (%d..%d)", n->text, min, MAX_LEVEL);
     *out = (int)v;
     return 0;
 }
@@ -263,7 +117,7 @@ static int parse_bool(const walker *w, int node, const char *key, int key_line, 
         if (!strcmp(n->text, yes[i])) return *out = 1, 0;
         if (!strcmp(n->text, no[i])) return *out = 0, 0;
     }
-    return fail_at(w->d->path, key_line, "key '%s': expected true or false, got '%s'", key, n->text);
+    return sg_fail_at(w->d->path, key_line, "key '%s': expected true or false, got '%s'", key, n->text);
 }
 
 /* What a `config:` mapping may hold in each place. */
@@ -302,14 +156,14 @@ static int parse_config_map(const walker *w, int cfg_node, int cfg_line, config_
              shape.has_neuron ? ", neuron_type" : "");
 
     int name_line = cfg_line, name = lookup(w, cfg_node, "name", &name_line);
-    if (name < 0) return fail_at(path, cfg_line, "key 'config': missing key 'name'");
+    if (name < 0) return sg_fail_at(path, cfg_line, "key 'config': missing key 'name'");
     if (want_scalar(w, name, "name", name_line)) return -1;
     if (strcmp(NODE(w, name)->text, shape.name)) {
         const char *what = ctx == CTX_QUANT ? "quantizer" : ctx == CTX_ATTN ? "attention conversion" : "conversion";
         if (ctx == CTX_FC)
-            return fail_at(path, name_line, "key 'name': unknown %s '%s' for type %s (expected %s)", what,
+            return sg_fail_at(path, name_line, "key 'name': unknown %s '%s' for type %s (expected %s)", what,
                            NODE(w, name)->text, sg_module_type_name(type), shape.name);
-        return fail_at(path, name_line, "key 'name': unknown %s '%s' (expected %s)", what, NODE(w, name)->text,
+        return sg_fail_at(path, name_line, "key 'name': unknown %s '%s' (expected %s)", what, NODE(w, name)->text,
                        shape.name);
     }
     *op = shape.op;
@@ -326,13 +180,13 @@ static int parse_config_map(const walker *w, int cfg_node, int cfg_line, config_
         } else if (shape.has_neuron && !strcmp(key->text, "neuron_type")) {
             if (want_scalar(w, value, "neuron_type", key->line)) return -1;
             if (strcmp(NODE(w, value)->text, "ST-BIF"))
-                return fail_at(path, key->line, "key 'neuron_type': unknown neuron '%s' (expected ST-BIF)",
+                return sg_fail_at(path, key->line, "key 'neuron_type': unknown neuron '%s' (expected ST-BIF)",
                                NODE(w, value)->text);
         } else {
-            return fail_at(path, key->line, "key '%s': unknown key (expected %s)", key->text, expected);
+            return sg_fail_at(path, key->line, "key '%s': unknown key (expected %s)", key->text, expected);
         }
     }
-    if (shape.has_level && !have_level) return fail_at(path, cfg_line, "key 'config': missing key 'level'");
+    if (shape.has_level && !have_level) return sg_fail_at(path, cfg_line, "key 'config': missing key 'level'");
     return 0;
 }
 
@@ -351,21 +205,21 @@ static int parse_entry(const walker *w, int entry, const char *key, int key_line
         } else if (ctx == CTX_FC && !strcmp(kn->text, "manual_instantiate")) {
             if (parse_bool(w, kn->next, "manual_instantiate", kn->line, manual)) return -1;
         } else {
-            return fail_at(path, kn->line, "key '%s': unknown key (expected %s)", kn->text,
+            return sg_fail_at(path, kn->line, "key '%s': unknown key (expected %s)", kn->text,
                            ctx == CTX_FC ? "config, manual_instantiate" : "config");
         }
     }
-    if (cfg < 0) return fail_at(path, key_line, "key '%s': missing key 'config'", key);
+    if (cfg < 0) return sg_fail_at(path, key_line, "key '%s': missing key 'config'", key);
     return parse_config_map(w, cfg, cfg_line, ctx, type, level, op);
 }
 
 /* The `by:` of a section: must be present and equal `want`. */
 static int check_by(const walker *w, int section, const char *section_key, int section_line, const char *want) {
     int by_line = section_line, by = lookup(w, section, "by", &by_line);
-    if (by < 0) return fail_at(w->d->path, section_line, "key '%s': missing key 'by' (expected by: %s)", section_key, want);
+    if (by < 0) return sg_fail_at(w->d->path, section_line, "key '%s': missing key 'by' (expected by: %s)", section_key, want);
     if (want_scalar(w, by, "by", by_line)) return -1;
     if (strcmp(NODE(w, by)->text, want))
-        return fail_at(w->d->path, by_line, "key 'by': unknown matcher '%s' (expected %s)", NODE(w, by)->text, want);
+        return sg_fail_at(w->d->path, by_line, "key 'by': unknown matcher '%s' (expected %s)", NODE(w, by)->text, want);
     return 0;
 }
 
@@ -377,7 +231,7 @@ static int compile_regex(const walker *w, sg_transform_regex_rule *rule) {
     if (!re) {
         PCRE2_UCHAR msg[256];
         pcre2_get_error_message(err, msg, sizeof msg);
-        return fail_at(w->d->path, rule->line, "key '%s': regex does not compile: %s at offset %zu", rule->pattern,
+        return sg_fail_at(w->d->path, rule->line, "key '%s': regex does not compile: %s at offset %zu", rule->pattern,
                        (const char *)msg, (size_t)offset);
     }
     rule->re = re;
@@ -397,7 +251,7 @@ static int parse_regex_section(const walker *w, int section, const char *section
     int pairs;
     if (want_map(w, section, section_key, section_line) || check_keys(w, section, &pairs)) return -1;
     if (check_by(w, section, section_key, section_line, "regex")) return -1;
-    if (pairs < 2) return fail_at(w->d->path, section_line, "key '%s': no entries", section_key);
+    if (pairs < 2) return sg_fail_at(w->d->path, section_line, "key '%s': no entries", section_key);
     sg_transform_regex_rule *rules = calloc((size_t)pairs, sizeof *rules);
     if (!rules) return sg_fail("%s: out of memory", w->d->path);
     int n = 0;
@@ -431,18 +285,18 @@ static int parse_fc_section(const walker *w, int section, int section_line, sg_t
     int pairs;
     if (want_map(w, section, KEY_FC, section_line) || check_keys(w, section, &pairs)) return -1;
     if (check_by(w, section, KEY_FC, section_line, "type")) return -1;
-    if (pairs < 2) return fail_at(path, section_line, "key '%s': no entries", KEY_FC);
+    if (pairs < 2) return sg_fail_at(path, section_line, "key '%s': no entries", KEY_FC);
     for (int k = NODE(w, section)->first; k >= 0; k = NODE(w, NODE(w, k)->next)->next) {
         const ynode *key = NODE(w, k);
         if (!strcmp(key->text, "by")) continue;
         int type = sg_module_type_from_name(key->text);
         if (type == SG_MOD_GELU)
-            return fail_at(path, key->line, "key 'gelu': type gelu has no spiking equivalent (expected %s)", expected);
+            return sg_fail_at(path, key->line, "key 'gelu': type gelu has no spiking equivalent (expected %s)", expected);
         if (type == SG_MOD_ATTENTION)
-            return fail_at(path, key->line, "key 'attention': attention is converted by %s, not by type (expected %s)",
+            return sg_fail_at(path, key->line, "key 'attention': attention is converted by %s, not by type (expected %s)",
                            KEY_ATTN, expected);
         if (type < 0 || type == SG_MOD_CONTAINER)
-            return fail_at(path, key->line, "key '%s': unknown type (expected %s)", key->text, expected);
+            return sg_fail_at(path, key->line, "key '%s': unknown type (expected %s)", key->text, expected);
         sg_transform_fc_rule *r = &cfg->fc[cfg->n_fc++];
         r->type = (sg_module_type)type;
         r->line = key->line;
@@ -450,7 +304,7 @@ static int parse_fc_section(const walker *w, int section, int section_line, sg_t
             return -1;
         /* their equivalents take θ, S_min, S_max from the module they replace (reference: manual) */
         if ((r->op == SG_SNN_ST_BIF || r->op == SG_SNN_IDENTITY) && !r->manual_instantiate)
-            return fail_at(path, key->line,
+            return sg_fail_at(path, key->line,
                            "key '%s': %s must be instantiated manually from the module it replaces "
                            "(add manual_instantiate: true)",
                            key->text, sg_snn_op_name(r->op));
@@ -461,9 +315,9 @@ static int parse_fc_section(const walker *w, int section, int section_line, sg_t
 static int parse_document(const walker *w, int root) {
     const char *path = w->d->path;
     const char *expected = "quantization_config, snn_transformer_config_attn, snn_transformer_config_fc";
-    if (root == -2) return fail_at(path, 0, "empty file (expected %s)", expected);
+    if (root == -2) return sg_fail_at(path, 0, "empty file (expected %s)", expected);
     if (NODE(w, root)->kind != YN_MAP)
-        return fail_at(path, NODE(w, root)->line, "expected a mapping at the top level, got %s", kind_name(NODE(w, root)));
+        return sg_fail_at(path, NODE(w, root)->line, "expected a mapping at the top level, got %s", kind_name(NODE(w, root)));
     if (check_keys(w, root, NULL)) return -1;
     int seen[3] = {0, 0, 0};
     for (int k = NODE(w, root)->first; k >= 0; k = NODE(w, NODE(w, k)->next)->next) {
@@ -479,20 +333,20 @@ static int parse_document(const walker *w, int root) {
             rc = parse_fc_section(w, key->next, key->line, w->cfg);
             seen[2] = 1;
         } else {
-            rc = fail_at(path, key->line, "key '%s': unknown key (expected %s)", key->text, expected);
+            rc = sg_fail_at(path, key->line, "key '%s': unknown key (expected %s)", key->text, expected);
         }
         if (rc) return -1;
     }
     const char *keys[3] = {KEY_QUANT, KEY_ATTN, KEY_FC};
     for (int i = 0; i < 3; i++)
-        if (!seen[i]) return fail_at(path, 0, "missing top-level key '%s'", keys[i]);
+        if (!seen[i]) return sg_fail_at(path, 0, "missing top-level key '%s'", keys[i]);
     return 0;
 }
 
 int sg_transform_parse(const char *text, size_t len, const char *name, sg_transform_config *cfg) {
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->path, sizeof cfg->path, "%s", name);
-    if (len > MAX_FILE_BYTES) return fail_at(cfg->path, 0, "file too large (%zu bytes, at most %u)", len, MAX_FILE_BYTES);
+    if (len > MAX_FILE_BYTES) return sg_fail_at(cfg->path, 0, "file too large (%zu bytes, at most %u)", len, MAX_FILE_BYTES);
     ydoc d = {.path = cfg->path};
     int root = ydoc_parse(&d, text, len);
     int rc = root == -1 ? -1 : parse_document(&(walker){&d, cfg}, root);
@@ -548,7 +402,7 @@ static int rule_matches(const sg_transform_config *cfg, const sg_transform_regex
     if (rc == PCRE2_ERROR_NOMATCH) return 0;
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(rc, msg, sizeof msg);
-    return fail_at(cfg->path, r->line, "key '%s': matching '%s' failed: %s", r->pattern, name, (const char *)msg);
+    return sg_fail_at(cfg->path, r->line, "key '%s': matching '%s' failed: %s", r->pattern, name, (const char *)msg);
 }
 
 /* Match every rule on the base tree; winner[node] = last matching rule. `accept` vets a match. */
@@ -568,7 +422,7 @@ static int resolve(const sg_transform_config *cfg, const sg_transform_regex_rule
             winner[i] = r;
             matched++;
         }
-        if (!matched) return fail_at(cfg->path, rules[r].line, "key '%s': regex matches no module", rules[r].pattern);
+        if (!matched) return sg_fail_at(cfg->path, rules[r].line, "key '%s': regex matches no module", rules[r].pattern);
     }
     /* a rule that matched but won nowhere was overridden everywhere: report the first override */
     for (int r = 0; r < n_rules; r++) {
@@ -582,7 +436,7 @@ static int resolve(const sg_transform_config *cfg, const sg_transform_regex_rule
             }
         }
         if (!won)
-            return fail_at(cfg->path, rules[r].line,
+            return sg_fail_at(cfg->path, rules[r].line,
                            "key '%s': every module it matches is overridden by a later entry (e.g. '%s' by line %d)",
                            rules[r].pattern, t->nodes[later].name, rules[winner[later]].line);
     }
@@ -594,7 +448,7 @@ static int accept_quant(const sg_transform_config *cfg, const sg_transform_regex
     (void)quant_rule;
     const sg_module *mod = &t->nodes[node];
     if (mod->kind == SG_QK_NONE)
-        return fail_at(cfg->path, r->line,
+        return sg_fail_at(cfg->path, r->line,
                        "key '%s': matches module '%s' (%s), which has no quantized equivalent (quantizable: "
                        "*.attention.self, *.attention.output, *.intermediate, *.output, classifier)",
                        r->pattern, mod->name, mod->class_name);
@@ -605,10 +459,10 @@ static int accept_attn(const sg_transform_config *cfg, const sg_transform_regex_
                        int node, const int *quant_rule) {
     const sg_module *mod = &t->nodes[node];
     if (mod->type != SG_MOD_ATTENTION)
-        return fail_at(cfg->path, r->line, "key '%s': matches module '%s' (%s), which is not a self-attention module",
+        return sg_fail_at(cfg->path, r->line, "key '%s': matches module '%s' (%s), which is not a self-attention module",
                        r->pattern, mod->name, mod->class_name);
     if (quant_rule[node] < 0)
-        return fail_at(cfg->path, r->line,
+        return sg_fail_at(cfg->path, r->line,
                        "key '%s': matches module '%s', which is not quantized (zip_tf attention needs its "
                        "quantizers: add it to %s)",
                        r->pattern, mod->name, KEY_QUANT);
@@ -675,7 +529,7 @@ int sg_transform_apply(const sg_transform_config *cfg, sg_module_tree *t, sg_tra
         int present = 0;
         for (int i = 0; i < t->count && !present; i++) present = t->nodes[i].type == fc->type;
         if (!present) {
-            fail_at(cfg->path, fc->line, "key '%s': no module of type %s in the model%s", sg_module_type_name(fc->type),
+            sg_fail_at(cfg->path, fc->line, "key '%s': no module of type %s in the model%s", sg_module_type_name(fc->type),
                     sg_module_type_name(fc->type),
                     fc->type == SG_MOD_RELU && t->act == SG_ACT_GELU ? " (its hidden_act is gelu)" : "");
             goto done;
@@ -703,15 +557,15 @@ int sg_transform_check_snn(const sg_transform_config *cfg, const sg_module_tree 
             return sg_fail("module '%s' (%s) has no spiking equivalent: the model's hidden_act must be relu", m->name,
                            m->class_name);
         if (m->type != SG_MOD_CONTAINER && m->type != SG_MOD_ATTENTION && res->fc[m->type].op == SG_SNN_NONE)
-            return fail_at(cfg->path, 0, "module '%s' (type %s) has no %s entry", m->name, sg_module_type_name(m->type),
+            return sg_fail_at(cfg->path, 0, "module '%s' (type %s) has no %s entry", m->name, sg_module_type_name(m->type),
                            KEY_FC);
         switch (m->type) {
         case SG_MOD_ATTENTION: {
             if (res->attn_rule[i] < 0)
-                return fail_at(cfg->path, 0, "module '%s' is not converted: no %s entry matches it", m->name, KEY_ATTN);
+                return sg_fail_at(cfg->path, 0, "module '%s' is not converted: no %s entry matches it", m->name, KEY_ATTN);
             const sg_transform_regex_rule *r = &cfg->attn[res->attn_rule[i]];
             if (res->attn_level[i] != res->quant_level[i])
-                return fail_at(cfg->path, r->line,
+                return sg_fail_at(cfg->path, r->line,
                                "key '%s': zip_tf level %d for '%s' differs from its quantization level %d (line %d); "
                                "the neurons copy their bounds from the quantizers",
                                r->pattern, res->attn_level[i], m->name, res->quant_level[i],
@@ -721,7 +575,7 @@ int sg_transform_check_snn(const sg_transform_config *cfg, const sg_module_tree 
         case SG_MOD_RELU: {
             int owner = m->parent, level = res->quant_level[owner];
             if (level <= 0 || level >= SG_LSQ_FULL_LEVEL)
-                return fail_at(cfg->path, res->fc[SG_MOD_RELU].line,
+                return sg_fail_at(cfg->path, res->fc[SG_MOD_RELU].line,
                                "key 'relu': identity replaces '%s' exactly only after the unsigned neuron of a "
                                "quantized '%s', which %s",
                                m->name, t->nodes[owner].name,
