@@ -23,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
     const char *model, *task, *data_dir, *train_file, *validation_file, *test_file, *output_dir, *transform_config,
@@ -84,7 +86,10 @@ static int setup_model(const run_args *a, const sg_glue_task *task, run_model *r
     cfg.num_labels = num_labels;
     cfg.problem = task->is_regression ? SG_PROBLEM_REGRESSION : SG_PROBLEM_SINGLE_LABEL;
     for (int i = 0; i < num_labels && i < SG_MAX_LABELS; i++)
-        snprintf(cfg.id2label[i], SG_LABEL_NAME_MAX, "%s", task->label_names ? task->label_names[i] : "LABEL_0");
+        {
+        if (task->label_names) snprintf(cfg.id2label[i], SG_LABEL_NAME_MAX, "%s", task->label_names[i]);
+        else snprintf(cfg.id2label[i], SG_LABEL_NAME_MAX, "LABEL_%d", i);
+    }
     if (a->transform_config) {
         if (cfg.layers * QM_PER_LAYER + 1 > (int)(sizeof rm->levels / sizeof rm->levels[0]))
             return sg_fail("too many layers (%d) for a transform", cfg.layers);
@@ -198,7 +203,8 @@ static int write_predictions(const run_args *a, const sg_glue_task *task, run_mo
     if (sg_evaluate(&rm->model, &test->enc, task->metrics, a->eval_bs, a->pad_to_max, &r)) return -1;
     char path[4200];
     snprintf(path, sizeof path, "%s/predict_results_%s.txt", a->output_dir, task->name);
-    size_t cap = 64 + (size_t)r.n * 48, len = 0;
+    /* a line: index (<= 11 chars), tab, a label name (< SG_LABEL_NAME_MAX) or a score, newline */
+    size_t cap = 64 + (size_t)r.n * (16 + SG_LABEL_NAME_MAX + 32), len = 0;
     char *text = malloc(cap);
     if (!text) return sg_eval_result_free(&r), sg_fail("out of memory");
     len += (size_t)snprintf(text + len, cap - len, "index\tprediction\n");
@@ -312,11 +318,12 @@ int sg_cmd_run(int argc, char **argv) {
     if (a.threads > 0) omp_set_num_threads(a.threads);
     if (a.do_train && !a.resume && !a.overwrite && sg_dir_nonempty(a.output_dir))
         USAGE_ERROR("%s: output directory exists and is not empty (use --overwrite_output_dir to overwrite it, or --resume_from_checkpoint)", a.output_dir);
-    if (sg_mkdirs(a.output_dir)) return sg_print_error(), 1;
 
     /* the task: GLUE by name, or a custom one described by its files */
     const sg_glue_task *task = NULL;
     sg_glue_task custom;
+    static char custom_names[SG_MAX_LABELS][SG_LABEL_NAME_MAX];
+    static const char *custom_name_ptrs[SG_MAX_LABELS];
     split_data train = {0}, dev = {0}, dev_mm = {0}, test = {0};
     run_model rm;
     memset(&rm, 0, sizeof rm);
@@ -336,9 +343,27 @@ int sg_cmd_run(int argc, char **argv) {
         custom.has_pairs = probe.text_b != NULL;
         custom.metrics = probe.is_regression ? (SG_METRIC_PEARSON | SG_METRIC_SPEARMAN) : SG_METRIC_ACCURACY;
         custom.label_names = NULL;
+        if (!probe.is_regression) {
+            if (probe.num_labels > SG_MAX_LABELS) {
+                sg_fail("%s: %d distinct labels, at most %d are supported", first, probe.num_labels, SG_MAX_LABELS);
+                sg_glue_data_free(&probe);
+                return sg_print_error(), 1;
+            }
+            /* the file's own label names become id2label, as run_glue.py does for custom files */
+            for (int i = 0; i < probe.num_labels; i++) {
+                if (probe.label_names) snprintf(custom_names[i], SG_LABEL_NAME_MAX, "%s", probe.label_names[i]);
+                else snprintf(custom_names[i], SG_LABEL_NAME_MAX, "LABEL_%d", i);
+                custom_name_ptrs[i] = custom_names[i];
+            }
+            custom.label_names = custom_name_ptrs;
+        }
         sg_glue_data_free(&probe);
         task = &custom;
     }
+    /* a run that fails before writing anything leaves no empty output_dir behind */
+    struct stat out_st;
+    int made_output_dir = stat(a.output_dir, &out_st) != 0;
+    if (sg_mkdirs(a.output_dir)) return sg_print_error(), 1;
     if (setup_model(&a, task, &rm)) goto fail;
     printf("model: %s%s, %d layers x %d, %s; task %s; tokenizer %s; %d threads; BLAS OpenBLAS %s%s\n", a.model,
            rm.quantized ? " (quantized)" : "", rm.model.cfg.layers, rm.model.cfg.hidden,
@@ -380,6 +405,7 @@ int sg_cmd_run(int argc, char **argv) {
         printf("training: %d examples, %d epochs, %d steps (%d per epoch), batch %d, lr %g, warmup %d steps\n", train.enc.n,
                t.epochs, t.total_steps, t.steps_per_epoch, a.train_bs, a.lr, t.opt.warmup_steps);
         int trc = sg_trainer_train(&t);
+        if (trc == 0) sg_trainer_restore_signals();
         if (trc != 0) {
             if (trc < 0) sg_print_error();
             else fprintf(stderr, "spikeglue: stopped by a signal at step %d; resume with --resume_from_checkpoint %s/checkpoint-%d\n",
@@ -444,5 +470,6 @@ done:
     free_split(&dev_mm);
     free_split(&test);
     free_model(&rm);
+    if (status != 0 && made_output_dir) rmdir(a.output_dir); /* fails, as it should, unless empty */
     return status;
 }

@@ -29,6 +29,13 @@ void sg_trainer_install_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
+void sg_trainer_restore_signals(void) {
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    /* a signal that arrived after the last step was checked still ends the process */
+    if (g_stop_signal) raise(g_stop_signal);
+}
+
 double sg_trainer_epoch(const sg_trainer *t) { return (double)t->global_step / t->steps_per_epoch; }
 
 int sg_trainer_init(sg_trainer *t, const sg_train_config *cfg, sg_model *m, const sg_encoded *train) {
@@ -166,26 +173,44 @@ static int read_state(sg_trainer *t, const char *path) {
     if (!text) return -1;
     cJSON *s = cJSON_ParseWithLength(text, len);
     free(text);
+    if (!s) return sg_fail("%s: not valid JSON", path);
     const cJSON *step = cJSON_GetObjectItem(s, "global_step"), *hist = cJSON_GetObjectItem(s, "log_history"),
                 *ours = cJSON_GetObjectItem(s, "spikeglue");
     if (!cJSON_IsNumber(step) || !cJSON_IsArray(hist) || !cJSON_IsObject(ours)) {
         cJSON_Delete(s);
         return sg_fail("%s: not a spikeglue trainer state (global_step, log_history, spikeglue expected)", path);
     }
-    t->global_step = (int)step->valuedouble;
-    cJSON_Delete(t->log_history);
-    t->log_history = cJSON_Duplicate(hist, 1);
-    t->total_loss_sum = cJSON_GetObjectItem(ours, "total_loss_sum")->valuedouble;
-    t->logged_loss_sum = cJSON_GetObjectItem(ours, "logged_loss_sum")->valuedouble;
-    t->logged_steps = (int)cJSON_GetObjectItem(ours, "logged_steps")->valuedouble;
-    const cJSON *calls = cJSON_GetObjectItem(ours, "lsq_init_calls");
+    const cJSON *total = cJSON_GetObjectItem(ours, "total_loss_sum"), *logged = cJSON_GetObjectItem(ours, "logged_loss_sum"),
+                *logged_steps = cJSON_GetObjectItem(ours, "logged_steps"), *calls = cJSON_GetObjectItem(ours, "lsq_init_calls");
+    const char *missing = !cJSON_IsNumber(total)          ? "spikeglue.total_loss_sum"
+                          : !cJSON_IsNumber(logged)       ? "spikeglue.logged_loss_sum"
+                          : !cJSON_IsNumber(logged_steps) ? "spikeglue.logged_steps"
+                          : !cJSON_IsArray(calls)         ? "spikeglue.lsq_init_calls"
+                                                          : NULL;
+    if (missing) {
+        cJSON_Delete(s);
+        return sg_fail("%s: key '%s' is missing or has the wrong type", path, missing);
+    }
     sg_model *m = t->model;
     int nq = m->quant ? m->cfg.layers * Q_PER_LAYER + 1 : 0;
     if (cJSON_GetArraySize(calls) != nq) {
+        int have = cJSON_GetArraySize(calls);
         cJSON_Delete(s);
-        return sg_fail("%s: the checkpoint has %d quantizers, this run %d (same --transform_config?)", path,
-                       cJSON_GetArraySize(calls), nq);
+        return sg_fail("%s: the checkpoint has %d quantizers, this run %d (same --transform_config?)", path, have, nq);
     }
+    for (int i = 0; i < nq; i++) {
+        const cJSON *c = cJSON_GetArrayItem(calls, i);
+        if (!cJSON_IsNumber(c) || c->valuedouble < 0) {
+            cJSON_Delete(s);
+            return sg_fail("%s: spikeglue.lsq_init_calls[%d] is not a count", path, i);
+        }
+    }
+    t->global_step = (int)step->valuedouble;
+    cJSON_Delete(t->log_history);
+    t->log_history = cJSON_Duplicate(hist, 1);
+    t->total_loss_sum = total->valuedouble;
+    t->logged_loss_sum = logged->valuedouble;
+    t->logged_steps = (int)logged_steps->valuedouble;
     for (int i = 0; i < nq; i++)
         if (m->quant[i].s) m->quant[i].init_calls = (int)cJSON_GetArrayItem(calls, i)->valuedouble;
     cJSON_Delete(s);
@@ -258,6 +283,16 @@ static int evaluate_now(sg_trainer *t, sg_progress *p) {
     return 0;
 }
 
+/* The first parameter whose gradient holds a NaN or inf: what a divergence message names. */
+static const char *first_nonfinite_grad(const sg_model *m) {
+    for (int k = 0; k < m->table.count; k++) {
+        const float *g = sg_model_grad(m, k);
+        for (size_t i = 0; i < m->table.info[k].numel; i++)
+            if (!isfinite(g[i])) return m->table.info[k].name;
+    }
+    return "(none found)";
+}
+
 static int check_steps(const sg_model *m, int step) {
     for (int i = 0; m->quant && i <= m->cfg.layers * Q_PER_LAYER; i++) {
         const sg_lsq *q = &m->quant[i];
@@ -312,7 +347,8 @@ int sg_trainer_train(sg_trainer *t) {
             sg_model_backward(m, &b);
             float norm = sg_grad_norm(m); /* clipping is folded into the AdamW pass */
             if (!isfinite(norm)) {
-                rc = sg_fail("diverged at step %d: the gradient norm is %s", t->global_step + 1, isnan(norm) ? "nan" : "inf");
+                rc = sg_fail("diverged at step %d (epoch %.2f): the gradient norm is %s, first in %s", t->global_step + 1,
+                             sg_trainer_epoch(t), isnan(norm) ? "nan" : "inf", first_nonfinite_grad(m));
                 break;
             }
             float lr = t->opt.lr * sg_linear_schedule(t->global_step, t->opt.warmup_steps, t->opt.total_steps);

@@ -56,5 +56,8 @@ double sg_trainer_epoch(const sg_trainer *t);
 
 /* Set by SIGINT/SIGTERM handlers installed by sg_trainer_install_signals. */
 void sg_trainer_install_signals(void);
+/* Back to the default actions once training is over, so a signal during the final evaluation or
+ * the spiking simulation stops the process instead of being swallowed. */
+void sg_trainer_restore_signals(void);
 
 #endif

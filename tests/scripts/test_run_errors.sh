@@ -71,6 +71,35 @@ printf 'sentence\nbad film\n' > "$W/badtsv/SST-2/dev.tsv"
 expect_error header_lacks_label "badtsv/SST-2/dev.tsv:1: header lacks column 'label'" \
   --model_name_or_path builtin:tiny --task_name sst2 --data_dir "$W/badtsv" --do_eval --output_dir "$W/o"
 
+[ ! -e "$W/o" ] && ok "no output_dir is created for a run refused before it starts" || bad "a refused run created $W/o"
+
+# ---- a checkpoint whose trainer_state.json is damaged: one line naming the file and key
+"$SG" run "${BASE[@]}" --do_train --max_steps 2 --save_steps 2 --save_strategy steps --output_dir "$W/ck" > /dev/null 2>&1 \
+  || bad "making a checkpoint to damage"
+ST=$W/ck/checkpoint-2/trainer_state.json
+cp "$ST" "$W/state.orig"
+python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); del d["spikeglue"]["logged_steps"]; json.dump(d, open(p,"w"))' "$ST"
+expect_error state_missing_key "checkpoint-2/trainer_state.json: key 'spikeglue.logged_steps' is missing" \
+  "${BASE[@]}" --do_train --max_steps 4 --output_dir "$W/ck" --resume_from_checkpoint "$W/ck/checkpoint-2"
+python3 -c 'import json,sys; p=sys.argv[1]; d=json.load(open(p)); d["spikeglue"]["lsq_init_calls"]="x"; json.dump(d, open(p,"w"))' "$ST"
+expect_error state_wrong_type "trainer_state.json: key 'spikeglue.logged_steps'|trainer_state.json: key 'spikeglue.lsq_init_calls'" \
+  "${BASE[@]}" --do_train --max_steps 4 --output_dir "$W/ck" --resume_from_checkpoint "$W/ck/checkpoint-2"
+printf '{"global_step": 2, "log_his' > "$ST"
+expect_error state_truncated "checkpoint-2/trainer_state.json: not valid JSON" \
+  "${BASE[@]}" --do_train --max_steps 4 --output_dir "$W/ck" --resume_from_checkpoint "$W/ck/checkpoint-2"
+
+# ---- a custom task's labels keep their names in id2label and in the predictions
+{ echo "sentence1,label"; for i in $(seq 1 40); do echo "a rather long sentence number $i,extraordinarily_long_label_name_$((i % 3))_for_this_task"; done; } > "$W/custom.csv"
+if "$SG" run --model_name_or_path builtin:tiny --train_file "$W/custom.csv" --validation_file "$W/custom.csv" --test_file "$W/custom.csv" \
+     --do_train --do_predict --max_steps 2 --max_seq_length 32 --output_dir "$W/custom" > "$W/out" 2> "$W/err"; then
+  n=$(grep -c "extraordinarily_long_label_name_" "$W/custom/predict_results_custom.txt")
+  labels=$(python3 -c 'import json,sys; print(",".join(sorted(json.load(open(sys.argv[1]))["id2label"].values())))' "$W/custom/config.json")
+  [ "$n" = 40 ] && [ "$labels" = "extraordinarily_long_label_name_0_for_this_task,extraordinarily_long_label_name_1_for_this_task,extraordinarily_long_label_name_2_for_this_task" ] \
+    && ok "custom labels: 40 predictions named, id2label $labels" || bad "custom labels: $n named predictions, id2label $labels"
+else
+  bad "custom task run failed: $(cat "$W/err")"
+fi
+
 # ---- transform config
 printf 'quantization_config:\n  by: regex\n  classifier:\n    config:\n      name: lsqinteger\n      level: [32\n' > "$W/syntax.yaml"
 expect_error transform_syntax "syntax.yaml:[0-9]+: YAML syntax error" "${BASE[@]}" --do_eval --output_dir "$W/o" --transform_config "$W/syntax.yaml"
