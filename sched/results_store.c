@@ -960,6 +960,7 @@ int sg_store_commit(sg_store *st, const sg_run_record *rec) {
         return -1;
     }
     free(line);
+    st->unsynced = 0; /* journal_append fsynced every earlier line too */
 
     /* Keep the replaced record until results.h5 is in place, to undo on failure. */
     sg_run_record old;
@@ -971,6 +972,7 @@ int sg_store_commit(sg_store *st, const sg_run_record *rec) {
     if (!rc) rc = sg_store_write_h5(st->h5_path, st->recs, st->count, st->sweep);
     if (!rc) {
         if (replaced) sg_run_record_free(&old);
+        st->h5_stale = 0;
         return 0;
     }
     /* Undo: memory, then the journal line (results.h5 was not replaced). */
@@ -985,6 +987,65 @@ int sg_store_commit(sg_store *st, const sg_run_record *rec) {
     if (ftruncate(st->journal_fd, (off_t)before) != 0 || fsync(st->journal_fd) != 0) st->broken = 1;
     else st->journal_size = before;
     return sg_fail("%s", msg);
+}
+
+/* ---- group commit ---- */
+
+int sg_store_add(sg_store *st, const sg_run_record *rec) {
+    if (st->journal_fd < 0) return sg_fail("results store: not open");
+    if (st->broken) return sg_fail("%s: an earlier failed commit could not be rolled back; reopen the store", st->journal_path);
+    if (!sg_run_id_valid(rec->id)) return sg_fail("commit: run id '%s' is not 16 lowercase hex digits", rec->id);
+    if (rec->status == SG_RUN_NONE) return sg_fail("commit: run %s has no status", rec->id);
+    int at = find(st, rec->id);
+    int attempts = rec->attempts > 0 ? rec->attempts : 1;
+    if (at >= 0 && attempts < st->recs[at].attempts + 1) attempts = st->recs[at].attempts + 1;
+    size_t len = 0;
+    char *line = record_line(rec, attempts, &len);
+    if (!line) return -1;
+    sg_run_record parsed;
+    char where[4200];
+    snprintf(where, sizeof where, "%s (record %s)", st->journal_path, rec->id);
+    if (parse_line(line, len - 1, where, &parsed)) {
+        free(line);
+        return -1;
+    }
+    int rc = write_all(st->journal_fd, line, len);
+    free(line);
+    if (rc) {
+        int e = errno;
+        sg_run_record_free(&parsed);
+        /* cut the partial line; the lines added before it are still to be synced */
+        if (ftruncate(st->journal_fd, (off_t)st->journal_size) != 0) st->broken = 1;
+        return sg_fail("%s: cannot append a record: %s", st->journal_path, strerror(e));
+    }
+    st->journal_size += (long long)len;
+    st->unsynced++;
+    st->h5_stale = 1;
+    if (place(st, &parsed)) {
+        sg_run_record_free(&parsed);
+        st->broken = 1; /* the journal has a line memory lacks */
+        return -1;
+    }
+    return 0;
+}
+
+int sg_store_sync(sg_store *st) {
+    if (st->unsynced == 0) return 0;
+    if (fsync(st->journal_fd) != 0) {
+        /* what reached the disk is unknown: stop committing; reopening reads the journal again */
+        st->broken = 1;
+        return sg_fail("%s: fsync failed: %s (%d records not known to be durable)", st->journal_path, strerror(errno),
+                       st->unsynced);
+    }
+    st->unsynced = 0;
+    return 0;
+}
+
+int sg_store_refresh_h5(sg_store *st) {
+    if (!st->h5_stale) return 0;
+    if (sg_store_write_h5(st->h5_path, st->recs, st->count, st->sweep)) return -1;
+    st->h5_stale = 0;
+    return 0;
 }
 
 const sg_run_record *sg_store_get(const sg_store *st, const char *id) {

@@ -33,6 +33,8 @@ typedef struct {
     int count, cap;
     long long dropped_bytes;  /* torn tail dropped when opening (0 normally) */
     int broken;               /* a failed commit could not be rolled back: refuse further commits */
+    int unsynced;             /* journal lines written by sg_store_add, not yet fsynced */
+    int h5_stale;             /* results.h5 lacks records that the journal has */
 } sg_store;
 
 /* Create DIR (mkdir -p) or resume it: load the journal (or, when only results.h5 is there,
@@ -40,6 +42,14 @@ typedef struct {
 int sg_store_open(const char *dir, sg_store *store);
 /* Durable when it returns 0: journal line fsynced, results.h5 replaced, directory fsynced. */
 int sg_store_commit(sg_store *store, const sg_run_record *rec);
+/* Group commit, for a coordinator that receives many reports at once. sg_store_add writes the
+ * record's journal line (not yet durable) and takes it into memory; sg_store_sync makes every
+ * added line durable with one fsync (a record is committed once it returns 0); sg_store_refresh_h5
+ * regenerates results.h5 when the journal has records it lacks. A failed sync marks the store
+ * broken: nothing more is committed, and reopening it reads what the journal really holds. */
+int sg_store_add(sg_store *store, const sg_run_record *rec);
+int sg_store_sync(sg_store *store);
+int sg_store_refresh_h5(sg_store *store);
 /* Status of the committed record with this id, SG_RUN_NONE if there is none. */
 sg_run_status sg_store_finished(const sg_store *store, const char *id);
 const sg_run_record *sg_store_get(const sg_store *store, const char *id);
