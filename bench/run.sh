@@ -45,6 +45,31 @@ for th in $THREADS; do
     "$PY bench/peer_torch_model.py --size base --mode eval --batch 32 --iters $ITERS --threads $th"
   run_pair eval_qann $th "$B/bench_model --size base --mode eval --batch 32 --iters $ITERS --lsq 1" \
     "$PY bench/peer_torch_model.py --size base --mode eval --batch 32 --iters $ITERS --threads $th --lsq"
+  # (3) SNN to quiescence on SST-2 dev batches, small geometry: the event-driven simulator against
+  # the dense step-by-step PyTorch simulation of the same saved network and batch (outputs compared)
+  if [ -d ../shared/glue/SST-2 ]; then
+    for r in $(seq "$ROUNDS"); do
+      OMP_NUM_THREADS=$th $B/bench_snn --size small --batch 32 --seq 128 --sst2 ../shared --out "$OUT/snn" > "$OUT/snn.json"
+      OMP_NUM_THREADS=$th $PY bench/peer_snn_dense.py "$OUT/snn" --threads "$th" > "$OUT/snn_peer.json"
+      $PY - "$OUT/snn.json" "$OUT/snn_peer.json" "$th" >> "$OUT/results.tsv" <<'PY'
+import json, sys
+a, b, th = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+print(f"snn_sst2\t{th}\tA\t" + json.dumps({"median_s": a["seconds"], "peak_rss_mb": a["peak_rss_mb"]}))
+print(f"snn_sst2\t{th}\tB\t" + json.dumps({"median_s": b["seconds"]}))
+print(f"snn_agree\t{th}\tA\t" + json.dumps({"value": b["same_predictions_vs_event_snn"], "unit": "/" + str(b["batch"]), "higher_is_better": True}))
+PY
+    done
+  fi
   for extra in bench/extra_*.sh; do [ -f "$extra" ] && . "$extra" "$th"; done
 done
+# (4) tokenization + framing of SST-2 train (one thread; the peer is the independent pure-Python
+# GPT-2 BPE the tokenizer tests check against)
+if [ -f ../shared/glue/SST-2/train.tsv ]; then
+  for r in $(seq "$ROUNDS"); do
+    $B/bench_tokenize ../shared | sed -n 's/.*first pass (cold cache): \([0-9]*\) sentences.*/\1/p' \
+      | awk '{printf "tokenize_sst2\t1\tA\t{\"value\": %s, \"unit\": \"/s\", \"higher_is_better\": true}\n", $1}' >> "$OUT/results.tsv"
+  done
+fi
+# (5) coordinator dispatch with trivial runs (no peer: the target is >= 1000 runs/s)
+bench/bench_dispatch.sh build 2000 2 4 8 | awk 'NR>1 && $1 ~ /^[0-9]+$/ {printf "dispatch_%sranks\t1\tA\t{\"value\": %s, \"unit\": \"/s\", \"higher_is_better\": true}\n", $1, $4}' >> "$OUT/results.tsv"
 $PY bench/table.py "$OUT/results.tsv"

@@ -326,6 +326,7 @@ int sg_trainer_train(sg_trainer *t) {
     }
     sg_progress p;
     sg_progress_start(&p, "train", t->total_steps);
+    if (c->resume_from) sg_progress_log(&p, "resumed from %s at step %d of %d", c->resume_from, t->global_step, t->total_steps);
     sg_progress_update(&p, t->global_step, NULL);
     double t0 = sg_now();
     int rc = 0, start_step = t->global_step;
