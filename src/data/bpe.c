@@ -14,6 +14,7 @@
 #include "data/tokenizer.h"
 
 #include "core/error.h"
+#include "core/fileio.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -246,56 +247,16 @@ static uint32_t byte_codepoint(int b) {
     return 256 + n;
 }
 
-static char *read_file(const char *path, size_t *len_out) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        sg_fail("%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    size_t cap = 1 << 20, len = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        len += fread(buf + len, 1, cap - len, f);
-        if (len < cap) break;
-        char *bigger = realloc(buf, cap * 2 + 1);
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (!buf) {
-        sg_fail("%s: out of memory reading it", path);
-        return NULL;
-    }
-    if (bad) {
-        free(buf);
-        sg_fail("%s: read error", path);
-        return NULL;
-    }
-    buf[len] = '\0';
-    *len_out = len;
-    return buf;
-}
-
-static int load_vocab(bpe_model *m, const char *path) {
-    size_t len;
-    char *text = read_file(path, &len);
-    if (!text) return -1;
+/* vocab.json (JSON object token -> id) from memory; `path` names it in messages. */
+static int load_vocab(bpe_model *m, const char *text, size_t len, const char *path) {
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
         int line = 1;
         if (end && end >= text && end <= text + len)
             for (const char *p = text; p < end; p++) line += *p == '\n';
-        free(text);
         return sg_fail("%s:%d: malformed JSON", path, line);
     }
-    free(text);
     int rc = 0;
     int32_t max_id = -1;
     if (!cJSON_IsObject(root)) {
@@ -359,28 +320,24 @@ done:
 
 static int is_field_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
 
-static int load_merges(bpe_model *m, const char *path) {
-    size_t len;
-    char *text = read_file(path, &len);
-    if (!text) return -1;
+/* merges.txt (one "left right" pair per line, rank = order) from memory. */
+static int load_merges(bpe_model *m, const char *text, size_t len, const char *path) {
     size_t lines = 1;
     for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
     m->merge_bits = 4;
     while (((size_t)1 << m->merge_bits) < 2 * lines) m->merge_bits++;
-    if (m->merge_bits > 31 || !(m->merges = malloc(((size_t)1 << m->merge_bits) * sizeof *m->merges))) {
-        free(text);
+    if (m->merge_bits > 31 || !(m->merges = malloc(((size_t)1 << m->merge_bits) * sizeof *m->merges)))
         return sg_fail("%s: out of memory", path);
-    }
     for (size_t i = 0; i < ((size_t)1 << m->merge_bits); i++) m->merges[i].key = EMPTY_KEY;
 
     char *joined = NULL;
     size_t joined_cap = 0;
     int rc = 0, lineno = 0;
     int32_t rank = 0;
-    for (char *line = text; line < text + len && rc == 0;) {
-        char *nl = memchr(line, '\n', (size_t)(text + len - line));
-        char *eol = nl ? nl : text + len;
-        char *next = nl ? nl + 1 : text + len;
+    for (const char *line = text; line < text + len && rc == 0;) {
+        const char *nl = memchr(line, '\n', (size_t)(text + len - line));
+        const char *eol = nl ? nl : text + len;
+        const char *next = nl ? nl + 1 : text + len;
         lineno++;
         if (eol > line && eol[-1] == '\r') eol--;
         if (lineno == 1 && (size_t)(eol - line) >= 8 && memcmp(line, "#version", 8) == 0) {
@@ -388,13 +345,13 @@ static int load_merges(bpe_model *m, const char *path) {
             continue;
         }
         /* split into fields as Python's str.split() does for these (ASCII) lines */
-        char *field[3];
+        const char *field[3];
         size_t flen[3];
         int nf = 0;
-        for (char *p = line; p < eol;) {
+        for (const char *p = line; p < eol;) {
             while (p < eol && is_field_space(*p)) p++;
             if (p == eol) break;
-            char *start = p;
+            const char *start = p;
             while (p < eol && !is_field_space(*p)) p++;
             if (nf < 3) {
                 field[nf] = start;
@@ -430,7 +387,6 @@ static int load_merges(bpe_model *m, const char *path) {
         merge_put(m, a, b, rank++, ab);
     }
     free(joined);
-    free(text);
     return rc;
 }
 
@@ -488,6 +444,53 @@ static sg_bpe *handle_new(bpe_model *m) {
     return b;
 }
 
+/* The tables from the two files' contents; NULL + sg_fail on error. */
+static sg_bpe *bpe_from_text(const char *vocab, size_t vocab_len, const char *vocab_name, const char *merges,
+                             size_t merges_len, const char *merges_name) {
+    bpe_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        sg_fail("out of memory loading %s", vocab_name);
+        return NULL;
+    }
+    atomic_init(&m->refs, 1);
+    if (load_vocab(m, vocab, vocab_len, vocab_name) != 0 || load_merges(m, merges, merges_len, merges_name) != 0 ||
+        compile_pattern(m) != 0) {
+        model_free(m);
+        return NULL;
+    }
+    for (int i = 0; i < 324; i++) m->cp_byte[i] = -1;
+    for (int byte = 0; byte < 256; byte++) {
+        char u[4];
+        uint32_t cp = byte_codepoint(byte);
+        m->cp_byte[cp] = (int16_t)byte;
+        if ((m->byte_sym[byte] = symtab_intern(&m->syms, u, (size_t)utf8_put(u, cp))) < 0) {
+            model_free(m);
+            sg_fail("out of memory loading %s", vocab_name);
+            return NULL;
+        }
+    }
+    sg_bpe *b = handle_new(m);
+    if (!b) {
+        model_free(m);
+        sg_fail("out of memory loading %s", vocab_name);
+        return NULL;
+    }
+    return b;
+}
+
+sg_bpe *sg_bpe_load_memory(const char *vocab_json, size_t vocab_len, const char *merges_txt, size_t merges_len,
+                           const char *name) {
+    char vocab_name[4096], merges_name[4096];
+    snprintf(vocab_name, sizeof vocab_name, "%.4000s/vocab.json", name);
+    snprintf(merges_name, sizeof merges_name, "%.4000s/merges.txt", name);
+    if (vocab_len > SG_TOKENIZER_MAX_FILE_BYTES || merges_len > SG_TOKENIZER_MAX_FILE_BYTES) {
+        sg_fail("%s: more than the %zu bytes allowed", vocab_len > SG_TOKENIZER_MAX_FILE_BYTES ? vocab_name : merges_name,
+                (size_t)SG_TOKENIZER_MAX_FILE_BYTES);
+        return NULL;
+    }
+    return bpe_from_text(vocab_json, vocab_len, vocab_name, merges_txt, merges_len, merges_name);
+}
+
 sg_bpe *sg_bpe_load(const char *dir) {
     char vocab_path[4096], merges_path[4096];
     int n1 = snprintf(vocab_path, sizeof vocab_path, "%s/vocab.json", dir);
@@ -510,34 +513,12 @@ sg_bpe *sg_bpe_load(const char *dir) {
         return NULL;
     }
     fclose(probe);
-
-    bpe_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        sg_fail("out of memory loading %s", dir);
-        return NULL;
-    }
-    atomic_init(&m->refs, 1);
-    if (load_vocab(m, vocab_path) != 0 || load_merges(m, merges_path) != 0 || compile_pattern(m) != 0) {
-        model_free(m);
-        return NULL;
-    }
-    for (int i = 0; i < 324; i++) m->cp_byte[i] = -1;
-    for (int byte = 0; byte < 256; byte++) {
-        char u[4];
-        uint32_t cp = byte_codepoint(byte);
-        m->cp_byte[cp] = (int16_t)byte;
-        if ((m->byte_sym[byte] = symtab_intern(&m->syms, u, (size_t)utf8_put(u, cp))) < 0) {
-            model_free(m);
-            sg_fail("out of memory loading %s", dir);
-            return NULL;
-        }
-    }
-    sg_bpe *b = handle_new(m);
-    if (!b) {
-        model_free(m);
-        sg_fail("out of memory loading %s", dir);
-        return NULL;
-    }
+    size_t vocab_len = 0, merges_len = 0;
+    char *vocab = sg_read_file(vocab_path, SG_TOKENIZER_MAX_FILE_BYTES, &vocab_len);
+    char *merges = vocab ? sg_read_file(merges_path, SG_TOKENIZER_MAX_FILE_BYTES, &merges_len) : NULL;
+    sg_bpe *b = merges ? bpe_from_text(vocab, vocab_len, vocab_path, merges, merges_len, merges_path) : NULL;
+    free(vocab);
+    free(merges);
     return b;
 }
 

@@ -12,6 +12,8 @@
 #define SG_GLUE_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
 
 #include "core/error.h"
 #include "data/metrics.h"
@@ -97,6 +99,8 @@ enum { SG_LABELS_TASK, SG_LABELS_STRING, SG_LABELS_INT, SG_LABELS_FLOAT };
 /* Load one TSV file in the task's layout. with_labels = 0 reads a test file (no label column).
  * Errors (0 rows, missing column, unreadable file) name the file and line; returns 0 or -1. */
 int sg_glue_load_tsv(const sg_glue_task *task, const char *path, int with_labels, sg_glue_data *out);
+/* The same from an open stream (e.g. fmemopen); `path` names it in messages. */
+int sg_glue_read_tsv(const sg_glue_task *task, FILE *fp, const char *path, int with_labels, sg_glue_data *out);
 /* sg_glue_resolve + sg_glue_load_tsv; test splits load without labels. */
 int sg_glue_load(const char *data_dir, const sg_glue_task *task, sg_glue_split split,
                  sg_glue_data *out);
@@ -117,10 +121,21 @@ int sg_glue_load(const char *data_dir, const sg_glue_task *task, sg_glue_split s
  * label_space: NULL to derive labels from this file (training file); or the training data, so a
  * validation file uses the same ids (labels not in it are skipped and counted). */
 int sg_glue_load_custom(const char *path, const sg_glue_data *label_space, sg_glue_data *out);
+/* The same from an open stream; `path` names it in messages and its suffix picks the format. */
+int sg_glue_read_custom(FILE *fp, const char *path, const sg_glue_data *label_space, sg_glue_data *out);
+
+/* Every loader refuses a line (a CSV record) longer than this, with "file:line: line longer than
+ * ...", before reading the rest of it: memory stays bounded on a hostile file. GLUE's longest
+ * line is 1.5 KB. */
+#define SG_GLUE_MAX_LINE_BYTES (1 << 20)
 
 void sg_glue_data_free(sg_glue_data *d);
 
 /* ---- shared by the loaders in src/data/glue_*.c (not for other callers) ---- */
+/* getline() with the line limit: length (with its '\n'), -1 at EOF, -2 too long, -3 out of memory. */
+ssize_t sg_glue_getline(char **line, size_t *cap, FILE *fp);
+/* The error for a -2 / -3 from sg_glue_getline at `line_no`; returns -1. */
+int sg_glue_line_error(ssize_t got, const char *path, size_t line_no);
 typedef struct {
     char *text;
     size_t text_len, text_cap;

@@ -282,6 +282,7 @@ typedef struct {
     FILE *fp;
     char *line;
     size_t line_cap, line_no;
+    ssize_t line_error; /* -2 / -3 from sg_glue_getline */
     char *buf; /* unescaped fields, each NUL-terminated */
     size_t buf_len, buf_cap;
     size_t *start;
@@ -298,7 +299,8 @@ static int csv_put(csv_reader *c, char ch) {
 
 /* Next physical line without its line end; -1 at EOF. */
 static ssize_t csv_getline(csv_reader *c) {
-    ssize_t got = getline(&c->line, &c->line_cap, c->fp);
+    ssize_t got = sg_glue_getline(&c->line, &c->line_cap, c->fp);
+    if (got < -1) c->line_error = got;
     if (got < 0) return -1;
     c->line_no++;
     size_t len = (size_t)got;
@@ -316,7 +318,7 @@ static int csv_record(csv_reader *c, const char *path, size_t *record_line) {
     ssize_t len;
     do len = csv_getline(c);
     while (len == 0); /* blank lines are skipped, as pandas does */
-    if (len < 0) return 0;
+    if (len < 0) return c->line_error ? sg_glue_line_error(c->line_error, path, c->line_no + 1) : 0;
     *record_line = c->line_no;
     c->nf = 0;
     c->buf_len = 0;
@@ -331,7 +333,11 @@ static int csv_record(csv_reader *c, const char *path, size_t *record_line) {
             for (;;) {
                 if (p == end) { /* the quoted field continues on the next line */
                     len = csv_getline(c);
+                    if (len < 0 && c->line_error) return sg_glue_line_error(c->line_error, path, c->line_no + 1);
                     if (len < 0) return sg_fail("%s:%zu: unterminated quoted field", path, *record_line);
+                    if (c->buf_len + (size_t)len > SG_GLUE_MAX_LINE_BYTES)
+                        return sg_fail("%s:%zu: record longer than %d bytes (a quoted field left open?): refused",
+                                       path, *record_line, SG_GLUE_MAX_LINE_BYTES);
                     if (csv_put(c, '\n') != 0) return sg_fail("%s: out of memory", path);
                     p = c->line;
                     end = c->line + len;
@@ -425,10 +431,10 @@ static int read_csv(custom_reader *r, FILE *fp) {
 static int read_jsonl(custom_reader *r, FILE *fp) {
     char *line = NULL;
     size_t cap = 0, line_no = 0;
-    ssize_t got;
+    ssize_t got = -1;
     int rc = 0, keys_known = 0, any = 0;
     const char *key_a = "sentence1", *key_b = NULL;
-    while (rc == 0 && (got = getline(&line, &cap, fp)) >= 0) {
+    while (rc == 0 && (got = sg_glue_getline(&line, &cap, fp)) >= 0) {
         line_no++;
         char *s = line;
         size_t len = (size_t)got;
@@ -479,6 +485,7 @@ static int read_jsonl(custom_reader *r, FILE *fp) {
         }
         cJSON_Delete(obj);
     }
+    if (rc == 0 && got < -1) rc = sg_glue_line_error(got, r->path, line_no + 1);
     if (rc == 0 && ferror(fp)) rc = sg_fail("%s: read error", r->path);
     if (rc == 0 && !any) rc = sg_fail("%s: empty file", r->path);
     free(line);
@@ -497,9 +504,18 @@ int sg_glue_load_custom(const char *path, const sg_glue_data *label_space, sg_gl
         return sg_fail("%s: unsupported file type (expected .csv, .json or .jsonl)", path);
     FILE *fp = fopen(path, "rb");
     if (!fp) return sg_fail("%s: cannot open: %s", path, strerror(errno));
+    int rc = sg_glue_read_custom(fp, path, label_space, out);
+    fclose(fp);
+    return rc;
+}
+
+int sg_glue_read_custom(FILE *fp, const char *path, const sg_glue_data *label_space, sg_glue_data *out) {
+    memset(out, 0, sizeof *out);
+    int csv = has_suffix(path, ".csv");
+    if (!csv && !has_suffix(path, ".json") && !has_suffix(path, ".jsonl"))
+        return sg_fail("%s: unsupported file type (expected .csv, .json or .jsonl)", path);
     custom_reader r = {.path = path};
     int rc = csv ? read_csv(&r, fp) : read_jsonl(&r, fp);
-    fclose(fp);
     if (rc == 0) rc = finish_labels(&r, label_space, out);
     if (rc == 0 && r.rows.n == 0) {
         if (r.rows.skipped)

@@ -150,6 +150,37 @@ void sg_glue_data_free(sg_glue_data *d) {
     memset(d, 0, sizeof *d);
 }
 
+/* ---- bounded line reading ---- */
+
+ssize_t sg_glue_getline(char **line, size_t *cap, FILE *fp) {
+    size_t len = 0;
+    int c = 0;
+    /* getline() would grow its buffer to the whole line: read byte by byte and stop at the limit */
+    while ((c = getc_unlocked(fp)) != EOF) {
+        if (len + 2 > *cap) {
+            size_t grown = *cap ? *cap * 2 : 256;
+            if (grown > SG_GLUE_MAX_LINE_BYTES + 2) grown = SG_GLUE_MAX_LINE_BYTES + 2;
+            if (len + 2 > grown) return -2; /* too long: nothing more is read */
+            char *bigger = realloc(*line, grown);
+            if (!bigger) return -3;
+            *line = bigger;
+            *cap = grown;
+        }
+        (*line)[len++] = (char)c;
+        if (c == '\n') break;
+    }
+    if (len == 0) return -1;
+    (*line)[len] = '\0';
+    return (ssize_t)len;
+}
+
+int sg_glue_line_error(ssize_t got, const char *path, size_t line_no) {
+    if (got == -2)
+        return sg_fail("%s:%zu: line longer than %d bytes: refused (not a dataset file?)", path, line_no,
+                       SG_GLUE_MAX_LINE_BYTES);
+    return sg_fail("%s:%zu: out of memory reading a line", path, line_no);
+}
+
 /* ---- TSV ---- */
 
 typedef struct {
@@ -266,6 +297,14 @@ int sg_glue_load_tsv(const sg_glue_task *task, const char *path, int with_labels
     if (!task) return sg_fail("%s: no task given", path);
     FILE *fp = fopen(path, "rb");
     if (!fp) return sg_fail("%s: cannot open: %s", path, strerror(errno));
+    int rc = sg_glue_read_tsv(task, fp, path, with_labels, out);
+    fclose(fp);
+    return rc;
+}
+
+int sg_glue_read_tsv(const sg_glue_task *task, FILE *fp, const char *path, int with_labels, sg_glue_data *out) {
+    memset(out, 0, sizeof *out);
+    if (!task) return sg_fail("%s: no task given", path);
 
     const sg_glue_layout *lay = &task->layout;
     int has_header = lay->header || !with_labels; /* test files always carry a header */
@@ -280,7 +319,7 @@ int sg_glue_load_tsv(const sg_glue_task *task, const char *path, int with_labels
     char *line = NULL;
     ssize_t got;
     errno = 0;
-    while ((got = getline(&line, &line_cap, fp)) >= 0) {
+    while ((got = sg_glue_getline(&line, &line_cap, fp)) >= 0) {
         line_no++;
         size_t len = (size_t)got;
         char *s = line;
@@ -321,10 +360,10 @@ int sg_glue_load_tsv(const sg_glue_task *task, const char *path, int with_labels
             break;
         }
     }
+    if (rc == 0 && got < -1) rc = sg_glue_line_error(got, path, line_no + 1);
     if (rc == 0 && ferror(fp)) rc = sg_fail("%s:%zu: read error: %s", path, line_no + 1, strerror(errno));
     free(line);
     free(fields);
-    fclose(fp);
     if (rc == 0 && !any_line) rc = sg_fail("%s: empty file", path);
     if (rc == 0 && b.n == 0) {
         if (b.skipped)

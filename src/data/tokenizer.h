@@ -47,6 +47,12 @@ typedef struct {
  * missing vocab.json, missing merges.txt, malformed JSON (file:line), a malformed merges
  * line (file:line), a duplicate id or token, a non-integer id, a missing special token. */
 sg_tokenizer *sg_tokenizer_load(const char *dir);
+/* The same from the two files' contents (need not be NUL-terminated); `name` stands for the
+ * directory in messages ("name/vocab.json:3: ..."). */
+sg_tokenizer *sg_tokenizer_load_memory(const char *vocab_json, size_t vocab_len, const char *merges_txt,
+                                       size_t merges_len, const char *name);
+/* Each file is refused above this size (roberta-base: 0.9 MB and 0.5 MB). */
+#define SG_TOKENIZER_MAX_FILE_BYTES ((size_t)64 << 20)
 /* The built-in byte tokenizer (never fails except out of memory). */
 sg_tokenizer *sg_tokenizer_builtin(void);
 /* "builtin" -> sg_tokenizer_builtin(), anything else is a directory for sg_tokenizer_load(). */
@@ -96,6 +102,8 @@ void sg_ids_free(sg_ids *v);
 
 typedef struct sg_bpe sg_bpe;
 sg_bpe *sg_bpe_load(const char *dir);
+sg_bpe *sg_bpe_load_memory(const char *vocab_json, size_t vocab_len, const char *merges_txt, size_t merges_len,
+                           const char *name);
 sg_bpe *sg_bpe_clone(const sg_bpe *b);
 void sg_bpe_free(sg_bpe *b);
 int32_t sg_bpe_vocab_size(const sg_bpe *b);

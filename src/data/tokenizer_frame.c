@@ -46,6 +46,12 @@ sg_tokenizer *sg_tokenizer_load(const char *dir) {
     return bpe ? wrap(bpe) : NULL;
 }
 
+sg_tokenizer *sg_tokenizer_load_memory(const char *vocab_json, size_t vocab_len, const char *merges_txt,
+                                       size_t merges_len, const char *name) {
+    sg_bpe *bpe = sg_bpe_load_memory(vocab_json, vocab_len, merges_txt, merges_len, name);
+    return bpe ? wrap(bpe) : NULL;
+}
+
 sg_tokenizer *sg_tokenizer_builtin(void) { return wrap(NULL); }
 
 sg_tokenizer *sg_tokenizer_open(const char *spec) {

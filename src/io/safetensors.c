@@ -245,22 +245,30 @@ static int sg_st_load_header(sg_safetensors *st, const cJSON *root) {
         if (++metas > 1) return sg_fail("%s: '" SG_ST_METADATA "' appears twice in the header", path);
         if (sg_st_check_metadata(path, c) != 0) return -1;
     }
-    st->tensors = calloc(count ? (size_t)count : 1, sizeof *st->tensors);
-    if (!st->tensors) return sg_fail("%s: out of memory for %d tensor descriptions", path, count);
+    /* The array grows with the entries that validate: a header of a million empty entries is
+     * refused at the first one instead of first allocating a million descriptions. */
+    int cap = 0;
     for (const cJSON *c = root->child; c; c = c->next) {
         if (!strcmp(c->string, SG_ST_METADATA)) continue;
+        if (st->count == cap) {
+            int grown = cap ? (cap > count / 2 ? count : cap * 2) : (count < 64 ? count : 64);
+            sg_st_tensor *more = realloc(st->tensors, (size_t)grown * sizeof *more);
+            if (!more) return sg_fail("%s: out of memory for %d tensor descriptions", path, grown);
+            st->tensors = more;
+            cap = grown;
+        }
+        memset(&st->tensors[st->count], 0, sizeof st->tensors[st->count]);
         if (sg_st_load_entry(st, c, &st->tensors[st->count]) != 0) return -1;
         st->count++;
     }
     return sg_st_check_layout(st);
 }
 
-/* Validate the mapped file: header length, JSON, entries, layout. */
-static int sg_st_parse(sg_safetensors *st) {
+/* Validate the file's bytes (size >= 8): header length, JSON, entries, layout. */
+static int sg_st_parse(sg_safetensors *st, const uint8_t *bytes, size_t size) {
     const char *path = st->path;
-    const uint8_t *bytes = st->map;
     uint64_t n = sg_load_le64(bytes);
-    size_t after = st->map_size - 8;
+    size_t after = size - 8;
     if (n > SG_ST_HEADER_MAX)
         return sg_fail("%s: header length %" PRIu64 " exceeds the limit of %llu bytes (corrupt or not a "
                        "safetensors file)",
@@ -339,7 +347,19 @@ int sg_st_open(sg_safetensors *st, const char *path) {
     if (map == MAP_FAILED) return sg_fail("%s: cannot mmap %zu bytes: %s", path, size, strerror(err));
     st->map = map;
     st->map_size = size;
-    if (sg_st_parse(st) != 0) {
+    if (sg_st_parse(st, map, size) != 0) {
+        sg_st_close(st); /* keeps the recorded message */
+        return -1;
+    }
+    return 0;
+}
+
+int sg_st_open_buffer(sg_safetensors *st, const void *bytes, size_t len, const char *name) {
+    memset(st, 0, sizeof *st);
+    snprintf(st->path, sizeof st->path, "%s", name ? name : "(memory)");
+    if (!bytes || len < 8)
+        return sg_fail("%s: file is %zu bytes, too short for the 8-byte header length (truncated?)", st->path, len);
+    if (sg_st_parse(st, bytes, len) != 0) {
         sg_st_close(st); /* keeps the recorded message */
         return -1;
     }

@@ -35,6 +35,9 @@ typedef struct {
 /* Open, mmap and validate the whole header. On error: -1 and a one-line message naming the file
  * (and tensor, where one is at fault); nothing stays open. */
 int sg_st_open(sg_safetensors *st, const char *path);
+/* The same checks on a file's bytes already in memory (`name` stands for the path in messages).
+ * st->data points into `bytes`, which must outlive st; sg_st_close frees only what st owns. */
+int sg_st_open_buffer(sg_safetensors *st, const void *bytes, size_t len, const char *name);
 void sg_st_close(sg_safetensors *st);
 const sg_st_tensor *sg_st_find(const sg_safetensors *st, const char *name);
 /* Copy a floating tensor (f32/f16/bf16/f64) into `out` as f32 (out holds t->numel floats). */

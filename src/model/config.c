@@ -47,7 +47,7 @@ int sg_model_config_validate(const sg_model_config *c, const char *origin) {
     NEED(c->heads > 0 && c->hidden % c->heads == 0, "num_attention_heads %d does not divide hidden_size %d", c->heads, c->hidden);
     NEED(c->ffn > 0 && c->ffn <= 1 << 20, "intermediate_size %d out of range", c->ffn);
     NEED(c->vocab_size > 0 && c->vocab_size <= 1 << 24, "vocab_size %d out of range", c->vocab_size);
-    NEED(c->max_positions > c->pad_id + 1 && c->max_positions <= 1 << 20, "max_position_embeddings %d out of range", c->max_positions);
+    NEED((long long)c->max_positions > (long long)c->pad_id + 1 && c->max_positions <= 1 << 20, "max_position_embeddings %d out of range", c->max_positions);
     NEED(c->type_vocab > 0 && c->type_vocab <= 1024, "type_vocab_size %d out of range", c->type_vocab);
     NEED(c->num_labels > 0 && c->num_labels <= SG_MAX_LABELS, "num_labels %d out of range (1..%d)", c->num_labels, SG_MAX_LABELS);
     NEED(c->pad_id >= 0 && c->pad_id < c->vocab_size, "pad_token_id %d outside the vocabulary", c->pad_id);
@@ -60,6 +60,26 @@ int sg_model_config_validate(const sg_model_config *c, const char *origin) {
 }
 
 /* ---- reading ---- */
+
+static int cmp_key(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* cJSON keeps every duplicate and finds the first, Python's json keeps the last: refuse them. */
+static int check_duplicate_keys(const cJSON *root, const char *path) {
+    int n = cJSON_GetArraySize(root);
+    if (n < 2) return 0;
+    const char **keys = malloc((size_t)n * sizeof *keys);
+    if (!keys) return sg_fail("%s: out of memory", path);
+    int k = 0;
+    for (const cJSON *it = root->child; it && k < n; it = it->next) keys[k++] = it->string;
+    qsort(keys, (size_t)k, sizeof *keys, cmp_key);
+    int rc = 0;
+    for (int i = 1; i < k && rc == 0; i++)
+        if (!strcmp(keys[i - 1], keys[i])) rc = sg_fail("%s: key '%.100s' appears twice", path, keys[i]);
+    free(keys);
+    return rc;
+}
 
 static int get_int(const cJSON *root, const char *path, const char *key, int *out, int required) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, key);
@@ -108,20 +128,30 @@ static int read_labels(sg_model_config *c, const cJSON *root, const char *path) 
 int sg_model_config_load(sg_model_config *c, const char *path) {
     memset(c, 0, sizeof *c);
     size_t len = 0;
-    char *text = sg_read_file(path, 16u << 20, &len);
+    char *text = sg_read_file(path, SG_MODEL_CONFIG_MAX_BYTES, &len);
     if (!text) return -1;
+    int rc = sg_model_config_parse(c, text, len, path);
+    free(text);
+    return rc;
+}
+
+int sg_model_config_parse(sg_model_config *c, const char *text, size_t len, const char *path) {
+    memset(c, 0, sizeof *c);
+    if (len > SG_MODEL_CONFIG_MAX_BYTES)
+        return sg_fail("%s: file is %zu bytes, more than the %u allowed", path, len, SG_MODEL_CONFIG_MAX_BYTES);
     const char *err_at = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &err_at, 0);
     if (!root || !cJSON_IsObject(root)) {
         int line = 1;
         if (err_at)
-            for (const char *p = text; p < err_at; p++) line += *p == '\n';
-        free(text);
+            for (const char *p = text; p < err_at && p < text + len; p++) line += *p == '\n';
         cJSON_Delete(root);
         return sg_fail("%s:%d: not a valid JSON object", path, line);
     }
-    free(text);
     int rc = -1;
+    if (check_duplicate_keys(root, path)) goto done;
+    const cJSON *id2label_obj = cJSON_GetObjectItemCaseSensitive(root, "id2label");
+    if (cJSON_IsObject(id2label_obj) && check_duplicate_keys(id2label_obj, path)) goto done;
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "model_type");
     if (!cJSON_IsString(mt) || (strcmp(mt->valuestring, "roberta") != 0 && strcmp(mt->valuestring, "xlm-roberta") != 0)) {
         sg_fail("%s: key 'model_type': expected \"roberta\"", path);

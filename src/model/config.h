@@ -2,6 +2,8 @@
 #ifndef SG_MODEL_CONFIG_H
 #define SG_MODEL_CONFIG_H
 
+#include <stddef.h>
+
 #define SG_MAX_LABELS 64
 #define SG_LABEL_NAME_MAX 64
 
@@ -24,8 +26,12 @@ int sg_model_config_preset(sg_model_config *c, const char *size, int num_labels,
 /* Check the geometry is consistent (heads divide hidden, sizes positive and bounded). */
 int sg_model_config_validate(const sg_model_config *c, const char *origin);
 
+#define SG_MODEL_CONFIG_MAX_BYTES (16u << 20)
+
 /* Read DIR/config.json. Errors name the file and the key. */
 int sg_model_config_load(sg_model_config *c, const char *path);
+/* The same from memory (text need not be NUL-terminated); `path` names it in messages. */
+int sg_model_config_parse(sg_model_config *c, const char *text, size_t len, const char *path);
 /* Write config.json in HuggingFace's shape (readable by from_pretrained). */
 int sg_model_config_save(const sg_model_config *c, const char *path);
 
