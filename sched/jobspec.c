@@ -1,4 +1,5 @@
 #include "sched/jobspec.h"
+#include "sched/submit.h" /* sg_slurm_keys */
 #include "core/yaml_doc.h"
 
 #include "core/error.h"
@@ -622,6 +623,8 @@ static int read_spec(const walker *w, int root) {
     if ((n = map_get(w, root, "model_overrides")) >= 0 && read_model_overrides(w, n)) return -1;
     if ((n = map_get(w, root, "slurm")) >= 0) {
         if (want_kind(w, n, YN_MAP, "slurm")) return -1;
+        /* the keys `spikeglue submit` reads (sched/submit.h), checked here where lines are known */
+        if (check_map(w, n, "slurm", sg_slurm_keys, SG_SLURM_NKEYS, "key")) return -1;
         s->slurm = to_json(w, n, "slurm");
         if (!s->slurm) return sg_last_error()[0] ? -1 : sg_fail("out of memory");
     }

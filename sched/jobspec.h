@@ -21,7 +21,7 @@
  *   include: [{task: mrpc, variant: q8, seed: 42}]   # only combos matching one entry (partial)
  *   exclude: [{task: cola, variant: q8}]
  *   model_overrides: {stsb: some/dir}  # per-task model ("{task}" replaced too)
- *   slurm: {...}                      # any mapping, kept as cJSON for the SLURM templates
+ *   slurm: {...}                      # `spikeglue submit` settings (keys: sg_slurm_keys in sched/submit.h), kept as cJSON
  *
  * Decisions:
  * - Required: name, model, data_dir, tasks, seeds, variants, pipeline. Unknown keys anywhere are

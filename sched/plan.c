@@ -11,6 +11,7 @@
 #define MAX_RUNS 1000000
 #define MODEL_MAX 4096
 
+
 /* ---- expected cost ---- */
 
 typedef struct {
@@ -548,3 +549,114 @@ cJSON *sg_plan_to_json(const sg_plan *plan) {
     }
     return root;
 }
+
+/* ---- slices ---- */
+
+static int group_root(const sg_plan *plan, int i) {
+    while (plan->runs[i].dep >= 0) i = plan->runs[i].dep;
+    return i;
+}
+
+int sg_plan_groups(const sg_plan *plan) {
+    int n = 0;
+    for (int i = 0; i < plan->nruns; i++) n += plan->runs[i].dep < 0;
+    return n;
+}
+
+typedef struct {
+    int root;
+    double cost;
+} plan_group;
+
+static int group_before(const void *a, const void *b) {
+    const plan_group *x = a, *y = b;
+    if (x->cost != y->cost) return x->cost > y->cost ? -1 : 1;
+    return (x->root > y->root) - (x->root < y->root);
+}
+
+int sg_plan_slice_map(const sg_plan *plan, int nslices, int *slice_of) {
+    if (nslices < 1) return sg_fail("slices: expected at least 1, not %d", nslices);
+    int n = plan->nruns, ngroups = 0;
+    plan_group *groups = malloc((size_t)(n > 0 ? n : 1) * sizeof *groups);
+    int *group_of_root = malloc((size_t)(n > 0 ? n : 1) * sizeof *group_of_root);
+    double *load = calloc((size_t)nslices, sizeof *load);
+    if (!groups || !group_of_root || !load) {
+        free(groups);
+        free(group_of_root);
+        free(load);
+        return sg_fail("out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        if (plan->runs[i].dep < 0) {
+            group_of_root[i] = ngroups;
+            groups[ngroups++] = (plan_group){i, 0};
+        }
+    for (int i = 0; i < n; i++) groups[group_of_root[group_root(plan, i)]].cost += plan->runs[i].cost;
+    qsort(groups, (size_t)ngroups, sizeof *groups, group_before);
+    for (int g = 0; g < ngroups; g++) {
+        int best = 0;
+        for (int k = 1; k < nslices; k++)
+            if (load[k] < load[best]) best = k;
+        load[best] += groups[g].cost;
+        group_of_root[groups[g].root] = best;
+    }
+    for (int i = 0; i < n; i++) slice_of[i] = group_of_root[group_root(plan, i)];
+    free(groups);
+    free(group_of_root);
+    free(load);
+    return 0;
+}
+
+int sg_plan_slice(sg_plan *plan, int k, int n) {
+    if (n < 1 || k < 1 || k > n) return sg_fail("slice %d/%d: expected K/N with 1 <= K <= N", k, n);
+    int groups = sg_plan_groups(plan);
+    if (n > groups)
+        return sg_fail("slice %d/%d: %s has only %d dependency group%s (a run and the runs that start from it stay "
+                       "together), so at most %d slices",
+                       k, n, plan->spec->path, groups, groups == 1 ? "" : "s", groups);
+    int *slice_of = malloc((size_t)plan->nruns * sizeof *slice_of), *remap = malloc((size_t)plan->nruns * sizeof *remap);
+    if (!slice_of || !remap || sg_plan_slice_map(plan, n, slice_of)) {
+        free(slice_of);
+        free(remap);
+        return sg_last_error()[0] ? -1 : sg_fail("out of memory");
+    }
+    int kept = 0;
+    for (int i = 0; i < plan->nruns; i++) {
+        if (slice_of[i] != k - 1) {
+            remap[i] = -1;
+            free(plan->runs[i].model);
+            free(plan->runs[i].config);
+            continue;
+        }
+        remap[i] = kept;
+        plan->runs[kept++] = plan->runs[i];
+    }
+    int norder = 0;
+    for (int j = 0; j < plan->nruns; j++)
+        if (remap[plan->order[j]] >= 0) plan->order[norder++] = remap[plan->order[j]];
+    plan->nruns = kept;
+    plan->ndeps = plan->ntasks = plan->nseeds = plan->nvariants = 0;
+    plan->total_cost = 0;
+    for (int i = 0; i < kept; i++) {
+        sg_plan_run *r = &plan->runs[i];
+        if (r->dep >= 0) { /* a group is kept whole, so its dependency is here too */
+            r->dep = remap[r->dep];
+            plan->ndeps++;
+        }
+        int new_task = 1, new_seed = 1, new_variant = 1;
+        for (int j = 0; j < i; j++) {
+            new_task &= plan->runs[j].task != r->task;
+            new_seed &= plan->runs[j].seed != r->seed;
+            new_variant &= plan->runs[j].variant != r->variant;
+        }
+        plan->ntasks += new_task;
+        plan->nseeds += new_seed;
+        plan->nvariants += new_variant;
+        plan->total_cost += r->cost;
+    }
+    free(slice_of);
+    free(remap);
+    return 0;
+}
+
+

@@ -103,4 +103,18 @@ cJSON *sg_plan_to_json(const sg_plan *plan);
  * 0, or -1 when writing fails. */
 int sg_plan_print(const sg_plan *plan, FILE *f);
 
+/* ---- slices (job arrays: `spikeglue sweep --slice K/N`) ----
+ * A run and every run that starts from it (directly or not) form one dependency group; groups are
+ * never split, so a slice can run on its own. Groups go to slices by expected cost, the costliest
+ * first, each to the slice with the least cost so far (ties: the lower slice, groups in expansion
+ * order of their first run). The same plan and N always give the same slices. */
+
+/* Dependency groups of the plan (the most slices it can be cut into). */
+int sg_plan_groups(const sg_plan *plan);
+/* Slice (0-based) of every run for N slices: slice_of[i] for runs[i]. 0 or -1 (N < 1). */
+int sg_plan_slice_map(const sg_plan *plan, int nslices, int *slice_of);
+/* Keep only slice k (1-based) of n: runs, order, dependencies and counts are rebuilt.
+ * -1 when k or n is out of range or the slice is empty (n is more than the plan's groups). */
+int sg_plan_slice(sg_plan *plan, int k, int n);
+
 #endif

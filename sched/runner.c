@@ -58,7 +58,17 @@ int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char 
     posix_spawn_file_actions_adddup2(&fa, fd, STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&fa, fd, STDERR_FILENO);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-    int rc = posix_spawn(&c->pid, exe, &fa, NULL, argv, env);
+    /* SLURM's --signal warning (USR1) goes to every process of the job: the run ignores it and
+     * checkpoints on the SIGTERM the sweep sends it instead */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGUSR1);
+    posix_spawnattr_setsigmask(&attr, &mask);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+    int rc = posix_spawn(&c->pid, exe, &fa, &attr, argv, env);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     free(env);
     close(fd);

@@ -215,7 +215,9 @@ static int finish_run(sweep *s, const sweep_msg *m) {
     int i = m->run;
     const sg_plan_run *r = &s->plan.runs[i];
     s->running--;
-    if (m->interrupted) { /* preempted: it goes back to the queue and resumes from its checkpoint */
+    /* preempted (or killed by the cluster's signal to the whole job while the sweep stops): it goes
+     * back to the queue and resumes from its checkpoint when the sweep is requeued */
+    if (m->interrupted || (g_sweep_signal && (sg_run_status)m->status != SG_RUN_FINISHED)) {
         s->state[i] = RS_PENDING;
         sg_progress_log(&s->progress, "interrupted %s %s seed %d %s (will resume from its checkpoint)", r->short_id,
                         r->task->name, r->seed, r->variant_name);
@@ -483,6 +485,7 @@ static int prepare(sweep *s) {
     char version[64];
     snprintf(version, sizeof version, "spikeglue %s", SG_VERSION);
     if (sg_plan_build(&s->spec, version, &s->plan)) return -1;
+    if (s->o->slice_n > 0 && sg_plan_slice(&s->plan, s->o->slice_k, s->o->slice_n)) return -1;
     snprintf(s->sweep_dir, sizeof s->sweep_dir, "%s/%s", s->o->results_root, s->spec.name);
     s->state = calloc((size_t)s->plan.nruns + 1, sizeof(run_state));
     s->attempts = calloc((size_t)s->plan.nruns + 1, sizeof(int));

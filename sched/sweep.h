@@ -10,6 +10,7 @@ typedef struct {
     const char *results_root; /* default "results" */
     int dry_run, resume, retry_failed;
     int threads;              /* per run; 0: cores of the node / ranks on the node */
+    int slice_k, slice_n;     /* --slice K/N: run only slice K of N (sg_plan_slice); N = 0: all */
 } sg_sweep_options;
 
 /* Runs under MPI (MPI_Init already called). Returns the process exit status. */

@@ -10,5 +10,8 @@ int sg_cmd_tokenize(int argc, char **argv);
 int sg_cmd_run(int argc, char **argv);
 int sg_cmd_sweep(int argc, char **argv);
 int sg_cmd_report(int argc, char **argv);
+int sg_cmd_submit(int argc, char **argv);
+int sg_cmd_status(int argc, char **argv);
+int sg_cmd_merge(int argc, char **argv);
 
 #endif
