@@ -23,18 +23,20 @@ void sg_linear_backward(float *dinp, float dinp_beta, float *dW, float *dbias, c
                         const float *W, int N, int in_dim, int out_dim) {
     if (dinp) sg_gemm(0, 0, N, in_dim, out_dim, 1.0f, dout, out_dim, W, in_dim, dinp_beta, dinp, in_dim);
     sg_gemm(1, 0, out_dim, in_dim, N, 1.0f, dout, out_dim, inp, in_dim, 1.0f, dW, in_dim);
-    if (dbias) {
-        /* column blocks: each thread sweeps rows reading 64 contiguous floats at a time */
+    if (dbias) sg_bias_backward(dbias, dout, N, out_dim);
+}
+
+void sg_bias_backward(float *dbias, const float *dout, int N, int out_dim) {
+    /* column blocks: each thread sweeps rows reading 64 contiguous floats at a time */
 #pragma omp parallel for schedule(static)
-        for (int o0 = 0; o0 < out_dim; o0 += 64) {
-            int w = out_dim - o0 < 64 ? out_dim - o0 : 64;
-            float acc[64] = {0};
-            for (int n = 0; n < N; n++) {
-                const float *row = dout + (size_t)n * out_dim + o0;
-                for (int j = 0; j < w; j++) acc[j] += row[j];
-            }
-            for (int j = 0; j < w; j++) dbias[o0 + j] += acc[j];
+    for (int o0 = 0; o0 < out_dim; o0 += 64) {
+        int w = out_dim - o0 < 64 ? out_dim - o0 : 64;
+        float acc[64] = {0};
+        for (int n = 0; n < N; n++) {
+            const float *row = dout + (size_t)n * out_dim + o0;
+            for (int j = 0; j < w; j++) acc[j] += row[j];
         }
+        for (int j = 0; j < w; j++) dbias[o0 + j] += acc[j];
     }
 }
 

@@ -1,6 +1,6 @@
-/* The one place where matrix products happen. Every product of the model goes through
- * sg_gemm (row-major), so that routing them elsewhere (ScaLAPACK for a run group, a kernel of
- * our own) changes this file only. */
+/* The one place where local matrix products happen. Every product of the model goes through
+ * sg_gemm (row-major); a tensor-parallel model's linear layers go through PBLAS instead
+ * (parallel/tp.h), chosen per layer by model/linear.c. */
 #ifndef SG_GEMM_H
 #define SG_GEMM_H
 
@@ -14,6 +14,8 @@ void sg_linear_forward(float *out, const float *inp, const float *W, const float
  * dW[O, I] += dout^T * inp; dbias[O] += column sums of dout (skipped when NULL). */
 void sg_linear_backward(float *dinp, float dinp_beta, float *dW, float *dbias, const float *dout, const float *inp,
                         const float *W, int N, int I, int O);
+/* dbias[O] += column sums of dout[N, O]. */
+void sg_bias_backward(float *dbias, const float *dout, int N, int out_dim);
 
 /* OpenBLAS's kernel name and thread count, for logs and benchmarks. */
 const char *sg_blas_corename(void);

@@ -11,6 +11,7 @@
 #include "data/tokenizer.h"
 #include "hub/fetch.h"
 #include "io/checkpoint.h"
+#include "parallel/tp.h"
 #include "quant/model_levels.h"
 #include "train/calibrate.h"
 #include "train/evaluate.h"
@@ -31,7 +32,7 @@ typedef struct {
         *weights_path, *resume, *tokenizer_name, *eval_strategy, *save_strategy, *ignored;
     int do_train, do_eval, do_predict, max_seq_length, pad_to_max, train_bs, eval_bs, max_steps, warmup_steps, eval_steps,
         save_steps, save_total_limit, logging_steps, seed, max_train_samples, max_eval_samples, max_predict_samples,
-        overwrite, convert_to_snn, snn_eval, snn_max_steps, calibrate_batches, threads, ignored_bool;
+        overwrite, convert_to_snn, snn_eval, snn_max_steps, calibrate_batches, threads, ignored_bool, tp;
     double lr, weight_decay, warmup_ratio, epochs, max_grad_norm;
 } run_args;
 
@@ -289,6 +290,7 @@ int sg_cmd_run(int argc, char **argv) {
         {"snn_max_steps", SG_FLAG_INT, &a.snn_max_steps, "time steps cap of the simulation", 0},
         {"lsq_calibrate_batches", SG_FLAG_INT, &a.calibrate_batches, "initialise LSQ steps from N training batches (0: s = 1.0)", 0},
         {"threads", SG_FLAG_INT, &a.threads, "OpenMP/BLAS threads (0: OMP_NUM_THREADS or all cores)", 0},
+        {"tp", SG_FLAG_INT, &a.tp, "tensor parallel: share every linear layer among groups of P MPI ranks (run under mpirun -n P)", 0},
         /* accepted for command-line compatibility with run_glue.py; they change nothing here */
         {"report_to", SG_FLAG_STRING, &a.ignored, "accepted and ignored (run_glue.py compatibility)", 0},
         {"logging_dir", SG_FLAG_STRING, &a.ignored, "accepted and ignored", 0},
@@ -327,6 +329,9 @@ int sg_cmd_run(int argc, char **argv) {
     split_data train = {0}, dev = {0}, dev_mm = {0}, test = {0};
     run_model rm;
     memset(&rm, 0, sizeof rm);
+    sg_tp_group tpg;
+    int tp_on = 0;
+    char tp_scratch[] = "/tmp/spikeglue-tp-XXXXXX";
     int status = 1;
     if (a.task) {
         task = sg_glue_task_find(a.task);
@@ -365,6 +370,23 @@ int sg_cmd_run(int argc, char **argv) {
     int made_output_dir = stat(a.output_dir, &out_st) != 0;
     if (sg_mkdirs(a.output_dir)) return sg_print_error(), 1;
     if (setup_model(&a, task, &rm)) goto fail;
+    if (a.tp > 0) { /* tensor parallel: after loading, keep this rank's rows of every linear weight */
+        if (sg_tp_init(a.tp, &tpg)) goto fail;
+        tp_on = 1;
+        if (sg_tp_model_attach(&rm.model, &tpg, NULL)) goto fail;
+        if (tpg.rank != 0) { /* one writer per group: the others write into a private scratch directory, quietly */
+            if (!mkdtemp(tp_scratch)) {
+                sg_fail("tensor parallel: cannot create a scratch directory in /tmp");
+                goto fail;
+            }
+            a.output_dir = tp_scratch;
+            if (!freopen("/dev/null", "w", stdout)) {
+                sg_fail("tensor parallel: cannot silence stdout");
+                goto fail;
+            }
+        }
+        printf("tensor parallel: group %d of %d, %d ranks on a 1 x %d BLACS grid\n", tpg.group, tpg.groups, tpg.size, tpg.size);
+    }
     printf("model: %s%s, %d layers x %d, %s; task %s; tokenizer %s; %d threads; BLAS OpenBLAS %s%s\n", a.model,
            rm.quantized ? " (quantized)" : "", rm.model.cfg.layers, rm.model.cfg.hidden,
            rm.model.cfg.act == SG_ACT_RELU ? "relu" : "gelu", task->name, rm.tokenizer_dir[0] ? rm.tokenizer_dir : "built-in bytes",
@@ -449,8 +471,13 @@ int sg_cmd_run(int argc, char **argv) {
     }
     if (a.do_predict && write_predictions(&a, task, &rm, &test)) goto fail_all;
     if (a.convert_to_snn) {
+        if (tp_on) { /* the spiking simulation is not distributed: gather the model, simulate on rank 0 */
+            if (sg_tp_model_detach(&rm.model)) goto fail_all;
+            printf("tensor parallel: the spiking simulation is not distributed; running it at tp=1 on group rank 0\n");
+        }
         const char *base = a.weights_path ? a.weights_path : a.output_dir;
-        if (sg_run_snn(&rm.model, rm.unfold_level, base, a.snn_eval ? &dev.enc : NULL, task->metrics, a.eval_bs,
+        if ((!tp_on || tpg.rank == 0) &&
+            sg_run_snn(&rm.model, rm.unfold_level, base, a.snn_eval ? &dev.enc : NULL, task->metrics, a.eval_bs,
                        a.snn_max_steps, a.output_dir, all))
             goto fail_all;
     }
@@ -471,5 +498,9 @@ done:
     free_split(&test);
     free_model(&rm);
     if (status != 0 && made_output_dir) rmdir(a.output_dir); /* fails, as it should, unless empty */
+    if (tp_on) { /* after free_model: the model refers to the group */
+        if (a.output_dir == tp_scratch) sg_remove_tree(tp_scratch);
+        sg_tp_free(&tpg);
+    }
     return status;
 }

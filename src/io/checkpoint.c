@@ -4,6 +4,7 @@
 #include "core/fileio.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
+#include "parallel/tp.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -75,7 +76,19 @@ int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed
             sg_fail("%s: tensor '%s' has shape %s but config.json implies %s", path, p->name, got, want);
             goto done;
         }
-        if (sg_st_read_f32(&st, t, m->params + p->offset)) goto done;
+        if (sg_tp_param_distributed(m, i)) { /* every rank reads the file and keeps its rows: the scatter */
+            float *full = malloc(sizeof(float) * t->numel);
+            if (!full) {
+                sg_fail("%s: out of memory reading '%s'", path, p->name);
+                goto done;
+            }
+            int bad = sg_st_read_f32(&st, t, full);
+            if (!bad) sg_tp_take_local(m, i, full, m->params + p->offset);
+            free(full);
+            if (bad) goto done;
+        } else if (sg_st_read_f32(&st, t, m->params + p->offset)) {
+            goto done;
+        }
         if (p->quantizer >= 0) {
             float s = m->params[p->offset];
             if (!(s > 0.0f) || !isfinite(s)) {
@@ -95,8 +108,18 @@ int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed
         for (int k = 0; k < C_COUNT; k++) {
             int idx = sg_param_index_classifier(c, k);
             const sg_param_info *p = &m->table.info[idx];
-            float *w = m->params + p->offset;
-            for (size_t j = 0; j < p->numel; j++) w[j] = p->ndim == 2 ? c->initializer_range * sg_normal(init_seed, 1000 + (uint64_t)k, j) : 0.0f;
+            const int dist = sg_tp_param_distributed(m, idx);
+            const size_t n = dist ? (size_t)p->shape[0] * (size_t)p->shape[1] : p->numel;
+            float *w = dist ? malloc(sizeof(float) * n) : m->params + p->offset;
+            if (!w) {
+                sg_fail("%s: out of memory", path);
+                goto done;
+            }
+            for (size_t j = 0; j < n; j++) w[j] = p->ndim == 2 ? c->initializer_range * sg_normal(init_seed, 1000 + (uint64_t)k, j) : 0.0f;
+            if (dist) {
+                sg_tp_take_local(m, idx, w, m->params + p->offset);
+                free(w);
+            }
         }
         rep.classifier_initialised = 1;
     }
@@ -136,22 +159,104 @@ int sg_checkpoint_load_quantized(sg_model *m, const char *dir, const int *module
     return 0;
 }
 
-int sg_checkpoint_save(const sg_model *m, const char *dir) {
-    char path[4096];
-    if (sg_mkdirs(dir)) return -1;
-    if (sg_path_join(path, sizeof path, dir, "config.json") || sg_model_config_save(&m->cfg, path)) return -1;
-    sg_st_entry *e = calloc((size_t)m->table.count, sizeof *e);
-    if (!e) return sg_fail("%s: out of memory", dir);
-    for (int i = 0; i < m->table.count; i++) {
-        const sg_param_info *p = &m->table.info[i];
-        e[i].name = p->name;
-        e[i].ndim = p->ndim;
-        e[i].shape[0] = p->shape[0];
-        e[i].shape[1] = p->shape[1];
-        e[i].data = m->params + p->offset;
+/* Write tensors in HF layout: for each parameter, one tensor per block (`prefixes[k]` + name).
+ * Tensor parallel: distributed tensors are gathered on group rank 0, which alone writes; every
+ * rank returns rank 0's status. */
+static int write_hf(const sg_model *m, const float *const *blocks, const char *const *prefixes, int nblocks,
+                    const char *path, const char *const *meta) {
+    const int n = m->table.count, writer = sg_tp_is_writer(m);
+    const size_t total = (size_t)(n > 0 ? n : 0) * (size_t)(nblocks > 0 ? nblocks : 0);
+    size_t dist_floats = 0;
+    for (int i = 0; i < n; i++)
+        if (sg_tp_param_distributed(m, i)) dist_floats += (size_t)m->table.info[i].shape[0] * (size_t)m->table.info[i].shape[1];
+    sg_st_entry *e = NULL;
+    char(*names)[SG_PARAM_NAME_MAX + 16] = NULL;
+    float *gathered = NULL;
+    int rc = 0;
+    if (writer) {
+        e = calloc(total + 1, sizeof *e);
+        names = calloc(total + 1, sizeof *names);
+        gathered = dist_floats ? malloc(sizeof(float) * dist_floats * (size_t)nblocks) : NULL;
+        if (!e || !names || (dist_floats && !gathered)) rc = sg_fail("%s: out of memory", path);
     }
-    static const char *const meta[] = {"format", "pt", NULL};
-    int rc = sg_path_join(path, sizeof path, dir, "model.safetensors") ? -1 : sg_st_write(path, e, m->table.count, meta);
+    rc = sg_tp_agree_status(m, rc);
+    size_t at = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        const sg_param_info *p = &m->table.info[i];
+        for (int k = 0; k < nblocks; k++) {
+            const float *data = blocks[k] + p->offset;
+            if (sg_tp_param_distributed(m, i)) {
+                float *full = writer ? gathered + at : NULL;
+                at += (size_t)p->shape[0] * (size_t)p->shape[1];
+                if (sg_tp_gather(m, i, data, full, 0)) rc = -1; /* agreed inside: the same on every rank */
+                data = full;
+            }
+            if (!writer) continue;
+            sg_st_entry *x = &e[i * nblocks + k];
+            snprintf(names[i * nblocks + k], sizeof names[0], "%s%s", prefixes[k], p->name);
+            x->name = names[i * nblocks + k];
+            x->ndim = p->ndim;
+            x->shape[0] = p->shape[0];
+            x->shape[1] = p->shape[1];
+            x->data = data;
+        }
+    }
+    if (rc == 0 && writer) rc = sg_st_write(path, e, (int)total, meta);
+    rc = sg_tp_agree_status(m, rc);
     free(e);
+    free(names);
+    free(gathered);
+    return rc;
+}
+
+int sg_checkpoint_save(const sg_model *m, const char *dir) {
+    char path[4096] = "";
+    int rc = 0;
+    if (sg_mkdirs(dir)) rc = -1; /* on every rank: the caller may write more files beside ours */
+    else if (sg_tp_is_writer(m) && (sg_path_join(path, sizeof path, dir, "config.json") ||
+                                    sg_model_config_save(&m->cfg, path) ||
+                                    sg_path_join(path, sizeof path, dir, "model.safetensors")))
+        rc = -1;
+    if (sg_tp_agree_status(m, rc)) return -1;
+    static const char *const meta[] = {"format", "pt", NULL};
+    const float *blocks[1] = {m->params};
+    const char *prefixes[1] = {""};
+    return write_hf(m, blocks, prefixes, 1, path, meta);
+}
+
+int sg_checkpoint_save_optimizer(const sg_model *m, const char *path) {
+    if (!m->m) return sg_fail("%s: the model has no optimizer state to save", path);
+    const float *blocks[2] = {m->m, m->v};
+    const char *prefixes[2] = {"exp_avg.", "exp_avg_sq."};
+    return write_hf(m, blocks, prefixes, 2, path, NULL);
+}
+
+int sg_checkpoint_load_optimizer(sg_model *m, const char *path) {
+    if (!m->m) return sg_fail("%s: the model has no optimizer state yet (reserve it for training first)", path);
+    sg_safetensors st;
+    if (sg_st_open(&st, path)) return -1;
+    int rc = 0;
+    for (int i = 0; i < m->table.count && rc == 0; i++) {
+        const sg_param_info *p = &m->table.info[i];
+        const int dist = sg_tp_param_distributed(m, i);
+        const size_t full_numel = dist ? (size_t)p->shape[0] * (size_t)p->shape[1] : p->numel;
+        for (int k = 0; k < 2 && rc == 0; k++) {
+            char name[SG_PARAM_NAME_MAX + 16];
+            snprintf(name, sizeof name, "%s.%s", k ? "exp_avg_sq" : "exp_avg", p->name);
+            const sg_st_tensor *x = sg_st_find(&st, name);
+            float *dst = (k ? m->v : m->m) + p->offset;
+            if (!x || x->numel != full_numel) {
+                rc = sg_fail("%s: optimizer state '%s' is missing or of the wrong size", path, name);
+            } else if (dist) {
+                float *full = malloc(sizeof(float) * full_numel);
+                rc = full ? sg_st_read_f32(&st, x, full) : sg_fail("%s: out of memory reading '%s'", path, name);
+                if (rc == 0) sg_tp_take_local(m, i, full, dst);
+                free(full);
+            } else {
+                rc = sg_st_read_f32(&st, x, dst);
+            }
+        }
+    }
+    sg_st_close(&st);
     return rc;
 }

@@ -23,7 +23,16 @@ int sg_checkpoint_load_quantized(sg_model *m, const char *dir, const int *module
 /* Load weights from a safetensors file into an existing model (same checks). */
 int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed, sg_load_report *report);
 
-/* Write DIR/config.json and DIR/model.safetensors (creating DIR). */
+/* Write DIR/config.json and DIR/model.safetensors (creating DIR).
+ * Tensor parallel (parallel/tp.h) — load: every rank reads the file and keeps its rows of each
+ * distributed weight; save: collective, the weights are gathered into HF layout and group rank 0
+ * alone writes the files (every rank creates DIR); every rank returns rank 0's status. Either way the
+ * files are those of an ordinary model, so a run saved at tp = P resumes at any tp. */
 int sg_checkpoint_save(const sg_model *m, const char *dir);
+
+/* AdamW moments as optimizer.safetensors: exp_avg.<name> and exp_avg_sq.<name> in HF shapes, for
+ * every parameter; the same gather / scatter rules as the weights. Load needs training state. */
+int sg_checkpoint_save_optimizer(const sg_model *m, const char *path);
+int sg_checkpoint_load_optimizer(sg_model *m, const char *path);
 
 #endif

@@ -1,6 +1,7 @@
 /* The backward pass of the last training forward, in reverse order of forward.c. */
 #include "blas/gemm.h"
 #include "core/rng.h"
+#include "model/linear.h"
 #include "model/ops.h"
 #include "model/roberta.h"
 
@@ -29,14 +30,14 @@ static void head_backward(sg_model *m, const sg_batch *b) {
     }
     int ow = sg_param_index_classifier(c, C_OW), ob = sg_param_index_classifier(c, C_OB);
     int dw = sg_param_index_classifier(c, C_DW), db = sg_param_index_classifier(c, C_DB);
-    sg_linear_backward(dt, 0.0f, sg_model_grad(m, ow), sg_model_grad(m, ob), dlogits, a->cls_t, sg_model_param(m, ow), B, C, L);
+    sg_model_linear_backward(m, ow, ob, dt, 0.0f, dlogits, a->cls_t, B);
     sg_dropout_backward(dt, 0, dt, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_MID));
     for (int i = 0; i < B * C; i++) {
         float t = tanhf(a->cls_h[i]);
         dt[i] *= 1.0f - t * t;
     }
     unquantize_grad(m, sg_model_quant(m, c->layers, 0), a->cls_h_pre, dt, (size_t)B * C);
-    sg_linear_backward(dx_cls, 0.0f, sg_model_grad(m, dw), sg_model_grad(m, db), dt, a->cls_x, sg_model_param(m, dw), B, C, C);
+    sg_model_linear_backward(m, dw, db, dx_cls, 0.0f, dt, a->cls_x, B);
     sg_dropout_backward(dx_cls, 0, dx_cls, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_IN));
     memset(a->d_x, 0, sizeof(float) * (size_t)B * T * C);
     for (int i = 0; i < B; i++) memcpy(a->d_x + (size_t)i * T * C, dx_cls + (size_t)i * C, sizeof(float) * C);
@@ -75,33 +76,34 @@ static void layer_backward(sg_model *m, int l, const sg_batch *b) {
     const float ph = c->hidden_dropout;
 #define W(k) sg_model_param(m, sg_param_index_layer(c, l, k))
 #define G(k) sg_model_grad(m, sg_param_index_layer(c, l, k))
+#define IDX(k) sg_param_index_layer(c, l, k)
     /* out = quant(LN2(res2)), res2 = h1 + drop(quant(W2·act + b2)) */
     unquantize_grad(m, sg_model_quant(m, l, Q_FFN_OUT_LN), la->out_pre, a->d_x, NC);
     sg_layernorm_backward(a->d_x2, 0, G(L_LN2W), G(L_LN2B), a->d_x, la->res2, W(L_LN2W), la->ln2_mean, la->ln2_rstd, N, C,
                           a->scratch, a->threads);
     sg_dropout_backward(a->d_x, 0, a->d_x2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT));
     unquantize_grad(m, sg_model_quant(m, l, Q_FFN_OUT), la->fc2_pre, a->d_x, NC);
-    sg_linear_backward(a->d_ffn, 0.0f, G(L_OW), G(L_OB), a->d_x, la->act, W(L_OW), N, F, C);
+    sg_model_linear_backward(m, IDX(L_OW), IDX(L_OB), a->d_ffn, 0.0f, a->d_x, la->act, N);
     if (c->act == SG_ACT_RELU) sg_relu_backward(a->d_ffn, a->d_ffn, la->act, NF); /* act > 0 iff its input > 0 */
     else sg_gelu_backward(a->d_ffn, a->d_ffn, la->fc1, NF);
     unquantize_grad(m, sg_model_quant(m, l, Q_INTER), la->fc1, a->d_ffn, NF);
     /* d_x2 holds d(h1) from the residual; the FFN path adds onto it */
-    sg_linear_backward(a->d_x2, 1.0f, G(L_IW), G(L_IB), a->d_ffn, la->h1, W(L_IW), N, C, F);
+    sg_model_linear_backward(m, IDX(L_IW), IDX(L_IB), a->d_x2, 1.0f, a->d_ffn, la->h1, N);
     /* h1 = quant(LN1(res1)), res1 = x_in + drop(quant(Wo·ctx + bo)) */
     unquantize_grad(m, sg_model_quant(m, l, Q_ATTN_OUT_LN), la->h1_pre, a->d_x2, NC);
     sg_layernorm_backward(a->d_x, 0, G(L_LN1W), G(L_LN1B), a->d_x2, la->res1, W(L_LN1W), la->ln1_mean, la->ln1_rstd, N, C,
                           a->scratch, a->threads);
     sg_dropout_backward(a->d_x2, 0, a->d_x, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT));
     unquantize_grad(m, sg_model_quant(m, l, Q_ATTN_OUT), la->ao_pre, a->d_x2, NC);
-    sg_linear_backward(a->d_ctx, 0.0f, G(L_AOW), G(L_AOB), a->d_x2, la->ctx, W(L_AOW), N, C, C);
+    sg_model_linear_backward(m, IDX(L_AOW), IDX(L_AOB), a->d_ctx, 0.0f, a->d_x2, la->ctx, N);
     unquantize_grad(m, sg_model_quant(m, l, Q_AFTER_ATTN), la->ctx_pre, a->d_ctx, NC);
     self_attention_backward(m, l, b, la);
     /* d_x (residual path) += d(q|k|v)·W */
     for (int part = 0; part < 3; part++)
-        sg_linear_backward(a->d_x, 1.0f, G(L_QW + part), G(L_QB + part), a->d_qkv + part * NC, la->x_in, W(L_QW + part), N,
-                           C, C);
+        sg_model_linear_backward(m, IDX(L_QW + part), IDX(L_QB + part), a->d_x, 1.0f, a->d_qkv + part * NC, la->x_in, N);
 #undef W
 #undef G
+#undef IDX
 }
 
 static void embed_backward(sg_model *m, const sg_batch *b) {

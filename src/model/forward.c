@@ -2,6 +2,7 @@
  * quantizers of spec §2 where the model has them. */
 #include "blas/gemm.h"
 #include "core/rng.h"
+#include "model/linear.h"
 #include "model/ops.h"
 #include "model/roberta.h"
 
@@ -53,7 +54,7 @@ static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts 
         sg_lsq *q = sg_model_quant(m, l, Q_QUERY + part);
         float *pre = site(q, la->qkv_pre + part * NC, la->qkv + part * NC);
         int w = sg_param_index_layer(c, l, L_QW + part), bias = sg_param_index_layer(c, l, L_QB + part);
-        sg_linear_forward(pre, la->x_in, sg_model_param(m, w), sg_model_param(m, bias), N, C, C);
+        sg_model_linear_forward(m, w, bias, pre, la->x_in, N);
         quantize(m, q, pre, la->qkv + part * NC, NC);
     }
     sg_attention_probs(la->att, la->qkv, la->qkv + NC, b->mask, b->B, b->T, C, c->heads, a->threads);
@@ -78,12 +79,13 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
     const size_t NC = (size_t)N * C, NF = (size_t)N * F;
     const float ph = a->training_now ? c->hidden_dropout : 0.0f;
 #define W(k) sg_model_param(m, sg_param_index_layer(c, l, k))
+#define IDX(k) sg_param_index_layer(c, l, k)
     self_attention(m, l, b, la);
 
     /* attention.output: dense -> dense_quan -> dropout -> LN(. + x_in) -> dense_quan_after_ln */
     sg_lsq *q = sg_model_quant(m, l, Q_ATTN_OUT);
     float *ao = site(q, la->ao_pre, la->res1);
-    sg_linear_forward(ao, la->ctx, W(L_AOW), W(L_AOB), N, C, C);
+    sg_model_linear_forward(m, IDX(L_AOW), IDX(L_AOB), ao, la->ctx, N);
     quantize(m, q, ao, la->res1, NC);
     sg_dropout_forward(la->res1, la->res1, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT));
 #pragma omp parallel for schedule(static)
@@ -94,7 +96,7 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
     quantize(m, q, h1, la->h1, NC);
 
     /* intermediate: dense -> dense_quan (unsigned) -> activation (ReLU: then a no-op) */
-    sg_linear_forward(la->fc1, la->h1, W(L_IW), W(L_IB), N, C, F);
+    sg_model_linear_forward(m, IDX(L_IW), IDX(L_IB), la->fc1, la->h1, N);
     q = sg_model_quant(m, l, Q_INTER);
     const float *fc1 = la->fc1;
     if (q) {
@@ -107,7 +109,7 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
     /* output: dense -> dense_quan -> dropout -> LN(. + h1) -> dense_quan_after_ln */
     q = sg_model_quant(m, l, Q_FFN_OUT);
     float *fc2 = site(q, la->fc2_pre, la->res2);
-    sg_linear_forward(fc2, la->act, W(L_OW), W(L_OB), N, F, C);
+    sg_model_linear_forward(m, IDX(L_OW), IDX(L_OB), fc2, la->act, N);
     quantize(m, q, fc2, la->res2, NC);
     sg_dropout_forward(la->res2, la->res2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT));
 #pragma omp parallel for schedule(static)
@@ -117,6 +119,7 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
     sg_layernorm_forward(out, la->ln2_mean, la->ln2_rstd, la->res2, W(L_LN2W), W(L_LN2B), N, C, c->ln_eps);
     quantize(m, q, out, x_out, NC);
 #undef W
+#undef IDX
 }
 
 static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
@@ -128,13 +131,11 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
     sg_dropout_forward(a->cls_x, a->cls_x, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_IN));
     sg_lsq *q = sg_model_quant(m, c->layers, 0);
     float *h = site(q, a->cls_h_pre, a->cls_h);
-    sg_linear_forward(h, a->cls_x, sg_model_param(m, sg_param_index_classifier(c, C_DW)),
-                      sg_model_param(m, sg_param_index_classifier(c, C_DB)), B, C, C);
+    sg_model_linear_forward(m, sg_param_index_classifier(c, C_DW), sg_param_index_classifier(c, C_DB), h, a->cls_x, B);
     quantize(m, q, h, a->cls_h, (size_t)B * C);
     for (int i = 0; i < B * C; i++) a->cls_t[i] = tanhf(a->cls_h[i]);
     sg_dropout_forward(a->cls_t, a->cls_t, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_MID));
-    sg_linear_forward(a->logits, a->cls_t, sg_model_param(m, sg_param_index_classifier(c, C_OW)),
-                      sg_model_param(m, sg_param_index_classifier(c, C_OB)), B, C, L);
+    sg_model_linear_forward(m, sg_param_index_classifier(c, C_OW), sg_param_index_classifier(c, C_OB), a->logits, a->cls_t, B);
     double loss = 0.0;
     if (c->problem == SG_PROBLEM_REGRESSION) {
         if (!b->targets) return 0.0f;

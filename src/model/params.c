@@ -108,3 +108,11 @@ int sg_param_find(const sg_param_table *t, const char *name) {
         if (strcmp(t->info[i].name, name) == 0) return i;
     return -1;
 }
+
+int sg_param_is_linear_weight(const sg_model_config *c, int idx) {
+    if (idx >= P_EMB_COUNT && idx < P_EMB_COUNT + c->layers * L_COUNT) {
+        int k = (idx - P_EMB_COUNT) % L_COUNT;
+        return k == L_QW || k == L_KW || k == L_VW || k == L_AOW || k == L_IW || k == L_OW;
+    }
+    return idx == sg_param_index_classifier(c, C_DW) || idx == sg_param_index_classifier(c, C_OW);
+}

@@ -1,7 +1,7 @@
 /* The parameter table: every tensor of the model, its HuggingFace name, shape and offset in the
  * one parameter block. Gradients and AdamW moments use the same offsets in their own blocks.
- * Per layer, query/key/value weights are adjacent ([3C, C]) and so are their biases, so the
- * three projections run as one matrix product. */
+ * Per layer, query/key/value weights are adjacent ([3C, C]) and so are their biases (in an
+ * undistributed model; a tensor-parallel one keeps each weight's local rows only, see `dist`). */
 #ifndef SG_PARAMS_H
 #define SG_PARAMS_H
 
@@ -42,6 +42,8 @@ typedef struct {
     size_t numel, offset;
     int no_decay; /* biases and LayerNorm parameters: HF Trainer excludes them from weight decay */
     int quantizer; /* -1, or the index of the quantizer whose step `s` this is (layer * Q_PER_LAYER + q) */
+    int dist;      /* tensor parallel (parallel/tp.h): 1 when only this rank's rows are stored, numel counting
+                      those; shape stays the full HF shape */
 } sg_param_info;
 
 typedef struct {
@@ -57,5 +59,8 @@ void sg_param_table_free(sg_param_table *t);
 int sg_param_index_layer(const sg_model_config *c, int layer, int k);
 int sg_param_index_classifier(const sg_model_config *c, int k);
 int sg_param_find(const sg_param_table *t, const char *name);
+/* The weight of a linear layer (q, k, v, attention output, intermediate, output, classifier dense
+ * and out_proj): what tensor parallelism distributes. */
+int sg_param_is_linear_weight(const sg_model_config *c, int idx);
 
 #endif

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "parallel/tp.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -56,6 +57,7 @@ int sg_model_create(sg_model *m, const sg_model_config *cfg) { return sg_model_c
 int sg_model_is_quantized(const sg_model *m) { return m->quant != NULL; }
 
 void sg_model_free(sg_model *m) {
+    sg_tp_model_free(m->tp);
     sg_arena_free(&m->act_arena);
     free(m->acts.layer);
     free(m->quant);
@@ -164,7 +166,7 @@ int sg_model_reserve(sg_model *m, int B, int T, int training) {
     acts->T = T;
     acts->training = training;
     acts->threads = threads;
-    return 0;
+    return sg_tp_model_reserve(m, B * T); /* scratch of the distributed products (0 when not distributed) */
 }
 
 void sg_model_init_random(sg_model *m, uint64_t seed) {
@@ -174,6 +176,15 @@ void sg_model_init_random(sg_model *m, uint64_t seed) {
         float *w = sg_model_param(m, i);
         if (p->quantizer >= 0) {
             w[0] = 1.0f; /* LSQ's initial step */
+        } else if (p->ndim == 2 && sg_tp_param_distributed(m, i)) {
+            /* the same values as undistributed: each local row draws from its global index */
+            const size_t cols = (size_t)p->shape[1], rows = p->numel / cols;
+            const sg_tp_group *g = sg_tp_model_group(m);
+            const int nb = sg_tp_model_layout(m).nb_features;
+            for (size_t r = 0; r < rows; r++) {
+                size_t o = (size_t)sg_tp_local_to_global((int)r, nb, g->rank, g->size);
+                for (size_t j = 0; j < cols; j++) w[r * cols + j] = c->initializer_range * sg_normal(seed, (uint64_t)i + 1, o * cols + j);
+            }
         } else if (p->ndim == 2) {
 #pragma omp parallel for schedule(static)
             for (size_t j = 0; j < p->numel; j++) w[j] = c->initializer_range * sg_normal(seed, (uint64_t)i + 1, j);

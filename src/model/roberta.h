@@ -79,6 +79,7 @@ typedef struct {
     sg_acts acts;
     uint64_t dropout_seed; /* dropout masks are a function of (seed, step, site, index) */
     uint64_t step;
+    struct sg_tp_model *tp; /* tensor parallel (parallel/tp.h): linear weights distributed; NULL: all local */
 } sg_model;
 
 int sg_model_create(sg_model *m, const sg_model_config *cfg);

@@ -1,5 +1,7 @@
 #include "train/adamw.h"
 
+#include "parallel/tp.h"
+
 #include <math.h>
 
 void sg_adamw_defaults(sg_adamw_config *c) {
@@ -19,7 +21,24 @@ float sg_linear_schedule(int step, int warmup_steps, int total_steps) {
     return rest > 0.0f ? rest : 0.0f;
 }
 
+/* Tensor parallel: the squares of distributed gradients are summed over the group; replicated
+ * ones are identical on every rank and count once. */
+static float grad_norm_distributed(const sg_model *m) {
+    double local = 0.0, replicated = 0.0;
+    for (int k = 0; k < m->table.count; k++) {
+        const sg_param_info *p = &m->table.info[k];
+        const float *g = m->grads + p->offset;
+        double sum = 0.0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+        for (size_t i = 0; i < p->numel; i++) sum += (double)g[i] * g[i];
+        if (p->dist) local += sum;
+        else replicated += sum;
+    }
+    return (float)sqrt(sg_tp_allreduce_sum(m, local) + replicated);
+}
+
 float sg_grad_norm(const sg_model *m) {
+    if (m->tp) return grad_norm_distributed(m);
     const size_t n = m->table.total;
     const float *g = m->grads;
     double sum = 0.0;

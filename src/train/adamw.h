@@ -22,7 +22,8 @@ float sg_clip_grad_norm(sg_model *m, float max_norm);
 /* One update with learning rate lr; `t` is the 1-based step count for bias correction. */
 void sg_adamw_step(sg_model *m, const sg_adamw_config *c, float lr, int t);
 
-/* Global L2 norm of the gradients, without changing them. */
+/* Global L2 norm of the gradients, without changing them (tensor parallel: over the whole group,
+ * the same value on every rank; collective). */
 float sg_grad_norm(const sg_model *m);
 /* torch's clipping factor for a norm: min(1, max_norm / (norm + 1e-6)) (1 when max_norm <= 0). */
 float sg_clip_factor(float norm, float max_norm);

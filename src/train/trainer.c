@@ -5,6 +5,7 @@
 #include "core/rng.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "parallel/tp.h"
 #include "train/progress.h"
 
 #include <dirent.h>
@@ -85,53 +86,6 @@ static void epoch_order(int *order, int n, int seed, int epoch) {
 }
 
 /* ---- checkpoints ---- */
-
-static int save_optimizer(const sg_trainer *t, const char *path) {
-    const sg_model *m = t->model;
-    int n = m->table.count;
-    sg_st_entry *e = calloc((size_t)2 * n, sizeof *e);
-    char (*names)[SG_PARAM_NAME_MAX + 16] = calloc((size_t)2 * n, sizeof *names);
-    if (!e || !names) {
-        free(e);
-        free(names);
-        return sg_fail("%s: out of memory", path);
-    }
-    for (int i = 0; i < n; i++) {
-        const sg_param_info *p = &m->table.info[i];
-        for (int k = 0; k < 2; k++) {
-            sg_st_entry *x = &e[2 * i + k];
-            snprintf(names[2 * i + k], sizeof names[0], "%s.%s", k ? "exp_avg_sq" : "exp_avg", p->name);
-            x->name = names[2 * i + k];
-            x->ndim = p->ndim;
-            x->shape[0] = p->shape[0];
-            x->shape[1] = p->shape[1];
-            x->data = (k ? m->v : m->m) + p->offset;
-        }
-    }
-    int rc = sg_st_write(path, e, 2 * n, NULL);
-    free(e);
-    free(names);
-    return rc;
-}
-
-static int load_optimizer(sg_trainer *t, const char *path) {
-    sg_model *m = t->model;
-    sg_safetensors st;
-    if (sg_st_open(&st, path)) return -1;
-    int rc = 0;
-    for (int i = 0; i < m->table.count && rc == 0; i++) {
-        const sg_param_info *p = &m->table.info[i];
-        for (int k = 0; k < 2 && rc == 0; k++) {
-            char name[SG_PARAM_NAME_MAX + 16];
-            snprintf(name, sizeof name, "%s.%s", k ? "exp_avg_sq" : "exp_avg", p->name);
-            const sg_st_tensor *x = sg_st_find(&st, name);
-            if (!x || x->numel != p->numel) rc = sg_fail("%s: optimizer state '%s' is missing or of the wrong size", path, name);
-            else rc = sg_st_read_f32(&st, x, (k ? m->v : m->m) + p->offset);
-        }
-    }
-    sg_st_close(&st);
-    return rc;
-}
 
 int sg_trainer_write_state(const sg_trainer *t, const char *path) {
     cJSON *s = cJSON_CreateObject();
@@ -225,7 +179,7 @@ int sg_trainer_save_checkpoint(sg_trainer *t, const char *dir) {
     if (sg_remove_tree(tmp)) return -1; /* left by a run killed while saving */
     if (sg_checkpoint_save(t->model, tmp)) return -1;
     snprintf(path, sizeof path, "%s/optimizer.safetensors", tmp);
-    if (save_optimizer(t, path)) return -1;
+    if (sg_checkpoint_save_optimizer(t->model, path)) return -1;
     snprintf(path, sizeof path, "%s/trainer_state.json", tmp);
     if (sg_trainer_write_state(t, path)) return -1;
     if (t->save_extra && t->save_extra(t->ctx, tmp)) return -1;
@@ -314,7 +268,7 @@ int sg_trainer_train(sg_trainer *t) {
         snprintf(path, sizeof path, "%s/model.safetensors", c->resume_from);
         if (sg_checkpoint_load_weights(m, path, 0, NULL)) return -1;
         snprintf(path, sizeof path, "%s/optimizer.safetensors", c->resume_from);
-        if (load_optimizer(t, path)) return -1;
+        if (sg_checkpoint_load_optimizer(m, path)) return -1;
         snprintf(path, sizeof path, "%s/trainer_state.json", c->resume_from);
         if (read_state(t, path)) return -1;
     }
@@ -382,7 +336,9 @@ int sg_trainer_train(sg_trainer *t) {
             if ((c->save_strategy == SG_STRATEGY_EPOCH && end_of_epoch) ||
                 (c->save_strategy == SG_STRATEGY_STEPS && c->save_steps > 0 && t->global_step % c->save_steps == 0))
                 if ((rc = checkpoint_now(t, &p))) break;
-            if (g_stop_signal) {
+            int stop = g_stop_signal != 0;
+            if (m->tp) stop = sg_tp_allreduce_sum(m, stop) > 0.0; /* the whole group stops at the same step */
+            if (stop) {
                 sg_progress_log(&p, "%s: saving a checkpoint at step %d", g_stop_signal == SIGINT ? "interrupted" : "terminated",
                                 t->global_step);
                 rc = checkpoint_now(t, &p);
