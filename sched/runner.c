@@ -31,7 +31,38 @@ const char *sg_self_exe(void) {
     return path;
 }
 
+/* OMPI_*, PMIX_*, PMI_* (but not the run-as-root permissions): what makes a process a rank of our job */
+static int mpi_job_var(const char *v) {
+    if (!strncmp(v, "OMPI_ALLOW_RUN_AS_ROOT", 22)) return 0;
+    return !strncmp(v, "OMPI_", 5) || !strncmp(v, "PMIX_", 5) || !strncmp(v, "PMI_", 4);
+}
+
+const char *sg_find_in_path(const char *exe, char *buf, size_t cap) {
+    if (strchr(exe, '/')) return access(exe, X_OK) == 0 ? exe : NULL;
+    const char *path = getenv("PATH");
+    if (!path) path = "/usr/bin:/bin";
+    while (*path) {
+        const char *end = strchr(path, ':');
+        size_t len = end ? (size_t)(end - path) : strlen(path);
+        if (len > 0 && (size_t)snprintf(buf, cap, "%.*s/%s", (int)len, path, exe) < cap && access(buf, X_OK) == 0) return buf;
+        path += len + (end ? 1 : 0);
+    }
+    return NULL;
+}
+
+static int child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads,
+                       double time_limit, int fresh_mpi);
+
 int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit) {
+    return child_start(c, exe, argv, log_path, threads, time_limit, 0);
+}
+
+int sg_child_start_mpi(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit) {
+    return child_start(c, exe, argv, log_path, threads, time_limit, 1);
+}
+
+static int child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads,
+                       double time_limit, int fresh_mpi) {
     memset(c, 0, sizeof *c);
     snprintf(c->log_path, sizeof c->log_path, "%s", log_path);
     int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -47,7 +78,8 @@ int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char 
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if (threads <= 0 || strncmp(environ[i], "OMP_NUM_THREADS=", 16) != 0) env[k++] = environ[i];
+        if ((threads <= 0 || strncmp(environ[i], "OMP_NUM_THREADS=", 16) != 0) && !(fresh_mpi && mpi_job_var(environ[i])))
+            env[k++] = environ[i];
     if (threads > 0) {
         snprintf(threads_var, sizeof threads_var, "OMP_NUM_THREADS=%d", threads);
         env[k++] = threads_var;

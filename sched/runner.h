@@ -16,6 +16,12 @@ typedef struct {
 
 /* Starts `exe argv...` with stdout+stderr appended to log_path and OMP_NUM_THREADS=threads (when > 0). */
 int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit);
+/* The same for a child that is itself an MPI job (`mpirun -n P spikeglue run --tp P`): the
+ * environment loses the variables that tie a process to our own MPI job (OMPI_*, PMIX_*, PMI_*),
+ * so the child's mpirun starts a job of its own. */
+int sg_child_start_mpi(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit);
+/* exe's path through $PATH (exe itself if it has a '/'), or NULL. */
+const char *sg_find_in_path(const char *exe, char *buf, size_t cap);
 /* Non-blocking: 1 when the child has ended (status filled; *interrupted set when it stopped on a
  * signal after saving a checkpoint, exit status 130), 0 while it runs. Enforces the deadline
  * (SIGTERM, then SIGKILL 10 s later). */

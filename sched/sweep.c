@@ -115,19 +115,44 @@ static int start_run(sweep *s, int i, const char *model_override, int resume_int
     char **argv = NULL;
     if (sg_plan_run_argv(&s->plan, i, dir, model_override && model_override[0] ? model_override : NULL, &argc, &argv))
         return -1;
-    /* argv[0] = "run": prepend the executable's name, append a resume flag when continuing */
-    char **full = calloc((size_t)argc + 4, sizeof(char *));
+    /* argv[0] = "run": prepend the executable's name, append a resume flag when continuing. With
+     * parallel.tp = P > 1 the run is an MPI job of its own: `mpirun -n P spikeglue run ... --tp P`,
+     * started by the group's leader in place of the P ranks of its group (which wait). */
+    int tp = s->spec.tp;
+    char **full = calloc((size_t)argc + 16, sizeof(char *));
     if (!full) return sg_plan_argv_free(argc, argv), sg_fail("out of memory");
-    full[0] = (char *)"spikeglue";
-    for (int k = 0; k < argc; k++) full[k + 1] = argv[k];
-    int n = argc + 1;
+    char tp_text[16], mpirun[4096];
+    snprintf(tp_text, sizeof tp_text, "%d", tp);
+    int n = 0;
+    if (tp > 1) {
+        if (!sg_find_in_path("mpirun", mpirun, sizeof mpirun)) {
+            free(full);
+            sg_plan_argv_free(argc, argv);
+            return sg_fail("parallel.tp = %d needs mpirun on PATH to start the run's group", tp);
+        }
+        full[n++] = mpirun;
+        full[n++] = (char *)"-n";
+        full[n++] = tp_text;
+        full[n++] = (char *)"--oversubscribe";
+        full[n++] = (char *)"--bind-to";
+        full[n++] = (char *)"none";
+        full[n++] = (char *)sg_self_exe();
+    } else {
+        full[n++] = (char *)"spikeglue";
+    }
+    for (int k = 0; k < argc; k++) full[n++] = argv[k];
     if (ckpt[0]) {
         full[n++] = (char *)"--resume_from_checkpoint";
         full[n++] = ckpt;
     }
+    if (tp > 1) {
+        full[n++] = (char *)"--tp";
+        full[n++] = tp_text;
+    }
     full[n] = NULL;
     snprintf(log, sizeof log, "%s/run.log", dir);
-    int rc = sg_child_start(child, sg_self_exe(), full, log, s->threads, s->spec.time_limit);
+    int rc = tp > 1 ? sg_child_start_mpi(child, mpirun, full, log, s->threads, s->spec.time_limit)
+                    : sg_child_start(child, sg_self_exe(), full, log, s->threads, s->spec.time_limit);
     free(full);
     sg_plan_argv_free(argc, argv);
     return rc;
@@ -319,7 +344,8 @@ static int assign(sweep *s, int i, int rank, sweep_msg *m) {
 }
 
 static int coordinate(sweep *s) {
-    int *parked = calloc((size_t)s->size, sizeof(int)), nparked = 0, stopped = 0, workers = s->size - 1;
+    /* workers: the leaders of the other run groups (every rank when tp = 1) */
+    int *parked = calloc((size_t)s->size, sizeof(int)), nparked = 0, stopped = 0, workers = s->size / s->spec.tp - 1;
     if (!parked) return sg_fail("out of memory");
     sg_child local;
     int local_run = -1, rc = 0, interrupted_by_signal = 0, idle_rounds = 0;
@@ -486,6 +512,10 @@ static int prepare(sweep *s) {
     snprintf(version, sizeof version, "spikeglue %s", SG_VERSION);
     if (sg_plan_build(&s->spec, version, &s->plan)) return -1;
     if (s->o->slice_n > 0 && sg_plan_slice(&s->plan, s->o->slice_k, s->o->slice_n)) return -1;
+    if (s->spec.tp < 1) s->spec.tp = 1;
+    if (!s->o->dry_run && s->size % s->spec.tp != 0)
+        return sg_fail("%s: parallel.tp = %d: the sweep has %d ranks, not a multiple of %d (start it with mpirun -n %d, %d, ...)",
+                       s->o->spec_path, s->spec.tp, s->size, s->spec.tp, s->spec.tp, 2 * s->spec.tp);
     snprintf(s->sweep_dir, sizeof s->sweep_dir, "%s/%s", s->o->results_root, s->spec.name);
     s->state = calloc((size_t)s->plan.nruns + 1, sizeof(run_state));
     s->attempts = calloc((size_t)s->plan.nruns + 1, sizeof(int));
@@ -594,12 +624,18 @@ int sg_sweep_main(const sg_sweep_options *o) {
     s.threads = threads_per_run(o);
     const char *trivial = getenv("SG_BENCH_TRIVIAL_RUNS");
     s.trivial = trivial && atoi(trivial) > 0;
+    if (s.rank % s.spec.tp != 0) { /* a group member: its leader's run uses this rank's share */
+        goto out;
+    }
     if (s.rank != 0) {
         work(&s);
         goto out;
     }
-    printf("sweep %s: %d runs (%d already finished), %d ranks, %d thread%s per run, results in %s\n", s.spec.name,
-           s.plan.nruns, s.skipped, s.size, s.threads, s.threads == 1 ? "" : "s", s.sweep_dir);
+    char groups[96] = "";
+    if (s.spec.tp > 1) snprintf(groups, sizeof groups, " in %d groups of %d (tensor parallel)", s.size / s.spec.tp, s.spec.tp);
+    printf("sweep %s: %d runs (%d already finished), %d ranks%s, %d thread%s per %s, results in %s\n", s.spec.name,
+           s.plan.nruns, s.skipped, s.size, groups, s.threads, s.threads == 1 ? "" : "s", s.spec.tp > 1 ? "rank" : "run",
+           s.sweep_dir);
     fflush(stdout);
     s.t0 = wall_now();
     sg_progress_start(&s.progress, "sweep", s.total);
@@ -615,11 +651,11 @@ int sg_sweep_main(const sg_sweep_options *o) {
         double wall = wall_now() - s.t0;
         printf("sweep %s: %d finished, %d failed, %d skipped (already finished) in %.1f s\n", s.spec.name, s.done - s.failed,
                s.failed, s.skipped, wall);
-        if (s.size > 1 && wall > 0)
+        if (s.size / s.spec.tp > 1 && wall > 0)
             printf("scheduling: %ld runs dispatched to %d worker ranks (%.0f runs/s through the coordinator), workers waited "
                    "%.3f ms per assignment, %.2f%% of their time; results.h5 written %d times (%.2f s)\n",
-                   s.dispatched, s.size - 1, (s.done + 0.0) / wall, s.dispatched ? 1e3 * s.worker_wait / s.dispatched : 0.0,
-                   100.0 * s.worker_wait / ((s.size - 1) * wall), s.refreshes, s.refresh_total);
+                   s.dispatched, s.size / s.spec.tp - 1, (s.done + 0.0) / wall, s.dispatched ? 1e3 * s.worker_wait / s.dispatched : 0.0,
+                   100.0 * s.worker_wait / ((s.size / s.spec.tp - 1) * wall), s.refreshes, s.refresh_total);
         finish_reports(&s);
         status = s.failed ? 3 : 0;
     }

@@ -107,5 +107,34 @@ PY
 grep -q 'tensor parallel: group 0 of 1, 2 ranks' "$W/run2.log" && echo "ok   run --tp 2 reports its group" || { echo "FAIL run --tp 2 log"; tail -5 "$W/run2.log"; fail=1; }
 grep -q 'resumed from .*checkpoint-5 at step 5' "$W/run3.log" \
   && echo "ok   the tp=2 run's checkpoint-5 resumes at tp=1" || { echo "FAIL resume at tp=1"; tail -5 "$W/run3.log"; fail=1; }
+# a sweep with parallel: {tp: 2}: 4 ranks = 2 run groups, each run an MPI job of 2 ranks; the same
+# eval losses as the tp = 1 sweep of the same spec
+for tp in 1 2; do
+  cat > "$W/sw$tp.yaml" <<EOF
+name: sw$tp
+model: builtin:tiny
+data_dir: $W/syn
+tasks: [sst2]
+seeds: [1, 2]
+variants:
+  baseline: {transform: none}
+pipeline: [finetune]
+train: {epochs: 1, batch_size: 16, learning_rate: 1e-3, max_seq_length: 32, max_train_samples: 64, max_eval_samples: 32}
+parallel: {tp: $tp}
+EOF
+done
+OMP_NUM_THREADS=1 mpirun -n 2 "$SGX" sweep "$W/sw1.yaml" --results "$W/sw" > "$W/sw1.log" 2>&1
+OMP_NUM_THREADS=1 mpirun -n 4 "$SGX" sweep "$W/sw2.yaml" --results "$W/sw" > "$W/sw2.log" 2>&1
+grep -q '4 ranks in 2 groups of 2' "$W/sw2.log" && [ "$(grep -l 'tensor parallel: group 0 of 1, 2 ranks' "$W"/sw/sw2/runs/*/run.log | wc -l)" = 2 ] \
+  && echo "ok   sweep with parallel.tp = 2: 2 groups, each run an MPI job of 2 ranks" || { echo "FAIL tp sweep"; tail -5 "$W/sw2.log"; fail=1; }
+/usr/bin/python3 - "$W/sw" <<'PY' || fail=1
+import glob, json, os, sys
+def losses(name):
+    return {p.split("/")[-3]: json.load(open(p))["eval_loss"] for p in glob.glob(os.path.join(sys.argv[1], name, "runs/*/out/eval_results.json"))}
+a, b = losses("sw1"), losses("sw2")
+d = max((abs(a[k] - b[k]) for k in a), default=float("inf")) if a.keys() == b.keys() and a else float("inf")
+print(("ok   " if d <= 1e-5 else "FAIL ") + f"tp = 2 sweep vs tp = 1 sweep: {len(b)} runs, same ids, eval_loss max diff {d:.2e}")
+sys.exit(0 if d <= 1e-5 else 1)
+PY
 echo "total $((SECONDS - t0)) s"
 exit $fail
