@@ -72,4 +72,15 @@ if [ -f ../shared/glue/SST-2/train.tsv ]; then
 fi
 # (5) coordinator dispatch with trivial runs (no peer: the target is >= 1000 runs/s)
 bench/bench_dispatch.sh build 2000 2 4 8 | awk 'NR>1 && $1 ~ /^[0-9]+$/ {printf "dispatch_%sranks\t1\tA\t{\"value\": %s, \"unit\": \"/s\", \"higher_is_better\": true}\n", $1, $4}' >> "$OUT/results.tsv"
+# (7) tensor parallel on the same 2 cores: tp=2 (2 ranks x 1 thread) against tp=1 (1 process x 2
+# threads), roberta-base geometry, batch 2 x 128; the "peer" column is tp=1, so ratio = the
+# parallel efficiency at equal cores (docs/tensor-parallel.md)
+if [ "$(nproc)" -ge 2 ]; then
+  for r in $(seq "$ROUNDS"); do
+    OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -n 2 --bind-to core --map-by core \
+      $B/bench_tp --tp 2 --size base --batch 2 --seq 128 --iters $ITERS | sed "s/^/tp2_vs_tp1\t2\tA\t/" >> "$OUT/results.tsv"
+    OMP_NUM_THREADS=2 taskset -c 0,1 $B/bench_tp --tp 0 --size base --batch 2 --seq 128 --iters $ITERS \
+      | sed "s/^/tp2_vs_tp1\t2\tB\t/" >> "$OUT/results.tsv"
+  done
+fi
 $PY bench/table.py "$OUT/results.tsv"

@@ -35,6 +35,8 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     sg_blas_fix_core(argv);
+    /* a log file (a sweep's run.log, a batch job's output) shows each line as it is written */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
