@@ -14,6 +14,8 @@ command -v mpirun > /dev/null || { echo "skip: mpirun not installed"; exit 77; }
 W=$(mktemp -d); trap 'pkill -9 -f "$W/" 2> /dev/null; rm -rf "$W"' EXIT
 cd "$W"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# sanitizer build: full stacks, so the suppressions of Open MPI's leaks (tests/lsan.supp) match
+[ -n "${SG_SANITIZED:-}" ] && export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0"
 TRIALS=${SG_FAULT_TRIALS:-$([ "${SG_SANITIZED:-0}" = 1 ] && echo 2 || echo 4)}
 SEED=${SG_FAULT_SEED:-$RANDOM}
 RANDOM=$SEED

@@ -17,6 +17,8 @@ cleanup() { pkill -9 -f "$W/" 2> /dev/null; mountpoint -q "$MNT" && umount -l "$
 trap cleanup EXIT
 cd "$W"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# sanitizer build: full stacks, so the suppressions of Open MPI's leaks (tests/lsan.supp) match
+[ -n "${SG_SANITIZED:-}" ] && export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0"
 fail=0
 ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
