@@ -42,17 +42,18 @@ retries: 2
 time_limit: 120
 EOF
 NRUNS=8
-R=$W/res
-kills=0; lost=0; h5_bad=0
+kills=0; lost=0; h5_bad=0; incomplete=0; twice=0
 rank_pid() { # the sweep process of rank $1 (its environment says its rank)
   for p in $(pgrep -f "spikeglue sweep $W/faults.yaml"); do
     if tr '\0' '\n' < /proc/$p/environ 2> /dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then echo "$p"; return; fi
   done
 }
+# each trial: a fresh sweep, one kill at a random moment, the checks, then --resume to the end
 for t in $(seq "$TRIALS"); do
-  mpirun -n 3 "$SG" sweep "$W/faults.yaml" --results "$R" --threads 1 --resume > "log$t" 2>&1 &
+  R=$W/res$t
+  mpirun -n 3 "$SG" sweep "$W/faults.yaml" --results "$R" --threads 1 > "log$t" 2>&1 &
   mp=$!
-  delay=$(( 15 + RANDOM % 40 )) # 1.5 .. 5.4 s: the first runs end after about 3 s
+  delay=$(( 5 + RANDOM % 30 )) # 0.5 .. 3.4 s: a sweep lasts about 4 s on an idle machine
   sleep "$((delay / 10)).$((delay % 10))"
   sig=$([ $((RANDOM % 2)) = 0 ] && echo KILL || echo TERM)
   case $((RANDOM % 4)) in
@@ -64,7 +65,7 @@ for t in $(seq "$TRIALS"); do
   if [ -n "${pid:-}" ] && kill -"$sig" "$pid" 2> /dev/null; then
     kills=$((kills + 1)); what="SIG$sig to $target after ${delay}00 ms"
   else
-    what="nothing to kill at ${delay}00 ms ($target): the sweep ran on"
+    what="nothing to kill at ${delay}00 ms ($target)"
   fi
   # the rest of the job goes down with it (or finishes); never hang the test
   for i in $(seq 300); do kill -0 "$mp" 2> /dev/null || break; sleep 0.1; done
@@ -79,28 +80,26 @@ for t in $(seq "$TRIALS"); do
       h5_bad=$((h5_bad + 1)); cat "h5_$t"
     fi
   fi
-  echo "trial $t: $what; $(wc -l < "acked$t") runs reported in this trial, journal $(wc -l < "$R/faults/results.jsonl" 2> /dev/null || echo 0) lines"
-done
-# finish it
-mpirun -n 3 "$SG" sweep "$W/faults.yaml" --results "$R" --threads 1 --resume > logfinal 2>&1
-rc=$?
-[ $rc = 0 ] && ok "the final --resume completes (exit 0)" || { bad "final --resume exit $rc"; tail -5 logfinal; }
-/usr/bin/python3 "$SRC/tests/ref/h5_check.py" "$R/faults/results.h5" --exact $NRUNS --dump > h5_final 2>&1 \
-  && ok "results.h5 opens and holds exactly $NRUNS runs" || { bad "final results.h5"; cat h5_final; }
-nfinished=$(grep -c ' finished' h5_final)
-[ "$nfinished" = $NRUNS ] && ok "all $NRUNS runs finished" || bad "$nfinished of $NRUNS runs finished"
-# exactly once: one "finished" journal line per id (a finished run is never run again)
-read -r fin_lines dups < <(/usr/bin/python3 -c '
+  before=$(wc -l < "$R/faults/results.jsonl" 2> /dev/null || echo 0)
+  # resume to the end: all 8 finished, each exactly once (a finished run is never run again)
+  mpirun -n 3 "$SG" sweep "$W/faults.yaml" --results "$R" --threads 1 --resume > "logr$t" 2>&1
+  rc=$?
+  read -r fin_lines dups < <(/usr/bin/python3 -c '
 import collections, json, sys
 c = collections.Counter(r["id"] for r in map(json.loads, open(sys.argv[1])) if r["status"] == "finished")
-print(sum(c.values()), sum(1 for v in c.values() if v > 1))' "$R/faults/results.jsonl")
-[ "$dups" = 0 ] && [ "$fin_lines" = $NRUNS ] && ok "every run finished exactly once ($fin_lines finished lines in the journal)" \
-  || bad "finished lines: $fin_lines for $NRUNS runs, $dups ids finished twice"
-[ $h5_bad = 0 ] && ok "results.h5 opened after every one of $TRIALS trials" || bad "results.h5 unreadable after $h5_bad trials"
+print(sum(c.values()), sum(1 for v in c.values() if v > 1))' "$R/faults/results.jsonl" 2> /dev/null || echo "0 0")
+  /usr/bin/python3 "$SRC/tests/ref/h5_check.py" "$R/faults/results.h5" --exact $NRUNS > /dev/null 2>&1 || fin_lines=0
+  [ $rc = 0 ] && [ "$fin_lines" = $NRUNS ] || { incomplete=$((incomplete + 1)); echo "  trial $t: resume exit $rc, $fin_lines finished"; tail -3 "logr$t"; }
+  [ "${dups:-0}" = 0 ] || twice=$((twice + dups))
+  echo "trial $t: $what; $(wc -l < "acked$t") runs reported before, journal $before lines; resume: exit $rc, $fin_lines finished lines"
+done
+[ $incomplete = 0 ] && ok "after every trial, --resume completed all $NRUNS runs (results.h5 holds exactly $NRUNS)" || bad "$incomplete trials did not complete"
+[ $twice = 0 ] && ok "every run finished exactly once in every trial (one finished line per id)" || bad "$twice runs finished twice"
+[ $h5_bad = 0 ] && ok "results.h5 opened after every one of $TRIALS kills" || bad "results.h5 unreadable after $h5_bad trials"
 [ $lost = 0 ] && ok "no reported run lost" || bad "$lost reported runs missing from results.h5"
 
 # preemption: SIGTERM to the whole job while runs train; the interrupted runs resume from checkpoints
-rm -rf "$R"
+R=$W/resp
 mpirun -n 2 "$SG" sweep "$W/faults.yaml" --results "$R" --threads 1 > logp 2>&1 &
 mp=$!
 for i in $(seq 300); do ls "$R"/faults/runs/*/out/checkpoint-* > /dev/null 2>&1 && break; sleep 0.1; done
@@ -113,5 +112,5 @@ resumed=$(cat "$R"/faults/runs/*/run.log | grep -c 'resumed from .*checkpoint-[0
   || bad "no run resumed from a checkpoint after SIGTERM"
 /usr/bin/python3 "$SRC/tests/ref/h5_check.py" "$R/faults/results.h5" --exact $NRUNS > /dev/null 2>&1 \
   && ok "preempted sweep completed: $NRUNS runs" || bad "preempted sweep incomplete"
-echo "summary: $TRIALS trials, $kills kills, $lost reported runs lost, $h5_bad unreadable results.h5"
+echo "summary: $TRIALS trials, $kills kills, $lost reported runs lost, $twice finished twice, $incomplete incomplete, $h5_bad unreadable results.h5"
 exit $fail
