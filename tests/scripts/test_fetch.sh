@@ -12,7 +12,7 @@ BIN=${SG_SPIKEGLUE:-$BUILD/spikeglue}
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3 || true)
 if [ -z "$PY" ]; then echo "SKIP: no python3 to run the fixture server"; exit 77; fi
-if ! "$BIN" fetch --help 2>/dev/null | grep -q "spikeglue fetch"; then
+if ! "$BIN" fetch --help 2>/dev/null | grep "spikeglue fetch" > /dev/null; then
     echo "SKIP: $BIN has no 'fetch' command (src/cli/main.c must list sg_cmd_fetch)"
     exit 77
 fi

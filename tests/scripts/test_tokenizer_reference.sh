@@ -22,7 +22,7 @@ if [ ! -x "$PY" ] || ! "$PY" -c 'import regex' 2>/dev/null; then
     echo "SKIP: the reference needs /usr/bin/python3 with the regex module (Debian: python3-regex)"
     exit 77
 fi
-if ! "$BIN" tokenize --help 2>/dev/null | grep -q 'usage: spikeglue tokenize'; then
+if ! "$BIN" tokenize --help 2>/dev/null | grep 'usage: spikeglue tokenize' > /dev/null; then
     echo "FAIL: $BIN has no working 'tokenize' command"
     exit 1
 fi
