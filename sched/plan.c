@@ -404,6 +404,25 @@ static int select_runs(const sg_jobspec *s, unsigned char *keep) {
     return 0;
 }
 
+/* The distinct tasks, seeds and variants among the runs, and their total expected cost. */
+static void count_runs(sg_plan *plan) {
+    plan->ntasks = plan->nseeds = plan->nvariants = 0;
+    plan->total_cost = 0;
+    for (int i = 0; i < plan->nruns; i++) {
+        const sg_plan_run *r = &plan->runs[i];
+        int new_task = 1, new_seed = 1, new_variant = 1;
+        for (int j = 0; j < i; j++) {
+            new_task &= plan->runs[j].task != r->task;
+            new_seed &= plan->runs[j].seed != r->seed;
+            new_variant &= plan->runs[j].variant != r->variant;
+        }
+        plan->ntasks += new_task;
+        plan->nseeds += new_seed;
+        plan->nvariants += new_variant;
+        plan->total_cost += r->cost;
+    }
+}
+
 int sg_plan_build(const sg_jobspec *spec, const char *version, sg_plan *plan) {
     memset(plan, 0, sizeof *plan);
     plan->spec = spec;
@@ -482,20 +501,7 @@ int sg_plan_build(const sg_jobspec *spec, const char *version, sg_plan *plan) {
                         plan->runs[i].variant_name, plan->runs[i].id);
                 goto done;
             }
-    /* distinct values among the runs */
-    for (int i = 0; i < plan->nruns; i++) {
-        const sg_plan_run *r = &plan->runs[i];
-        int new_task = 1, new_seed = 1, new_variant = 1;
-        for (int j = 0; j < i; j++) {
-            new_task &= plan->runs[j].task != r->task;
-            new_seed &= plan->runs[j].seed != r->seed;
-            new_variant &= plan->runs[j].variant != r->variant;
-        }
-        plan->ntasks += new_task;
-        plan->nseeds += new_seed;
-        plan->nvariants += new_variant;
-        plan->total_cost += r->cost;
-    }
+    count_runs(plan);
     rc = 0;
 done:
     free(keep);
@@ -635,25 +641,15 @@ int sg_plan_slice(sg_plan *plan, int k, int n) {
     for (int j = 0; j < plan->nruns; j++)
         if (remap[plan->order[j]] >= 0) plan->order[norder++] = remap[plan->order[j]];
     plan->nruns = kept;
-    plan->ndeps = plan->ntasks = plan->nseeds = plan->nvariants = 0;
-    plan->total_cost = 0;
+    plan->ndeps = 0;
     for (int i = 0; i < kept; i++) {
         sg_plan_run *r = &plan->runs[i];
         if (r->dep >= 0) { /* a group is kept whole, so its dependency is here too */
             r->dep = remap[r->dep];
             plan->ndeps++;
         }
-        int new_task = 1, new_seed = 1, new_variant = 1;
-        for (int j = 0; j < i; j++) {
-            new_task &= plan->runs[j].task != r->task;
-            new_seed &= plan->runs[j].seed != r->seed;
-            new_variant &= plan->runs[j].variant != r->variant;
-        }
-        plan->ntasks += new_task;
-        plan->nseeds += new_seed;
-        plan->nvariants += new_variant;
-        plan->total_cost += r->cost;
     }
+    count_runs(plan);
     free(slice_of);
     free(remap);
     return 0;

@@ -933,26 +933,35 @@ int sg_store_open(const char *dir, sg_store *st) {
     return 0;
 }
 
-int sg_store_commit(sg_store *st, const sg_run_record *rec) {
-    if (st->journal_fd < 0) return sg_fail("results store: not open");
+/* What a commit writes: rec checked, its journal line (attempts made at least one more than an
+ * earlier record of the same id) and that line parsed back, as a reload would read it. *at is the
+ * index of the earlier record or -1. Returns the line (caller frees) or NULL (sg_fail). */
+static char *journal_line_of(sg_store *st, const sg_run_record *rec, int *at, size_t *len, sg_run_record *parsed) {
+    if (st->journal_fd < 0) return sg_fail("results store: not open"), NULL;
     if (st->broken)
-        return sg_fail("%s: an earlier failed commit could not be rolled back; reopen the store", st->journal_path);
-    if (!sg_run_id_valid(rec->id)) return sg_fail("commit: run id '%s' is not 16 lowercase hex digits", rec->id);
-    if (rec->status == SG_RUN_NONE) return sg_fail("commit: run %s has no status", rec->id);
-    int at = find(st, rec->id);
+        return sg_fail("%s: an earlier failed commit could not be rolled back; reopen the store", st->journal_path), NULL;
+    if (!sg_run_id_valid(rec->id)) return sg_fail("commit: run id '%s' is not 16 lowercase hex digits", rec->id), NULL;
+    if (rec->status == SG_RUN_NONE) return sg_fail("commit: run %s has no status", rec->id), NULL;
+    *at = find(st, rec->id);
     int attempts = rec->attempts > 0 ? rec->attempts : 1;
-    if (at >= 0 && attempts < st->recs[at].attempts + 1) attempts = st->recs[at].attempts + 1;
-
-    size_t len = 0;
-    char *line = record_line(rec, attempts, &len);
-    if (!line) return -1;
-    sg_run_record parsed;
+    if (*at >= 0 && attempts < st->recs[*at].attempts + 1) attempts = st->recs[*at].attempts + 1;
+    char *line = record_line(rec, attempts, len);
+    if (!line) return NULL;
     char where[4200];
     snprintf(where, sizeof where, "%s (record %s)", st->journal_path, rec->id);
-    if (parse_line(line, len - 1, where, &parsed)) {
+    if (parse_line(line, *len - 1, where, parsed)) {
         free(line);
-        return -1;
+        return NULL;
     }
+    return line;
+}
+
+int sg_store_commit(sg_store *st, const sg_run_record *rec) {
+    int at;
+    size_t len = 0;
+    sg_run_record parsed;
+    char *line = journal_line_of(st, rec, &at, &len, &parsed);
+    if (!line) return -1;
     long long before = st->journal_size;
     if (journal_append(st, line, len)) {
         free(line);
@@ -992,23 +1001,11 @@ int sg_store_commit(sg_store *st, const sg_run_record *rec) {
 /* ---- group commit ---- */
 
 int sg_store_add(sg_store *st, const sg_run_record *rec) {
-    if (st->journal_fd < 0) return sg_fail("results store: not open");
-    if (st->broken) return sg_fail("%s: an earlier failed commit could not be rolled back; reopen the store", st->journal_path);
-    if (!sg_run_id_valid(rec->id)) return sg_fail("commit: run id '%s' is not 16 lowercase hex digits", rec->id);
-    if (rec->status == SG_RUN_NONE) return sg_fail("commit: run %s has no status", rec->id);
-    int at = find(st, rec->id);
-    int attempts = rec->attempts > 0 ? rec->attempts : 1;
-    if (at >= 0 && attempts < st->recs[at].attempts + 1) attempts = st->recs[at].attempts + 1;
+    int at;
     size_t len = 0;
-    char *line = record_line(rec, attempts, &len);
-    if (!line) return -1;
     sg_run_record parsed;
-    char where[4200];
-    snprintf(where, sizeof where, "%s (record %s)", st->journal_path, rec->id);
-    if (parse_line(line, len - 1, where, &parsed)) {
-        free(line);
-        return -1;
-    }
+    char *line = journal_line_of(st, rec, &at, &len, &parsed);
+    if (!line) return -1;
     int rc = write_all(st->journal_fd, line, len);
     free(line);
     if (rc) {
