@@ -180,11 +180,11 @@ typedef struct {
 
 static int evaluate_into(eval_ctx *ec, cJSON *obj) {
     sg_eval_result r;
-    if (sg_evaluate(&ec->rm->model, &ec->dev->enc, ec->task->metrics, ec->a->eval_bs, ec->a->pad_to_max, &r)) return -1;
+    if (sg_evaluate(&ec->rm->model, &ec->dev->enc, ec->task->metrics, ec->a->eval_bs, &r)) return -1;
     sg_results_add_eval(obj, "eval", "", &r, ec->a->eval_bs);
     sg_eval_result_free(&r);
     if (ec->dev_mm && ec->dev_mm->loaded) { /* MNLI: mismatched, reported with the _mm suffix as HF */
-        if (sg_evaluate(&ec->rm->model, &ec->dev_mm->enc, ec->task->metrics, ec->a->eval_bs, ec->a->pad_to_max, &r)) return -1;
+        if (sg_evaluate(&ec->rm->model, &ec->dev_mm->enc, ec->task->metrics, ec->a->eval_bs, &r)) return -1;
         sg_results_add_eval(obj, "eval", "_mm", &r, ec->a->eval_bs);
         sg_eval_result_free(&r);
     }
@@ -201,7 +201,7 @@ static int trainer_save_extra(void *ctx, const char *dir) { return copy_tokenize
 static int write_predictions(const run_args *a, const sg_glue_task *task, run_model *rm, split_data *test) {
     sg_eval_result r;
     /* predictions need no labels: a labelled split is evaluated too, but only the predictions are written */
-    if (sg_evaluate(&rm->model, &test->enc, task->metrics, a->eval_bs, a->pad_to_max, &r)) return -1;
+    if (sg_evaluate(&rm->model, &test->enc, task->metrics, a->eval_bs, &r)) return -1;
     char path[4200];
     snprintf(path, sizeof path, "%s/predict_results_%s.txt", a->output_dir, task->name);
     /* a line: index (<= 11 chars), tab, a label name (< SG_LABEL_NAME_MAX) or a score, newline */

@@ -3,6 +3,7 @@
 #include "core/error.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,18 +23,46 @@ int sg_predict_label(const sg_model *m, int i) {
     return best;
 }
 
-int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, int pad_to_max, sg_eval_result *out) {
+static int ascending(const void *pa, const void *pb) {
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* Rows ordered longest first (ties by row). A row's logits do not depend on its padding (padded
+ * keys get exactly zero attention, every other op is per token) nor on its batch mates, so
+ * evaluation batches rows of similar length padded only to their longest, whatever
+ * pad_to_max_length says for training: with HF's default padding to max_seq_length most of a
+ * GLUE batch is padding (an SST-2 dev sentence is about 25 of 128 tokens). */
+static int *length_order(const sg_encoded *e) {
+    int64_t *key = malloc(sizeof(int64_t) * (size_t)e->n);
+    int *order = malloc(sizeof(int) * (size_t)e->n);
+    if (key && order) {
+        for (int i = 0; i < e->n; i++) key[i] = ((int64_t)(e->T - e->lengths[i]) << 32) | i;
+        qsort(key, (size_t)e->n, sizeof(int64_t), ascending);
+        for (int i = 0; i < e->n; i++) order[i] = (int)(key[i] & 0xffffffff);
+    } else {
+        free(order);
+        order = NULL;
+    }
+    free(key);
+    return order;
+}
+
+int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, sg_eval_result *out) {
     memset(out, 0, sizeof *out);
     if (e->n == 0) return sg_fail("evaluation split is empty");
     out->n = e->n;
     out->pred = calloc((size_t)e->n, sizeof(int));
     out->score = calloc((size_t)e->n, sizeof(float));
+    int *order = length_order(e);
     sg_batch_buffers bb;
-    if (!out->pred || !out->score || sg_batch_buffers_init(&bb, batch_size, e->T)) {
+    if (!out->pred || !out->score || !order || sg_batch_buffers_init(&bb, batch_size, e->T)) {
+        free(order);
         sg_eval_result_free(out);
         return sg_fail("out of memory for evaluation");
     }
     if (sg_model_reserve(m, batch_size, e->T, m->acts.training)) {
+        free(order);
         sg_batch_buffers_free(&bb);
         sg_eval_result_free(out);
         return -1;
@@ -42,12 +71,13 @@ int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch
     double t0 = now_seconds(), loss_sum = 0.0;
     for (int start = 0; start < e->n; start += batch_size) {
         int count = e->n - start < batch_size ? e->n - start : batch_size;
-        sg_batch b = sg_gather_batch(e, NULL, start, count, pad_to_max, &bb);
+        sg_batch b = sg_gather_batch(e, order, start, count, 0, &bb);
         float loss = sg_model_forward(m, &b, 0);
         loss_sum += (double)loss * count;
         for (int i = 0; i < count; i++) {
-            if (regression) out->score[start + i] = m->acts.logits[i];
-            else out->pred[start + i] = sg_predict_label(m, i);
+            int row = order[start + i];
+            if (regression) out->score[row] = m->acts.logits[i];
+            else out->pred[row] = sg_predict_label(m, i);
         }
     }
     out->seconds = now_seconds() - t0;
@@ -57,6 +87,7 @@ int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch
         if (!isfinite(out->loss)) rc = sg_fail("evaluation loss is %s", isnan(out->loss) ? "nan" : "inf");
         else rc = sg_metrics_compute(metric_set, out->pred, e->labels, out->score, e->targets, (size_t)e->n, &out->metrics);
     }
+    free(order);
     sg_batch_buffers_free(&bb);
     if (rc) sg_eval_result_free(out);
     return rc;

@@ -14,8 +14,10 @@ typedef struct {
     float *score;       /* [n] predicted value (regression) */
 } sg_eval_result;
 
-/* Runs eval forwards over the split in order. metric_set: SG_METRIC_* bits. */
-int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, int pad_to_max, sg_eval_result *out);
+/* Runs eval forwards over the split, rows batched by length and padded to the longest of their
+ * batch (results do not depend on padding); pred/score are in the split's row order.
+ * metric_set: SG_METRIC_* bits. */
+int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, sg_eval_result *out);
 void sg_eval_result_free(sg_eval_result *r);
 
 /* Prediction of row i of the last forward (argmax of logits, or the value for regression). */
