@@ -61,9 +61,12 @@ static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts 
     /* probabilities used with V: dropout, then attn_quan */
     sg_lsq *qa = sg_model_quant(m, l, Q_ATTN);
     const float *p = la->att;
-    if (pa > 0.0f || qa) {
+    if (pa > 0.0f) {
         sg_dropout_forward(la->att_p, la->att, BHTT, pa, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT));
         quantize(m, qa, la->att_p, la->att_p, BHTT);
+        p = la->att_p;
+    } else if (qa) { /* no dropout: quantize straight from the probabilities */
+        quantize(m, qa, la->att, la->att_p, BHTT);
         p = la->att_p;
     }
     sg_lsq *qc = sg_model_quant(m, l, Q_AFTER_ATTN);
@@ -103,8 +106,10 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
         sg_lsq_forward(q, lsq_mode(m), la->fc1, la->act, NF);
         fc1 = la->act;
     }
-    if (c->act == SG_ACT_RELU) sg_relu_forward(la->act, fc1, NF);
-    else sg_gelu_forward(la->act, fc1, NF);
+    /* an unsigned quantizer's output is already >= 0: ReLU would copy it onto itself */
+    const int relu_is_identity = q && !q->full && q->qn >= 0.0f && *q->s > 0.0f;
+    if (c->act != SG_ACT_RELU) sg_gelu_forward(la->act, fc1, NF);
+    else if (!relu_is_identity) sg_relu_forward(la->act, fc1, NF);
 
     /* output: dense -> dense_quan -> dropout -> LN(. + h1) -> dense_quan_after_ln */
     q = sg_model_quant(m, l, Q_FFN_OUT);
