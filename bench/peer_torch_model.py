@@ -4,8 +4,13 @@ HuggingFace's modeling_roberta does (post-LN blocks, dropout 0.1, additive atten
 tanh head), optionally with LSQ fake-quantizers at spec §2's places. Times a training step
 (forward + backward + clip + AdamW) or an eval forward and prints one JSON line like bench_model.
     peer_torch_model.py --size base --batch 8 --seq 128 --mode train|eval [--lsq] --iters 5 --threads 2
+With --data FILE (from bench_eval_glue --dump: int32 ids then mask, [rows, seq] each) an eval
+iteration is a pass over those rows in batches of --batch, padded as HF's run_glue.py does:
+--padding max (pad_to_max_length, its default) or longest (DataCollatorWithPadding: each batch
+padded to its longest row, rows in file order).
 """
 import argparse, json, math, resource, statistics, time
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -100,6 +105,8 @@ def main():
     ap.add_argument("--lsq", action="store_true")
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--data")
+    ap.add_argument("--padding", default="max", choices=["max", "longest"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -108,6 +115,16 @@ def main():
     ids[:, 0] = 0
     mask = torch.ones_like(ids)
     labels = torch.randint(0, 2, (a.batch,))
+    batches = [(ids, mask)]
+    if a.data:
+        flat = torch.from_numpy(np.fromfile(a.data, dtype=np.int32)).long().view(2, -1, a.seq)
+        batches = []
+        for i in range(0, flat.shape[1], a.batch):
+            bi, bm = flat[0, i:i + a.batch], flat[1, i:i + a.batch]
+            if a.padding == "longest":
+                width = int(bm.sum(1).max())
+                bi, bm = bi[:, :width], bm[:, :width]
+            batches.append((bi, bm))
     opt = torch.optim.AdamW(model.parameters(), lr=2e-5, weight_decay=0.0)
     times = []
     for it in range(a.iters + 1):
@@ -122,16 +139,17 @@ def main():
         else:
             model.eval()
             with torch.no_grad():
-                model(ids, mask)
+                for bi, bm in batches[:1] if it == 0 else batches:  # warm up on one batch
+                    model(bi, bm)
         times.append(time.perf_counter() - t0)
     med = statistics.median(times[1:])
     C, L, H, Fd = SIZES[a.size]
     N = a.batch * a.seq
     fwd = L * (2 * N * (4 * C * C + 2 * C * Fd) + 4.0 * a.batch * a.seq * a.seq * C)
     flops = 3 * fwd if a.mode == "train" else fwd
-    print(json.dumps({"impl": "pytorch", "mode": a.mode, "size": a.size, "batch": a.batch, "seq": a.seq,
+    print(json.dumps({"impl": "pytorch", "data": a.data and "sst2-dev", "padding": a.padding, "mode": a.mode, "size": a.size, "batch": a.batch, "seq": a.seq,
                       "threads": a.threads, "lsq": a.lsq, "torch": torch.__version__, "median_s": round(med, 4),
-                      "gflops": round(flops / med * 1e-9, 2),
+                      "gflops": None if a.data else round(flops / med * 1e-9, 2),
                       "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
 
 
