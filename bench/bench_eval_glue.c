@@ -3,30 +3,17 @@
  * fp32 or QANN (--lsq 1); prints one JSON line (median seconds of a whole pass, real-token
  * fraction) and, with --dump FILE, the padded ids then mask (int32 [rows, 128] each) for the
  * PyTorch peer (bench/peer_torch_model.py --data FILE).
- *   bench_eval_glue --shared ../shared --rows 128 [--lsq 1] [--iters 2] [--dump FILE] */
+ *   bench_eval_glue --shared ../shared --rows 128 [--lsq 1] [--iters 2] [--dump FILE] [--param-cache FILE] */
+#include "bench_util.h"
+#include "blas/gemm.h"
+#include "core/error.h"
 #include "data/glue.h"
 #include "data/tokenizer.h"
 #include "train/evaluate.h"
-#include "blas/gemm.h"
-#include "core/error.h"
 
 #include <omp.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int load_sst2_dev(const char *shared, int T, sg_encoded *e) {
     char dir[4096];
@@ -45,7 +32,7 @@ static int load_sst2_dev(const char *shared, int T, sg_encoded *e) {
 }
 
 int main(int argc, char **argv) {
-    const char *shared = "../shared", *dump = NULL;
+    const char *shared = "../shared", *dump = NULL, *cache = NULL;
     int rows = 128, iters = 2, lsq = 0;
     const int T = 128, batch = 32;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -54,6 +41,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--iters")) iters = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--lsq")) lsq = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--dump")) dump = argv[i + 1];
+        else if (!strcmp(argv[i], "--param-cache")) cache = argv[i + 1];
     }
     sg_encoded e;
     if (load_sst2_dev(shared, T, &e)) {
@@ -71,37 +59,25 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    sg_model_config cfg;
-    if (sg_model_config_preset(&cfg, "base", 2, 50265)) return 1;
-    int *levels = calloc((size_t)cfg.layers * QM_PER_LAYER + 1, sizeof(int));
-    for (int i = 0; i <= cfg.layers * QM_PER_LAYER; i++) levels[i] = lsq ? 32 : 0;
     sg_model m;
-    if (sg_model_create_quantized(&m, &cfg, levels)) return 1;
-    free(levels);
-    sg_model_init_random(&m, 1);
-    for (int i = 0; m.quant && i <= cfg.layers * Q_PER_LAYER; i++)
-        if (m.quant[i].s) {
-            *m.quant[i].s = 0.1f;
-            m.quant[i].init_calls = SG_LSQ_INIT_CALLS;
-        }
+    if (bench_model_create(&m, "base", lsq, cache)) return 1;
     double *times = malloc(sizeof(double) * (iters + 1));
     for (int it = 0; it <= iters; it++) { /* pass 0 warms up */
         sg_eval_result r;
-        double t0 = now();
+        double t0 = bench_now();
         if (sg_evaluate(&m, &e, SG_METRIC_ACCURACY, batch, &r)) {
             sg_print_error();
             return 1;
         }
-        times[it] = now() - t0;
+        times[it] = bench_now() - t0;
         sg_eval_result_free(&r);
     }
-    qsort(times + 1, (size_t)iters, sizeof(double), cmp);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"impl\": \"spikeglue\", \"data\": \"sst2-dev\", \"rows\": %d, \"seq\": %d, \"batch\": %d, \"threads\": %d, "
            "\"lsq\": %s, \"real_token_fraction\": %.3f, \"blas_core\": \"%s\", \"median_s\": %.4f, \"peak_rss_mb\": %.1f}\n",
            e.n, T, batch, omp_get_max_threads(), lsq ? "true" : "false", (double)real / ((double)e.n * T), sg_blas_corename(),
-           times[1 + iters / 2], ru.ru_maxrss / 1024.0);
+           bench_median(times + 1, iters), ru.ru_maxrss / 1024.0);
     free(times);
     sg_encoded_free(&e);
     sg_model_free(&m);

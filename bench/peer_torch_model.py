@@ -2,8 +2,10 @@
 """PyTorch peer of bench_model: RoBERTa-for-classification written with torch.nn modules the way
 HuggingFace's modeling_roberta does (post-LN blocks, dropout 0.1, additive attention mask,
 tanh head), optionally with LSQ fake-quantizers at spec §2's places. Times a training step
-(forward + backward + clip + AdamW) or an eval forward and prints one JSON line like bench_model.
-    peer_torch_model.py --size base --batch 8 --seq 128 --mode train|eval [--lsq] --iters 5 --threads 2
+(forward + backward + clip + AdamW) or an eval forward and prints one JSON line per variant like
+bench_model: fp32 (--lsq 0), fake-quantized (--lsq 1) or both alternating step by step in one
+process (--lsq both: the quantizers switched off for the fp32 steps).
+    peer_torch_model.py --size base --batch 8 --seq 128 --mode train|eval [--lsq 0|1|both] --iters 5 --threads 2
 With --data FILE (from bench_eval_glue --dump: int32 ids then mask, [rows, seq] each) an eval
 iteration is a pass over those rows in batches of --batch, padded as HF's run_glue.py does:
 --padding max (pad_to_max_length, its default) or longest (DataCollatorWithPadding: each batch
@@ -102,7 +104,7 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--seq", type=int, default=128)
     ap.add_argument("--mode", default="train")
-    ap.add_argument("--lsq", action="store_true")
+    ap.add_argument("--lsq", default="0", choices=["0", "1", "both"])
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data")
@@ -110,7 +112,9 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    model = Model(a.size, 50265, 2, a.lsq)
+    quantized = a.lsq != "0"
+    model = Model(a.size, 50265, 2, quantized)
+    quans = [mod for mod in model.modules() if isinstance(mod, Quan)]
     ids = torch.randint(4, 50000, (a.batch, a.seq))
     ids[:, 0] = 0
     mask = torch.ones_like(ids)
@@ -126,9 +130,8 @@ def main():
                 bi, bm = bi[:, :width], bm[:, :width]
             batches.append((bi, bm))
     opt = torch.optim.AdamW(model.parameters(), lr=2e-5, weight_decay=0.0)
-    times = []
-    for it in range(a.iters + 1):
-        t0 = time.perf_counter()
+
+    def step(todo):
         if a.mode == "train":
             model.train()
             loss = F.cross_entropy(model(ids, mask), labels)
@@ -139,18 +142,30 @@ def main():
         else:
             model.eval()
             with torch.no_grad():
-                for bi, bm in batches[:1] if it == 0 else batches:  # warm up on one batch
+                for bi, bm in todo:
                     model(bi, bm)
-        times.append(time.perf_counter() - t0)
-    med = statistics.median(times[1:])
+
+    step(batches[:1])  # warm-up (quantized when there are quantizers), on one batch
+    variants = [False, True] if a.lsq == "both" else [quantized]
+    times = {v: [] for v in variants}
+    for _ in range(a.iters):
+        for v in variants:
+            for q in quans:
+                q.on = v
+            t0 = time.perf_counter()
+            step(batches)
+            times[v].append(time.perf_counter() - t0)
     C, L, H, Fd = SIZES[a.size]
     N = a.batch * a.seq
     fwd = L * (2 * N * (4 * C * C + 2 * C * Fd) + 4.0 * a.batch * a.seq * a.seq * C)
     flops = 3 * fwd if a.mode == "train" else fwd
-    print(json.dumps({"impl": "pytorch", "data": a.data and "sst2-dev", "padding": a.padding, "mode": a.mode, "size": a.size, "batch": a.batch, "seq": a.seq,
-                      "threads": a.threads, "lsq": a.lsq, "torch": torch.__version__, "median_s": round(med, 4),
-                      "gflops": None if a.data else round(flops / med * 1e-9, 2),
-                      "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}))
+    rss = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    for v in variants:
+        med = statistics.median(times[v])
+        print(json.dumps({"impl": "pytorch", "data": a.data and "sst2-dev", "padding": a.padding, "mode": a.mode,
+                          "size": a.size, "batch": a.batch, "seq": a.seq, "threads": a.threads, "lsq": v,
+                          "torch": torch.__version__, "median_s": round(med, 4),
+                          "gflops": None if a.data else round(flops / med * 1e-9, 2), "peak_rss_mb": rss}))
 
 
 if __name__ == "__main__":

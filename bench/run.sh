@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Every benchmark beside its PyTorch peer, alternating A/B, one table at the end (about 10 min on
+# Every benchmark beside its PyTorch peer, alternating A/B, one table at the end (about 11 min on
 # the project's 2-core machine).
 #   bench/run.sh [--rounds N] [--threads "1 2"] [--quick]
-# Builds Release first. Times are medians over rounds (each round runs a few iterations and
-# reports its own median); the ratio is peer / spikeglue (> 1: spikeglue is faster).
+# Builds Release first. The ratio is peer / spikeglue (> 1: spikeglue is faster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=2; THREADS="1 2"; QUICK=0
@@ -16,10 +15,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 START=$(date +%s)
-SG_NO_INSTALL=${SG_NO_INSTALL:-0} scripts/setup.sh > /dev/null
+OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT
+SG_NO_INSTALL=${SG_NO_INSTALL:-0} scripts/setup.sh > "$OUT/setup.log" 2>&1 || { cat "$OUT/setup.log" >&2; exit 1; }
 PY=/usr/bin/python3
 B=build/bench
-OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT
 # The same BLAS kernel for both sides: spikeglue forces it when OpenBLAS falls back to Prescott
 # (src/blas/blas_select.c); the peer gets the same setting so the comparison is fair.
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
@@ -28,40 +27,44 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
 fi
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; OpenBLAS kernel $OPENBLAS_CORETYPE; $(date -u +%F)"
 echo "command: bench/run.sh --rounds $ROUNDS --threads \"$THREADS\"$([ $QUICK = 1 ] && echo ' (--quick)')"
-# Iterations per process after one warm-up; a figure's value is the median over rounds of each
-# process's median, the processes of spikeglue and its peer alternating.
-ITERS=2
+# Measured steps per variant and process, after one warm-up step; a figure's value is the median
+# over rounds of each process's median, spikeglue's process and its peer's alternating. fp32 and
+# LSQ (or QANN) alternate step by step inside each process, so the LSQ overhead compares steps
+# taken under the same machine conditions.
+ITERS=1
+PARAMS="$OUT/params-%s.bin" # spikeglue's random roberta-base weights, initialised once
 
-run_pair() { # figure threads "spikeglue cmd" "peer cmd"
-  local fig=$1 th=$2 a=$3 p=$4
-  for r in $(seq "$ROUNDS"); do
-    OMP_NUM_THREADS=$th eval "$a" | sed "s/^/$fig\t$th\tA\t/" >> "$OUT/results.tsv"
-    [ -n "$p" ] && OMP_NUM_THREADS=$th eval "$p" | sed "s/^/$fig\t$th\tB\t/" >> "$OUT/results.tsv"
-  done
+# bench_model / peer_torch_model lines -> "figure threads side json" by their mode and lsq fields
+tag() {
+  awk -v th="$1" -v side="$2" '{
+    q = index($0, "\"lsq\": true") > 0
+    fig = index($0, "\"mode\": \"train\"") ? (q ? "train_lsq" : "train_fp32") : (q ? "eval_qann" : "eval_fp32")
+    print fig "\t" th "\t" side "\t" $0 }' >> "$OUT/results.tsv"
 }
 
 for th in $THREADS; do
   OMP_NUM_THREADS=$th $B/bench_sgemm 2048 | sed "s/^/peak_sgemm\t$th\tA\t/" >> "$OUT/results.tsv"
-  run_pair train_fp32 $th "$B/bench_model --size base --mode train --batch 8 --iters $ITERS" \
-    "$PY bench/peer_torch_model.py --size base --mode train --batch 8 --iters $ITERS --threads $th"
-  run_pair train_lsq $th "$B/bench_model --size base --mode train --batch 8 --iters $ITERS --lsq 1" \
-    "$PY bench/peer_torch_model.py --size base --mode train --batch 8 --iters $ITERS --threads $th --lsq"
-  run_pair eval_fp32 $th "$B/bench_model --size base --mode eval --batch 32 --iters $ITERS" \
-    "$PY bench/peer_torch_model.py --size base --mode eval --batch 32 --iters $ITERS --threads $th"
-  run_pair eval_qann $th "$B/bench_model --size base --mode eval --batch 32 --iters $ITERS --lsq 1" \
-    "$PY bench/peer_torch_model.py --size base --mode eval --batch 32 --iters $ITERS --threads $th --lsq"
-  # (2b) the same eval as `spikeglue run` does it, on real SST-2 dev sentences at max_seq_length
+  for r in $(seq "$ROUNDS"); do
+    for mode in train eval; do # (1) training step B=8 and (2) eval forward B=32, T=128, fp32 and LSQ
+      batch=8; [ $mode = eval ] && batch=32
+      OMP_NUM_THREADS=$th $B/bench_model --size base --mode $mode --batch $batch --iters $ITERS --lsq both \
+        --param-cache "$(printf "$PARAMS" q)" | tag "$th" A
+      OMP_NUM_THREADS=$th $PY bench/peer_torch_model.py --size base --mode $mode --batch $batch --iters $ITERS \
+        --threads "$th" --lsq both | tag "$th" B
+    done
+  done
+  # (2b) the same eval as `spikeglue run` does it, on 64 real SST-2 dev sentences at max_seq_length
   # 128: spikeglue batches rows by length without padding; the peer as run_glue.py pads, to 128
   # (pad_to_max_length, its default) or to each batch's longest row (DataCollatorWithPadding)
+  # (first round only: at 4-5x the ratio does not need a second sample)
   if [ -d ../shared/glue/SST-2 ]; then
-    for r in $(seq "$ROUNDS"); do
-      OMP_NUM_THREADS=$th $B/bench_eval_glue --shared ../shared --rows 128 --iters 1 --dump "$OUT/sst2.bin" > "$OUT/eg.json"
-      for fig in eval_sst2_pad128 eval_sst2_padlong; do sed "s/^/$fig\t$th\tA\t/" "$OUT/eg.json" >> "$OUT/results.tsv"; done
-      for pad in max longest; do
-        fig=eval_sst2_pad128; [ $pad = longest ] && fig=eval_sst2_padlong
-        OMP_NUM_THREADS=$th $PY bench/peer_torch_model.py --size base --mode eval --batch 32 --iters 1 --threads $th \
-          --data "$OUT/sst2.bin" --padding $pad | sed "s/^/$fig\t$th\tB\t/" >> "$OUT/results.tsv"
-      done
+    OMP_NUM_THREADS=$th $B/bench_eval_glue --shared ../shared --rows 64 --iters 1 --dump "$OUT/sst2.bin" \
+      --param-cache "$(printf "$PARAMS" fp32)" > "$OUT/eg.json"
+    for fig in eval_sst2_pad128 eval_sst2_padlong; do sed "s/^/$fig\t$th\tA\t/" "$OUT/eg.json" >> "$OUT/results.tsv"; done
+    for pad in max longest; do
+      fig=eval_sst2_pad128; [ $pad = longest ] && fig=eval_sst2_padlong
+      OMP_NUM_THREADS=$th $PY bench/peer_torch_model.py --size base --mode eval --batch 32 --iters 1 --threads "$th" \
+        --data "$OUT/sst2.bin" --padding $pad | sed "s/^/$fig\t$th\tB\t/" >> "$OUT/results.tsv"
     done
   fi
   # (3) SNN to quiescence on SST-2 dev batches, small geometry: the event-driven simulator against

@@ -1,0 +1,63 @@
+/* Helpers shared by the model benchmarks (header-only: every bench/bench_*.c is its own program). */
+#ifndef SG_BENCH_UTIL_H
+#define SG_BENCH_UTIL_H
+
+#include "model/roberta.h"
+#include "quant/lsq.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+static inline double bench_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static inline int bench_cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static inline double bench_median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof(double), bench_cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* roberta-base-like geometry `size` with every quantizer at level 32 (the default transform) when
+ * `quantized`, steps 0.1 and past their initialisation. Seeded random weights, or the raw parameter
+ * file `cache` when it holds exactly this model's parameters (written otherwise): the random init
+ * of 125 M parameters takes seconds that the benchmark's processes would each repeat. */
+static inline int bench_model_create(sg_model *m, const char *size, int quantized, const char *cache) {
+    sg_model_config cfg;
+    if (sg_model_config_preset(&cfg, size, 2, 50265)) return -1;
+    int *levels = calloc((size_t)cfg.layers * QM_PER_LAYER + 1, sizeof(int));
+    if (!levels) return -1;
+    for (int i = 0; i <= cfg.layers * QM_PER_LAYER; i++) levels[i] = quantized ? 32 : 0;
+    int rc = sg_model_create_quantized(m, &cfg, levels);
+    free(levels);
+    if (rc) return -1;
+    const size_t n = m->table.total;
+    FILE *f = cache ? fopen(cache, "rb") : NULL;
+    int loaded = 0;
+    if (f) {
+        size_t stored = 0;
+        loaded = fread(&stored, sizeof stored, 1, f) == 1 && stored == n && fread(m->params, sizeof(float), n, f) == n;
+        fclose(f);
+    }
+    if (!loaded) {
+        sg_model_init_random(m, 1);
+        for (int i = 0; m->quant && i <= cfg.layers * Q_PER_LAYER; i++)
+            if (m->quant[i].s) *m->quant[i].s = 0.1f;
+        if (cache && (f = fopen(cache, "wb"))) {
+            int ok = fwrite(&n, sizeof n, 1, f) == 1 && fwrite(m->params, sizeof(float), n, f) == n;
+            if (fclose(f) || !ok) remove(cache);
+        }
+    }
+    for (int i = 0; m->quant && i <= cfg.layers * Q_PER_LAYER; i++)
+        if (m->quant[i].s) m->quant[i].init_calls = SG_LSQ_INIT_CALLS;
+    return 0;
+}
+
+#endif
