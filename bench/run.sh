@@ -110,6 +110,8 @@ if [ "$(nproc)" -ge 2 ]; then
       | sed "s/^/tp2_vs_tp1\t2\tB\t/" >> "$OUT/results.tsv"
   done
 fi
+# one core's peak rate per multiply-add instruction (fp32 FMA, bf16/fp16, int8 VNNI): docs/performance.md
+$B/bench_isa | sed "s/^/isa\t1\tA\t/" >> "$OUT/results.tsv"
 for th in $THREADS; do # peak again at the end: the table uses the higher of the two
   OMP_NUM_THREADS=$th $B/bench_sgemm 2048 | sed "s/^/peak_sgemm\t$th\tA\t/" >> "$OUT/results.tsv"
 done

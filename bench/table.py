@@ -26,11 +26,15 @@ TARGETS = {
 
 rows = defaultdict(lambda: {"A": [], "B": [], "A_gflops": [], "A_rss": [], "B_rss": []})
 peak = defaultdict(list)
+isa = None
 for line in open(sys.argv[1]):
     fig, th, side, payload = line.rstrip("\n").split("\t", 3)
     d = json.loads(payload)
     if fig == "peak_sgemm":
         peak[th].append(d["gflops"])
+        continue
+    if fig == "isa":
+        isa = d
         continue
     r = rows[(fig, th)]
     r[side].append(d.get("median_s", d.get("value")))
@@ -78,3 +82,7 @@ for th in sorted({th for (_, th) in rows}):  # the LSQ overhead over our own fp3
         print(f"{'peak RSS, training process (MB)':<48} {th:>3} {med(tr['A_rss']):>12.0f} {med(tr['B_rss']):>12.0f} {'':>6} {'':>6} {'':>15} {'<= peer':>9} {'met' if ok else 'MISSED':>6}")
 for th, g in sorted(peak.items()):
     print(f"peak sgemm ({th} threads, n=2048): {max(g):.1f} GFLOP/s (measured {len(g)}x: {', '.join(f'{x:.0f}' for x in g)})")
+if isa and "fp32_fma_gflops" in isa:
+    print(f"one core, peak per instruction: fp32 FMA {isa['fp32_fma_gflops']:.0f} GFLOP/s, bf16 dot {isa['bf16_dot_gflops']:.0f} "
+          f"({isa['vs_fp32']['bf16']:.2f}x), fp16 FMA {isa['fp16_fma_gflops']:.0f} ({isa['vs_fp32']['fp16']:.2f}x), "
+          f"int8 VNNI {isa['int8_vnni_gops']:.0f} GOP/s ({isa['vs_fp32']['int8']:.2f}x)")
