@@ -74,6 +74,7 @@ typedef struct {
     char **unreported;         /* "done" lines of committed runs, printed once results.h5 holds them */
     int nunreported, cap_unreported;
     double last_refresh, refresh_cost, refresh_total;
+    double unsynced_since; /* when the oldest journal line not yet fsynced was written, 0: none */
     int refreshes;
     double worker_wait;        /* summed over assignments: time workers waited for work */
     long dispatched;           /* assignments to worker ranks */
@@ -199,7 +200,7 @@ static void eta_text(const sweep *s, char *buf, size_t n) {
 
 /* A finished run is reported (its line printed, the progress counted) only once results.h5
  * holds it, so a coordinator killed at any moment leaves a results.h5 with every run it reported
- * finished; the journal, fsynced before the rank gets more work, holds even more. */
+ * finished; the journal holds even more. */
 static void queue_report(sweep *s, const char *line) {
     if (s->nunreported == s->cap_unreported) {
         int cap = s->cap_unreported ? 2 * s->cap_unreported : 64;
@@ -233,6 +234,25 @@ static int refresh_results(sweep *s, int force) {
     eta_text(s, text, sizeof text);
     sg_progress_update(&s->progress, s->done, text);
     return 0;
+}
+
+/* Group commit: reports are journaled (written, not fsynced) as they arrive and their ranks get
+ * more work at once; one fsync makes the batch durable when the coordinator has nothing else to do
+ * or its oldest line has waited COMMIT_WINDOW_S. Nothing is printed before (refresh_results), so a
+ * coordinator killed before the fsync loses only runs it never reported, which --resume reruns;
+ * the journal is append-only, so an fsync never makes a run durable without the runs before it
+ * (a dependency included). */
+#define COMMIT_WINDOW_S 0.005
+static int commit_due(sweep *s, int idle) {
+    if (!s->store.unsynced) {
+        s->unsynced_since = 0;
+        return 0;
+    }
+    double now = wall_now();
+    if (s->unsynced_since == 0) s->unsynced_since = now;
+    if (!idle && now - s->unsynced_since < COMMIT_WINDOW_S) return 0;
+    s->unsynced_since = 0;
+    return 1;
 }
 
 /* Records a finished attempt; commits it durably when final. Returns -1 only when the store fails. */
@@ -384,8 +404,6 @@ static int coordinate(sweep *s) {
             parked[nparked++] = ms.MPI_SOURCE;
             progress = 1;
         }
-        /* one fsync makes them all durable before any rank gets more work */
-        if (rc == 0 && sg_store_sync(&s->store)) rc = -1;
         /* rank 0 works too */
         while (rc == 0 && local_run < 0 && !g_sweep_signal) {
             int i = next_ready(s);
@@ -414,7 +432,6 @@ static int coordinate(sweep *s) {
             progress = 1;
         }
         /* hand work to waiting ranks, or stop them when nothing more can come */
-        if (rc == 0 && nparked > 0 && sg_store_sync(&s->store)) rc = -1;
         while (nparked > 0 && rc == 0) {
             int i = g_sweep_signal ? -1 : next_ready(s);
             int r = parked[nparked - 1];
@@ -434,6 +451,7 @@ static int coordinate(sweep *s) {
             }
         }
         int finished = stopped == workers && local_run < 0 && (all_settled(s) || g_sweep_signal);
+        if (rc == 0 && commit_due(s, finished || !progress) && sg_store_sync(&s->store)) rc = -1;
         if (rc == 0 && refresh_results(s, finished || !progress)) rc = -1;
         if (finished) break;
         if (progress) idle_rounds = 0;

@@ -1,7 +1,7 @@
 /* `spikeglue sweep`: rank 0 coordinates, every rank (rank 0 included) runs pipelines as child
  * processes. Work goes out dynamically, longest expected first, respecting start_from
- * dependencies; each finished run is committed to the results store before the rank that ran
- * it gets more work. */
+ * dependencies; finished runs are committed to the results store in groups (one fsync per batch)
+ * and printed only once results.h5 holds them. */
 #ifndef SG_SWEEP_H
 #define SG_SWEEP_H
 
