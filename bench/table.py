@@ -15,7 +15,7 @@ TARGETS = {
     "eval_qann": ("eval forward QANN level 32", 1.5, "ratio"),
     "eval_sst2_pad128": ("eval 64 SST-2 dev rows, peer pads to 128", 1.5, "ratio"),
     "eval_sst2_padlong": ("same, peer pads to each batch's longest", None, "ratio"),
-    "snn_sst2": ("SNN to quiescence vs dense, small, 32 x 128", 10.0, "ratio"),
+    "snn_sst2": ("SNN to quiescence vs dense (1 thr), small, 32x128", 10.0, "ratio"),
     "snn_agree": ("SNN predictions = dense simulation", None, "all"),
     "tokenize_sst2": ("tokenize + frame SST-2 train", None, "value"),
     "dispatch_2ranks": ("coordinator dispatch, 2 ranks", 1000.0, "value"),
