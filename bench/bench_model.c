@@ -7,23 +7,14 @@
  *               [--param-cache FILE] */
 #include "bench_util.h"
 #include "blas/gemm.h"
-#include "train/adamw.h"
 
 #include <omp.h>
 #include <string.h>
 #include <sys/resource.h>
 
 static void step(sg_model *m, const sg_batch *batch, const sg_adamw_config *oc, int training, int it) {
-    if (training) {
-        m->step = (uint64_t)it;
-        sg_model_zero_grad(m);
-        sg_model_forward(m, batch, 1);
-        sg_model_backward(m, batch);
-        float norm = sg_grad_norm(m);
-        sg_adamw_step_scaled(m, oc, 2e-5f, it + 1, sg_clip_factor(norm, 1.0f));
-    } else {
-        sg_model_forward(m, batch, 0);
-    }
+    if (training) bench_train_step(m, batch, oc, it);
+    else sg_model_forward(m, batch, 0);
 }
 
 /* Quantizers on (their steps) or off (NULL steps: sg_model_quant skips them). */
@@ -50,13 +41,7 @@ int main(int argc, char **argv) {
     const int nq = m.quant ? cfg.layers * Q_PER_LAYER + 1 : 0;
     float **steps = malloc(sizeof(float *) * (size_t)(nq + 1));
     for (int i = 0; i < nq; i++) steps[i] = m.quant[i].s;
-    int32_t *ids = malloc(sizeof(int32_t) * B * T), *mask = malloc(sizeof(int32_t) * B * T), *labels = malloc(sizeof(int32_t) * B);
-    for (int i = 0; i < B * T; i++) {
-        ids[i] = i % T == 0 ? 0 : 4 + (i * 7919) % 50000;
-        mask[i] = 1;
-    }
-    for (int b = 0; b < B; b++) labels[b] = b % 2;
-    sg_batch batch = {B, T, ids, mask, labels, NULL};
+    sg_batch batch = bench_synthetic_batch(B, T);
     sg_adamw_config oc;
     sg_adamw_defaults(&oc);
     /* variant 0: fp32, variant 1: quantized; one warm-up step (quantized when there is one: it
@@ -89,9 +74,7 @@ int main(int argc, char **argv) {
     free(times[0]);
     free(times[1]);
     free(steps);
-    free(ids);
-    free(mask);
-    free(labels);
+    bench_batch_free(&batch);
     sg_model_free(&m);
     return 0;
 }

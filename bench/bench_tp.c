@@ -7,27 +7,13 @@
  *   OMP_NUM_THREADS=2 taskset -c 0,1 bench_tp --tp 0 --size base --batch 8 --seq 128 --iters 3
  *   OMP_NUM_THREADS=1 mpirun -n 2 --bind-to core --map-by core bench_tp --tp 2 --size base ...
  * Efficiency on the same cores: median(tp 0, 2 threads) / median(tp 2, 1 thread each). */
+#include "bench_util.h"
 #include "blas/gemm.h"
 #include "core/error.h"
 #include "parallel/tp.h"
-#include "train/adamw.h"
 
 #include <omp.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     const char *size = "base";
@@ -49,36 +35,23 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_tp: %s\n", sg_last_error());
         return 1;
     }
-    sg_model_config cfg;
     sg_model m;
-    if (sg_model_config_preset(&cfg, size, 2, 50265) || sg_model_create(&m, &cfg)) return 1;
-    sg_model_init_random(&m, 1);
+    if (bench_model_create(&m, size, 0, NULL)) return 1; /* no cache: the group's ranks would race on it */
+    const sg_model_config cfg = m.cfg;
     if (tp > 0 && sg_tp_model_attach(&m, &g, &layout)) return 1;
     if (sg_model_reserve(&m, B, T, 1)) return 1;
-    int32_t *ids = malloc(sizeof(int32_t) * B * T), *mask = malloc(sizeof(int32_t) * B * T), *labels = malloc(sizeof(int32_t) * B);
-    for (int i = 0; i < B * T; i++) {
-        ids[i] = i % T == 0 ? 0 : 4 + (i * 7919) % 50000;
-        mask[i] = 1;
-    }
-    for (int b = 0; b < B; b++) labels[b] = b % 2;
-    sg_batch batch = {B, T, ids, mask, labels, NULL};
+    sg_batch batch = bench_synthetic_batch(B, T);
     sg_adamw_config oc;
     sg_adamw_defaults(&oc);
     double *times = malloc(sizeof(double) * (iters + 1));
     for (int it = 0; it <= iters; it++) { /* iteration 0 warms up */
         if (it == 1) sg_tp_model_reset_stats(&m);
-        double t0 = now();
-        m.step = (uint64_t)it;
-        sg_model_zero_grad(&m);
-        sg_model_forward(&m, &batch, 1);
-        sg_model_backward(&m, &batch);
-        float norm = sg_grad_norm(&m);
-        sg_adamw_step_scaled(&m, &oc, 2e-5f, it + 1, sg_clip_factor(norm, 1.0f));
-        times[it] = now() - t0;
+        double t0 = bench_now();
+        bench_train_step(&m, &batch, &oc, it);
+        times[it] = bench_now() - t0;
     }
     sg_tp_stats st = sg_tp_model_stats(&m);
-    qsort(times + 1, (size_t)iters, sizeof(double), cmp);
-    double med = times[1 + iters / 2];
+    double med = bench_median(times + 1, iters);
     size_t weight_floats = 0;
     for (int i = 0; i < m.table.count; i++)
         if (sg_param_is_linear_weight(&cfg, i)) weight_floats += m.table.info[i].numel;
@@ -89,9 +62,7 @@ int main(int argc, char **argv) {
                size, B, T, tp, omp_get_max_threads(), layout.nb_features, med, st.gemm_seconds / iters, st.gather_seconds / iters,
                st.gathered_bytes / iters / 1e6, weight_floats * 4.0 / 1e6);
     free(times);
-    free(ids);
-    free(mask);
-    free(labels);
+    bench_batch_free(&batch);
     sg_model_free(&m);
     if (tp > 0) sg_tp_free(&g);
     return 0;

@@ -4,6 +4,7 @@
 
 #include "model/roberta.h"
 #include "quant/lsq.h"
+#include "train/adamw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static inline int bench_model_create(sg_model *m, const char *size, int quantize
     int *levels = calloc((size_t)cfg.layers * QM_PER_LAYER + 1, sizeof(int));
     if (!levels) return -1;
     for (int i = 0; i <= cfg.layers * QM_PER_LAYER; i++) levels[i] = quantized ? 32 : 0;
-    int rc = sg_model_create_quantized(m, &cfg, levels);
+    int rc = sg_model_create_quantized(m, &cfg, quantized ? levels : NULL);
     free(levels);
     if (rc) return -1;
     const size_t n = m->table.total;
@@ -58,6 +59,38 @@ static inline int bench_model_create(sg_model *m, const char *size, int quantize
     for (int i = 0; m->quant && i <= cfg.layers * Q_PER_LAYER; i++)
         if (m->quant[i].s) m->quant[i].init_calls = SG_LSQ_INIT_CALLS;
     return 0;
+}
+
+/* B full-length rows of T token ids (<s> then a fixed spread over the vocabulary), labels 0/1. */
+static inline sg_batch bench_synthetic_batch(int B, int T) {
+    int32_t *ids = malloc(sizeof(int32_t) * B * T), *mask = malloc(sizeof(int32_t) * B * T), *labels = malloc(sizeof(int32_t) * B);
+    if (!ids || !mask || !labels) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(1);
+    }
+    for (int i = 0; i < B * T; i++) {
+        ids[i] = i % T == 0 ? 0 : 4 + (i * 7919) % 50000;
+        mask[i] = 1;
+    }
+    for (int b = 0; b < B; b++) labels[b] = b % 2;
+    sg_batch batch = {B, T, ids, mask, labels, NULL};
+    return batch;
+}
+
+static inline void bench_batch_free(sg_batch *b) {
+    free((void *)b->ids);
+    free((void *)b->mask);
+    free((void *)b->labels);
+}
+
+/* One training step as the trainer takes it: forward, backward, global-norm clipping, AdamW. */
+static inline void bench_train_step(sg_model *m, const sg_batch *batch, const sg_adamw_config *oc, int it) {
+    m->step = (uint64_t)it;
+    sg_model_zero_grad(m);
+    sg_model_forward(m, batch, 1);
+    sg_model_backward(m, batch);
+    float norm = sg_grad_norm(m);
+    sg_adamw_step_scaled(m, oc, 2e-5f, it + 1, sg_clip_factor(norm, 1.0f));
 }
 
 #endif
