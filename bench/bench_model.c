@@ -4,7 +4,7 @@
  * for the fp32 steps, so the LSQ overhead is measured under the same machine conditions). Prints
  * one JSON line per variant: median seconds, GEMM GFLOP/s, the process's peak RSS.
  *   bench_model --size base --batch 8 --seq 128 --mode train|eval --iters 5 [--lsq 0|1|both]
- *               [--param-cache FILE] */
+ *               [--param-cache FILE] [--serve 1] */
 #include "bench_util.h"
 #include "blas/gemm.h"
 
@@ -24,7 +24,7 @@ static void set_quantizers(sg_model *m, float **steps, int on) {
 
 int main(int argc, char **argv) {
     const char *size = "base", *mode = "train", *lsq = "0", *cache = NULL;
-    int B = 8, T = 128, iters = 5;
+    int B = 8, T = 128, iters = 5, serve = 0;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--size")) size = argv[i + 1];
         else if (!strcmp(argv[i], "--batch")) B = atoi(argv[i + 1]);
@@ -33,6 +33,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--iters")) iters = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--lsq")) lsq = argv[i + 1];
         else if (!strcmp(argv[i], "--param-cache")) cache = argv[i + 1];
+        else if (!strcmp(argv[i], "--serve")) serve = atoi(argv[i + 1]);
     }
     const int training = !strcmp(mode, "train"), both = !strcmp(lsq, "both"), quantized = both || atoi(lsq);
     sg_model m;
@@ -51,26 +52,35 @@ int main(int argc, char **argv) {
     int it = 0;
     set_quantizers(&m, steps, quantized);
     step(&m, &batch, &oc, training, it++);
-    for (int k = 0; k < iters; k++)
+    const double C = cfg.hidden, F = cfg.ffn, N = (double)B * T;
+    const double fwd = cfg.layers * (2 * N * (4 * C * C + 2 * C * F) + 4.0 * B * T * T * C);
+    const double flops = training ? 3 * fwd : fwd;
+    char line[64];
+    /* --serve: one round per line read from stdin (until EOF), each ended by a "." line, so that a
+     * driver (bench/alternate.py) can alternate this process with its peer's without restarting
+     * either: one model set-up and warm-up per side, however many rounds */
+    while (!serve || fgets(line, sizeof line, stdin)) {
+        for (int k = 0; k < iters; k++)
+            for (int v = first; v <= last; v++) {
+                set_quantizers(&m, steps, v);
+                double t0 = bench_now();
+                step(&m, &batch, &oc, training, it++);
+                times[v][k] = bench_now() - t0;
+            }
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
         for (int v = first; v <= last; v++) {
-            set_quantizers(&m, steps, v);
-            double t0 = bench_now();
-            step(&m, &batch, &oc, training, it++);
-            times[v][k] = bench_now() - t0;
+            double med = bench_median(times[v], iters);
+            printf("{\"impl\": \"spikeglue\", \"mode\": \"%s\", \"size\": \"%s\", \"batch\": %d, \"seq\": %d, \"threads\": %d, "
+                   "\"lsq\": %s, \"blas_core\": \"%s\", \"median_s\": %.4f, \"gflops\": %.2f, \"peak_rss_mb\": %.1f}\n",
+                   mode, size, B, T, omp_get_max_threads(), v ? "true" : "false", sg_blas_corename(), med, flops / med * 1e-9,
+                   ru.ru_maxrss / 1024.0);
         }
-    set_quantizers(&m, steps, 1);
-    double C = cfg.hidden, F = cfg.ffn, N = (double)B * T;
-    double fwd = cfg.layers * (2 * N * (4 * C * C + 2 * C * F) + 4.0 * B * T * T * C);
-    double flops = training ? 3 * fwd : fwd;
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    for (int v = first; v <= last; v++) {
-        double med = bench_median(times[v], iters);
-        printf("{\"impl\": \"spikeglue\", \"mode\": \"%s\", \"size\": \"%s\", \"batch\": %d, \"seq\": %d, \"threads\": %d, "
-               "\"lsq\": %s, \"blas_core\": \"%s\", \"median_s\": %.4f, \"gflops\": %.2f, \"peak_rss_mb\": %.1f}\n",
-               mode, size, B, T, omp_get_max_threads(), v ? "true" : "false", sg_blas_corename(), med, flops / med * 1e-9,
-               ru.ru_maxrss / 1024.0);
+        if (!serve) break;
+        printf(".\n");
+        fflush(stdout);
     }
+    set_quantizers(&m, steps, 1);
     free(times[0]);
     free(times[1]);
     free(steps);

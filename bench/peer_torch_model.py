@@ -11,7 +11,7 @@ iteration is a pass over those rows in batches of --batch, padded as HF's run_gl
 --padding max (pad_to_max_length, its default) or longest (DataCollatorWithPadding: each batch
 padded to its longest row, rows in file order).
 """
-import argparse, json, math, resource, statistics, time
+import argparse, json, math, resource, statistics, sys, time
 import numpy as np
 import torch
 import torch.nn as nn
@@ -109,6 +109,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data")
     ap.add_argument("--padding", default="max", choices=["max", "longest"])
+    ap.add_argument("--serve", type=int, default=0, help="one round per stdin line, each ended by '.' (bench/alternate.py)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -147,25 +148,29 @@ def main():
 
     step(batches[:1])  # warm-up (quantized when there are quantizers), on one batch
     variants = [False, True] if a.lsq == "both" else [quantized]
-    times = {v: [] for v in variants}
-    for _ in range(a.iters):
-        for v in variants:
-            for q in quans:
-                q.on = v
-            t0 = time.perf_counter()
-            step(batches)
-            times[v].append(time.perf_counter() - t0)
     C, L, H, Fd = SIZES[a.size]
     N = a.batch * a.seq
     fwd = L * (2 * N * (4 * C * C + 2 * C * Fd) + 4.0 * a.batch * a.seq * a.seq * C)
     flops = 3 * fwd if a.mode == "train" else fwd
-    rss = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    for v in variants:
-        med = statistics.median(times[v])
-        print(json.dumps({"impl": "pytorch", "data": a.data and "sst2-dev", "padding": a.padding, "mode": a.mode,
-                          "size": a.size, "batch": a.batch, "seq": a.seq, "threads": a.threads, "lsq": v,
-                          "torch": torch.__version__, "median_s": round(med, 4),
-                          "gflops": None if a.data else round(flops / med * 1e-9, 2), "peak_rss_mb": rss}))
+    while not a.serve or sys.stdin.readline():
+        times = {v: [] for v in variants}
+        for _ in range(a.iters):
+            for v in variants:
+                for q in quans:
+                    q.on = v
+                t0 = time.perf_counter()
+                step(batches)
+                times[v].append(time.perf_counter() - t0)
+        rss = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        for v in variants:
+            med = statistics.median(times[v])
+            print(json.dumps({"impl": "pytorch", "data": a.data and "sst2-dev", "padding": a.padding, "mode": a.mode,
+                              "size": a.size, "batch": a.batch, "seq": a.seq, "threads": a.threads, "lsq": v,
+                              "torch": torch.__version__, "median_s": round(med, 4),
+                              "gflops": None if a.data else round(flops / med * 1e-9, 2), "peak_rss_mb": rss}))
+        if not a.serve:
+            break
+        print(".", flush=True)
 
 
 if __name__ == "__main__":

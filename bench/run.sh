@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Every benchmark beside its PyTorch peer, alternating A/B, one table at the end (about 11 min on
+# Every benchmark beside its PyTorch peer, alternating A/B, one table at the end (about 10 min on
 # the project's 2-core machine).
 #   bench/run.sh [--rounds N] [--threads "1 2"] [--quick]
 # Builds Release first. The ratio is peer / spikeglue (> 1: spikeglue is faster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROUNDS=2; THREADS="1 2"; QUICK=0
+ROUNDS=3; THREADS="1 2"; QUICK=0
 while [ $# -gt 0 ]; do
   case $1 in
     --rounds) ROUNDS=$2; shift 2;;
@@ -27,31 +27,21 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
 fi
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; OpenBLAS kernel $OPENBLAS_CORETYPE; $(date -u +%F)"
 echo "command: bench/run.sh --rounds $ROUNDS --threads \"$THREADS\"$([ $QUICK = 1 ] && echo ' (--quick)')"
-# Measured steps per variant and process, after one warm-up step; a figure's value is the median
-# over rounds of each process's median, spikeglue's process and its peer's alternating. fp32 and
-# LSQ (or QANN) alternate step by step inside each process, so the LSQ overhead compares steps
-# taken under the same machine conditions.
+# Each round measures one step per variant; spikeglue's process and the peer's stay up (set up and
+# warmed up once) and alternate round by round (bench/alternate.py); a figure is the median over
+# rounds. fp32 and LSQ (or QANN) steps alternate inside each process, so the LSQ overhead compares
+# steps taken under the same machine conditions.
 ITERS=1
 PARAMS="$OUT/params-%s.bin" # spikeglue's random roberta-base weights, initialised once
 
-# bench_model / peer_torch_model lines -> "figure threads side json" by their mode and lsq fields
-tag() {
-  awk -v th="$1" -v side="$2" '{
-    q = index($0, "\"lsq\": true") > 0
-    fig = index($0, "\"mode\": \"train\"") ? (q ? "train_lsq" : "train_fp32") : (q ? "eval_qann" : "eval_fp32")
-    print fig "\t" th "\t" side "\t" $0 }' >> "$OUT/results.tsv"
-}
-
 for th in $THREADS; do
   OMP_NUM_THREADS=$th $B/bench_sgemm 2048 | sed "s/^/peak_sgemm\t$th\tA\t/" >> "$OUT/results.tsv"
-  for r in $(seq "$ROUNDS"); do
-    for mode in train eval; do # (1) training step B=8 and (2) eval forward B=32, T=128, fp32 and LSQ
-      batch=8; [ $mode = eval ] && batch=32
-      OMP_NUM_THREADS=$th $B/bench_model --size base --mode $mode --batch $batch --iters $ITERS --lsq both \
-        --param-cache "$(printf "$PARAMS" q)" | tag "$th" A
-      OMP_NUM_THREADS=$th $PY bench/peer_torch_model.py --size base --mode $mode --batch $batch --iters $ITERS \
-        --threads "$th" --lsq both | tag "$th" B
-    done
+  for mode in train eval; do # (1) training step B=8 and (2) eval forward B=32, T=128, fp32 and LSQ
+    batch=8; [ $mode = eval ] && batch=32
+    $PY bench/alternate.py "$ROUNDS" "$th" \
+      "$B/bench_model --size base --mode $mode --batch $batch --iters $ITERS --lsq both --serve 1 --param-cache $(printf "$PARAMS" q)" \
+      "$PY bench/peer_torch_model.py --size base --mode $mode --batch $batch --iters $ITERS --threads $th --lsq both --serve 1" \
+      >> "$OUT/results.tsv"
   done
   # (2b) the same eval as `spikeglue run` does it, on 64 real SST-2 dev sentences at max_seq_length
   # 128: spikeglue batches rows by length without padding; the peer as run_glue.py pads, to 128
@@ -95,23 +85,19 @@ fi
 # (4) tokenization + framing of SST-2 train (one thread; the peer is the independent pure-Python
 # GPT-2 BPE the tokenizer tests check against)
 if [ -f ../shared/glue/SST-2/train.tsv ]; then
-  for r in $(seq "$ROUNDS"); do
-    $B/bench_tokenize ../shared | sed -n 's/.*first pass (cold cache): \([0-9]*\) sentences.*/\1/p' \
-      | awk '{printf "tokenize_sst2\t1\tA\t{\"value\": %s, \"unit\": \"/s\", \"higher_is_better\": true}\n", $1}' >> "$OUT/results.tsv"
-  done
+  $B/bench_tokenize ../shared | sed -n 's/.*first pass (cold cache): \([0-9]*\) sentences.*/\1/p' \
+    | awk '{printf "tokenize_sst2\t1\tA\t{\"value\": %s, \"unit\": \"/s\", \"higher_is_better\": true}\n", $1}' >> "$OUT/results.tsv"
 fi
 # (5) coordinator dispatch with trivial runs (no peer: the target is >= 1000 runs/s)
 bench/bench_dispatch.sh build 2000 2 4 8 | awk 'NR>1 && $1 ~ /^[0-9]+$/ {printf "dispatch_%sranks\t1\tA\t{\"value\": %s, \"unit\": \"/s\", \"higher_is_better\": true}\n", $1, $4}' >> "$OUT/results.tsv"
 # (7) tensor parallel on the same 2 cores: tp=2 (2 ranks x 1 thread) against tp=1 (1 process x 2
 # threads), roberta-base geometry, batch 2 x 128; the "peer" column is tp=1, so ratio = the
 # parallel efficiency at equal cores (docs/tensor-parallel.md)
-if [ "$(nproc)" -ge 2 ]; then
-  for r in $(seq "$ROUNDS"); do
-    OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -n 2 --bind-to core --map-by core \
-      $B/bench_tp --tp 2 --size base --batch 2 --seq 128 --iters $ITERS | sed "s/^/tp2_vs_tp1\t2\tA\t/" >> "$OUT/results.tsv"
-    OMP_NUM_THREADS=2 taskset -c 0,1 $B/bench_tp --tp 0 --size base --batch 2 --seq 128 --iters $ITERS \
-      | sed "s/^/tp2_vs_tp1\t2\tB\t/" >> "$OUT/results.tsv"
-  done
+if [ "$(nproc)" -ge 2 ]; then # (one round of 3 steps: no target rides on it)
+  OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -n 2 --bind-to core --map-by core \
+    $B/bench_tp --tp 2 --size base --batch 2 --seq 128 --iters 3 | sed "s/^/tp2_vs_tp1\t2\tA\t/" >> "$OUT/results.tsv"
+  OMP_NUM_THREADS=2 taskset -c 0,1 $B/bench_tp --tp 0 --size base --batch 2 --seq 128 --iters 3 \
+    | sed "s/^/tp2_vs_tp1\t2\tB\t/" >> "$OUT/results.tsv"
 fi
 # one core's peak rate per multiply-add instruction (fp32 FMA, bf16/fp16, int8 VNNI): docs/performance.md
 $B/bench_isa | sed "s/^/isa\t1\tA\t/" >> "$OUT/results.tsv"

@@ -258,7 +258,7 @@ int sg_cmd_run(int argc, char **argv) {
         {"do_eval", SG_FLAG_BOOL, &a.do_eval, "evaluate on the dev split(s)", 0},
         {"do_predict", SG_FLAG_BOOL, &a.do_predict, "write predictions for the test split", 0},
         {"max_seq_length", SG_FLAG_INT, &a.max_seq_length, "tokens per sequence after truncation", 0},
-        {"pad_to_max_length", SG_FLAG_BOOL, &a.pad_to_max, "pad every batch to max_seq_length (else to its longest row)", 0},
+        {"pad_to_max_length", SG_FLAG_BOOL, &a.pad_to_max, "pad every training batch to max_seq_length (else to its longest row); evaluation batches rows by length, which gives the same results", 0},
         {"per_device_train_batch_size", SG_FLAG_INT, &a.train_bs, "training batch size", 0},
         {"per_device_eval_batch_size", SG_FLAG_INT, &a.eval_bs, "evaluation batch size", 0},
         {"learning_rate", SG_FLAG_FLOAT, &a.lr, "AdamW learning rate", 0},
