@@ -9,7 +9,10 @@ void sg_relu_forward(float *out, const float *inp, size_t n) {
 
 void sg_relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) dinp[i] = inp[i] > 0.0f ? dout[i] : 0.0f;
+    for (size_t i = 0; i < n; i++) { /* both loads unconditional: a select, not a branch on the sign */
+        float g = dout[i];
+        dinp[i] = inp[i] > 0.0f ? g : 0.0f;
+    }
 }
 
 void sg_gelu_forward(float *out, const float *inp, size_t n) {

@@ -1,5 +1,24 @@
 #include "core/rng.h"
+#include "core/simd.h"
 #include "model/ops.h"
+
+/* The mask is recomputed from the counter-based generator in the backward pass; its 64-bit hash
+ * vectorizes only with AVX-512 (core/simd.h), so these loops have AVX-512/AVX2 versions. */
+SG_VECTOR_CLONES
+static void dropout_range(float *out, const float *inp, size_t lo, size_t hi, float p, uint64_t key) {
+    const float keep = 1.0f / (1.0f - p); /* sg_dropout_scale, hoisted */
+    for (size_t i = lo; i < hi; i++) out[i] = inp[i] * (sg_uniform_at(key, i) >= p ? keep : 0.0f);
+}
+
+SG_VECTOR_CLONES
+static void dropout_backward_range(float *dinp, int accumulate, const float *dout, size_t lo, size_t hi, float p,
+                                   uint64_t key) {
+    const float keep = 1.0f / (1.0f - p);
+    for (size_t i = lo; i < hi; i++) {
+        float g = dout[i] * (sg_uniform_at(key, i) >= p ? keep : 0.0f);
+        dinp[i] = accumulate ? dinp[i] + g : g;
+    }
+}
 
 void sg_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t stream) {
     if (p <= 0.0f) {
@@ -9,16 +28,26 @@ void sg_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_
         return;
     }
     const uint64_t key = sg_stream_key(seed, stream);
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) out[i] = inp[i] * sg_dropout_scale(sg_uniform_at(key, i), p);
+#pragma omp parallel
+    {
+        size_t lo, hi;
+        sg_thread_share(n, &lo, &hi);
+        dropout_range(out, inp, lo, hi, p, key);
+    }
 }
 
 void sg_dropout_backward(float *dinp, int accumulate, const float *dout, size_t n, float p, uint64_t seed,
                          uint64_t stream) {
-    const uint64_t key = sg_stream_key(seed, stream);
+    if (p <= 0.0f) {
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < n; i++) {
-        float g = p > 0.0f ? dout[i] * sg_dropout_scale(sg_uniform_at(key, i), p) : dout[i];
-        dinp[i] = accumulate ? dinp[i] + g : g;
+        for (size_t i = 0; i < n; i++) dinp[i] = accumulate ? dinp[i] + dout[i] : dout[i];
+        return;
+    }
+    const uint64_t key = sg_stream_key(seed, stream);
+#pragma omp parallel
+    {
+        size_t lo, hi;
+        sg_thread_share(n, &lo, &hi);
+        dropout_backward_range(dinp, accumulate, dout, lo, hi, p, key);
     }
 }

@@ -1,20 +1,13 @@
 #include "quant/lsq.h"
 
 #include "core/error.h"
+#include "core/simd.h"
 
 #include <math.h>
 #include <omp.h>
 
-/* The element loops are compiled for AVX-512 and AVX2 as well as the baseline, and the best the CPU
- * has is picked at load time (GCC function multi-versioning): the portable x86-64 build has no
- * vector floor (SSE4.1), so floorf() would be a libm call per element. Same results bit for bit:
- * floor, division and clamping are exact in every version. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define SG_VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SG_VECTOR_CLONES
-#endif
-
+/* The element loops run in AVX-512/AVX2 versions where the CPU has them (core/simd.h): floor,
+ * division and clamping are exact in every version. */
 SG_VECTOR_CLONES
 static void quantize_range(const float *x, float *y, size_t n, float s, float qn, float qp) {
     for (size_t i = 0; i < n; i++) {
@@ -37,13 +30,6 @@ static double backward_range(const float *x, const float *dy, float *dx, size_t 
         acc += (double)g * (inside ? (double)c - (double)v : (double)(c < qn ? qn : qp));
     }
     return acc;
-}
-
-/* [begin, end) of this thread's share of n elements */
-static void thread_share(size_t n, size_t *begin, size_t *end) {
-    size_t t = (size_t)omp_get_thread_num(), nt = (size_t)omp_get_num_threads();
-    *begin = n / nt * t + (t < n % nt ? t : n % nt);
-    *end = *begin + n / nt + (t < n % nt ? 1 : 0);
 }
 
 /* Below this many elements the loops stay serial: a parallel region costs more than it saves. */
@@ -108,7 +94,7 @@ void sg_lsq_forward(sg_lsq *q, sg_lsq_mode mode, const float *x, float *y, size_
 #pragma omp parallel if (n >= SG_LSQ_PARALLEL_MIN)
     {
         size_t b, e;
-        thread_share(n, &b, &e);
+        sg_thread_share(n, &b, &e);
         quantize_range(x + b, y + b, e - b, s, qn, qp);
     }
 }
@@ -125,7 +111,7 @@ void sg_lsq_backward_part(const sg_lsq *q, const float *x, const float *dy, floa
 #pragma omp parallel reduction(+ : acc) if (n >= SG_LSQ_PARALLEL_MIN)
     {
         size_t b, e;
-        thread_share(n, &b, &e);
+        sg_thread_share(n, &b, &e);
         acc += backward_range(x + b, dy + b, dx + b, e - b, s, qn, qp);
     }
     if (ds && numel > 0) *ds += (float)(acc / sqrt((double)q->qp * (double)numel));
