@@ -7,8 +7,6 @@
 #include "bench_util.h"
 #include "blas/gemm.h"
 #include "core/error.h"
-#include "data/glue.h"
-#include "data/tokenizer.h"
 #include "train/evaluate.h"
 
 #include <omp.h>
@@ -16,17 +14,11 @@
 #include <sys/resource.h>
 
 static int load_sst2_dev(const char *shared, int T, sg_encoded *e) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tokenizer/roberta-base", shared);
-    sg_tokenizer *tok = sg_tokenizer_load(dir);
-    if (!tok) return -1;
-    snprintf(dir, sizeof dir, "%s/glue", shared);
+    sg_tokenizer *tok;
     sg_glue_data d;
-    int rc = sg_glue_load(dir, sg_glue_task_find("sst2"), SG_SPLIT_DEV, &d);
-    if (rc == 0) {
-        rc = sg_encode_dataset(tok, &d, T, e);
-        sg_glue_data_free(&d);
-    }
+    if (bench_open_sst2_dev(shared, &tok, &d)) return -1;
+    int rc = sg_encode_dataset(tok, &d, T, e);
+    sg_glue_data_free(&d);
     sg_tokenizer_free(tok);
     return rc;
 }

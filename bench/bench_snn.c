@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "core/rng.h"
+#include "bench_util.h"
 #include "data/glue.h"
 #include "data/tokenizer.h"
 #include "snn/simulate.h"
@@ -52,16 +53,9 @@ static void random_batch(int32_t *ids, int32_t *mask, int B, int T, int vocab, u
 
 /* B SST-2 dev rows from `offset`, tokenized and padded to T. */
 static int sst2_batch(const char *shared, int32_t *ids, int32_t *mask, int B, int T, int offset) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s/tokenizer/roberta-base", shared);
-    sg_tokenizer *tok = sg_tokenizer_load(dir);
-    if (!tok) return -1;
-    snprintf(dir, sizeof dir, "%s/glue", shared);
+    sg_tokenizer *tok;
     sg_glue_data d;
-    if (sg_glue_load(dir, sg_glue_task_find("sst2"), SG_SPLIT_DEV, &d)) {
-        sg_tokenizer_free(tok);
-        return -1;
-    }
+    if (bench_open_sst2_dev(shared, &tok, &d)) return -1;
     int rc = 0;
     for (int i = 0; i < B && rc == 0; i++) {
         const char *a = d.text_a[(size_t)(offset + i) % d.count];

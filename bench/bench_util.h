@@ -2,6 +2,8 @@
 #ifndef SG_BENCH_UTIL_H
 #define SG_BENCH_UTIL_H
 
+#include "data/glue.h"
+#include "data/tokenizer.h"
 #include "model/roberta.h"
 #include "quant/lsq.h"
 #include "train/adamw.h"
@@ -59,6 +61,17 @@ static inline int bench_model_create(sg_model *m, const char *size, int quantize
     for (int i = 0; m->quant && i <= cfg.layers * Q_PER_LAYER; i++)
         if (m->quant[i].s) m->quant[i].init_calls = SG_LSQ_INIT_CALLS;
     return 0;
+}
+
+/* RoBERTa's tokenizer and the SST-2 dev split from SHARED (../shared); 0, or -1 (sg_fail). */
+static inline int bench_open_sst2_dev(const char *shared, sg_tokenizer **tok, sg_glue_data *d) {
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/tokenizer/roberta-base", shared);
+    if (!(*tok = sg_tokenizer_load(dir))) return -1;
+    snprintf(dir, sizeof dir, "%s/glue", shared);
+    if (sg_glue_load(dir, sg_glue_task_find("sst2"), SG_SPLIT_DEV, d) == 0) return 0;
+    sg_tokenizer_free(*tok);
+    return -1;
 }
 
 /* B full-length rows of T token ids (<s> then a fixed spread over the vocabulary), labels 0/1. */
