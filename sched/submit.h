@@ -37,6 +37,7 @@
 
 #include <stdio.h>
 
+/* slurm/{sweep_mpi,sweep_array,merge}.sbatch.in, compiled in by cmake/slurm_templates.cmake */
 extern const char sg_slurm_template_mpi[], sg_slurm_template_array[], sg_slurm_template_merge[];
 
 /* The keys a spec's slurm: section may hold (jobspec.c refuses others with their line). */

@@ -408,7 +408,7 @@ static void test_templates_match_files(void) {
         snprintf(path, sizeof path, "%s/%s", src, t[i].file);
         size_t len;
         char *text = sg_read_file(path, 1 << 20, &len);
-        CHECK_MSG(text && !strcmp(text, t[i].text), "%s differs from its copy in sched/slurm_templates.c", path);
+        CHECK_MSG(text && !strcmp(text, t[i].text), "%s differs from the text compiled into the binary (cmake/slurm_templates.cmake)", path);
         free(text);
     }
 }
