@@ -752,8 +752,8 @@ static int find(const sg_store *st, const char *id) {
 }
 
 /* Put a parsed record in (taking ownership): replace the same id or append. */
-static int place(sg_store *st, sg_run_record *rec) {
-    int i = find(st, rec->id);
+/* Puts rec at index i (the record of its id, found by the caller), or appends it when i < 0. */
+static int place_at(sg_store *st, sg_run_record *rec, int i) {
     if (i >= 0) {
         sg_run_record_free(&st->recs[i]);
         st->recs[i] = *rec;
@@ -769,6 +769,8 @@ static int place(sg_store *st, sg_run_record *rec) {
     st->recs[st->count++] = *rec;
     return 0;
 }
+
+static int place(sg_store *st, sg_run_record *rec) { return place_at(st, rec, find(st, rec->id)); }
 
 static int parse_line(const char *text, size_t len, const char *where, sg_run_record *rec) {
     sg_run_record_init(rec);
@@ -977,7 +979,7 @@ int sg_store_commit(sg_store *st, const sg_run_record *rec) {
     if (replaced) old = st->recs[at];
     int rc = 0;
     if (replaced) st->recs[at] = parsed;
-    else if ((rc = place(st, &parsed)) != 0) sg_run_record_free(&parsed);
+    else if ((rc = place_at(st, &parsed, -1)) != 0) sg_run_record_free(&parsed);
     if (!rc) rc = sg_store_write_h5(st->h5_path, st->recs, st->count, st->sweep);
     if (!rc) {
         if (replaced) sg_run_record_free(&old);
@@ -1018,7 +1020,7 @@ int sg_store_add(sg_store *st, const sg_run_record *rec) {
     st->journal_size += (long long)len;
     st->unsynced++;
     st->h5_stale = 1;
-    if (place(st, &parsed)) {
+    if (place_at(st, &parsed, at)) { /* at: journal_line_of already found the id */
         sg_run_record_free(&parsed);
         st->broken = 1; /* the journal has a line memory lacks */
         return -1;
