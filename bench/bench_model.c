@@ -63,9 +63,9 @@ int main(int argc, char **argv) {
         for (int k = 0; k < iters; k++)
             for (int v = first; v <= last; v++) {
                 set_quantizers(&m, steps, v);
-                double t0 = bench_now();
+                double t0 = sg_now();
                 step(&m, &batch, &oc, training, it++);
-                times[v][k] = bench_now() - t0;
+                times[v][k] = sg_now() - t0;
             }
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);

@@ -27,12 +27,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 /* CPU time of the process (all threads): less sensitive than wall time to a shared machine. */
 static double cpu_now(void) {
     struct timespec ts;
@@ -154,9 +148,9 @@ int main(int argc, char **argv) {
     }
     long real_tokens = 0;
     for (int i = 0; i < B * T; i++) real_tokens += mask[i];
-    double t0 = now();
+    double t0 = sg_now();
     sg_model_forward(&m, &batch, 0);
-    double qann_s = now() - t0;
+    double qann_s = sg_now() - t0;
 
     sg_snn_model snn;
     if (sg_snn_convert(&snn, &m, 32)) {
@@ -172,13 +166,13 @@ int main(int argc, char **argv) {
         sg_print_error();
         return 1;
     }
-    t0 = now();
+    t0 = sg_now();
     double c0 = cpu_now();
     if (sg_snn_simulate(sim, &batch)) {
         sg_print_error();
         return 1;
     }
-    double snn_s = now() - t0, snn_cpu = cpu_now() - c0;
+    double snn_s = sg_now() - t0, snn_cpu = cpu_now() - c0;
     const sg_snn_output *o = sg_snn_sim_output(sim);
     const sg_snn_stats *st = sg_snn_sim_stats(sim);
     sg_snn_stat tot = sg_snn_stats_total(st);

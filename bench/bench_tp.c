@@ -46,9 +46,9 @@ int main(int argc, char **argv) {
     double *times = malloc(sizeof(double) * (iters + 1));
     for (int it = 0; it <= iters; it++) { /* iteration 0 warms up */
         if (it == 1) sg_tp_model_reset_stats(&m);
-        double t0 = bench_now();
+        double t0 = sg_now();
         bench_train_step(&m, &batch, &oc, it);
-        times[it] = bench_now() - t0;
+        times[it] = sg_now() - t0;
     }
     sg_tp_stats st = sg_tp_model_stats(&m);
     double med = bench_median(times + 1, iters);

@@ -7,16 +7,10 @@
 #include "model/roberta.h"
 #include "quant/lsq.h"
 #include "train/adamw.h"
+#include "train/progress.h"
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
-
-static inline double bench_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static inline int bench_cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;

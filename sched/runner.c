@@ -1,6 +1,7 @@
 #include "sched/runner.h"
 
 #include "core/error.h"
+#include "train/progress.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,12 +15,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-static double mono(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 const char *sg_self_exe(void) {
     static char path[4096];
@@ -105,7 +100,7 @@ static int child_start(sg_child *c, const char *exe, char *const argv[], const c
     free(env);
     close(fd);
     if (rc != 0) return sg_fail("cannot start %s: %s", exe, strerror(rc));
-    c->start = mono();
+    c->start = sg_now();
     c->deadline = time_limit > 0 ? c->start + time_limit : 0;
     return 0;
 }
@@ -163,11 +158,11 @@ int sg_child_poll(sg_child *c, sg_run_status *status, int *interrupted, char *er
         snprintf(error, error_len, "lost the run process: %s", strerror(errno));
         return 1;
     }
-    if (c->deadline > 0 && mono() > c->deadline) {
+    if (c->deadline > 0 && sg_now() > c->deadline) {
         if (!c->killed_for_time) {
             c->killed_for_time = 1;
             kill(c->pid, SIGTERM);
-        } else if (mono() > c->deadline + 10.0) {
+        } else if (sg_now() > c->deadline + 10.0) {
             kill(c->pid, SIGKILL);
         }
     }

@@ -1,18 +1,12 @@
 #include "train/evaluate.h"
 
 #include "core/error.h"
+#include "train/progress.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 int sg_predict_label(const sg_model *m, int i) {
     const int L = m->cfg.num_labels;
@@ -68,7 +62,7 @@ int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch
         return -1;
     }
     const int regression = m->cfg.problem == SG_PROBLEM_REGRESSION;
-    double t0 = now_seconds(), loss_sum = 0.0;
+    double t0 = sg_now(), loss_sum = 0.0;
     for (int start = 0; start < e->n; start += batch_size) {
         int count = e->n - start < batch_size ? e->n - start : batch_size;
         sg_batch b = sg_gather_batch(e, order, start, count, 0, &bb);
@@ -80,7 +74,7 @@ int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch
             else out->pred[row] = sg_predict_label(m, i);
         }
     }
-    out->seconds = now_seconds() - t0;
+    out->seconds = sg_now() - t0;
     out->loss = loss_sum / e->n;
     int rc = 0;
     if (e->has_labels) {
