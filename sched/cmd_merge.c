@@ -28,9 +28,7 @@ int sg_cmd_merge(int argc, char **argv) {
     sg_jobspec spec;
     sg_plan plan;
     memset(&plan, 0, sizeof plan);
-    char version[64];
-    snprintf(version, sizeof version, "spikeglue %s", SG_VERSION);
-    if (sg_jobspec_load(pos[0], &spec) || sg_plan_build(&spec, version, &plan)) {
+    if (sg_jobspec_load(pos[0], &spec) || sg_plan_build(&spec, SG_PLAN_VERSION, &plan)) {
         sg_print_error();
         sg_jobspec_free(&spec);
         return 2;

@@ -100,9 +100,7 @@ int sg_cmd_submit(int argc, char **argv) {
     memset(&plan, 0, sizeof plan);
     memset(&set, 0, sizeof set);
     memset(&batch, 0, sizeof batch);
-    char version[64];
-    snprintf(version, sizeof version, "spikeglue %s", SG_VERSION);
-    if (sg_jobspec_load(pos[0], &spec) || sg_plan_build(&spec, version, &plan) || sg_submit_settings_resolve(&spec, &f, &set)) {
+    if (sg_jobspec_load(pos[0], &spec) || sg_plan_build(&spec, SG_PLAN_VERSION, &plan) || sg_submit_settings_resolve(&spec, &f, &set)) {
         sg_print_error();
         sg_plan_free(&plan);
         sg_jobspec_free(&spec);

@@ -61,8 +61,11 @@ typedef struct {
     double total_cost;
 } sg_plan;
 
-/* Expand a loaded spec. version: the tool version string that enters every id (e.g.
- * "spikeglue 0.1.0"). 0, or -1 with a one-line error (on error *plan holds nothing). */
+/* The version string of this build, which enters every run id. */
+#define SG_PLAN_VERSION "spikeglue " SG_VERSION
+
+/* Expand a loaded spec. version: the tool version string that enters every id (SG_PLAN_VERSION;
+ * tests pass others). 0, or -1 with a one-line error (on error *plan holds nothing). */
 int sg_plan_build(const sg_jobspec *spec, const char *version, sg_plan *plan);
 void sg_plan_free(sg_plan *plan);
 

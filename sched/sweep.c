@@ -526,9 +526,7 @@ static int threads_per_run(const sg_sweep_options *o) {
 
 static int prepare(sweep *s) {
     if (sg_jobspec_load(s->o->spec_path, &s->spec)) return -1;
-    char version[64];
-    snprintf(version, sizeof version, "spikeglue %s", SG_VERSION);
-    if (sg_plan_build(&s->spec, version, &s->plan)) return -1;
+    if (sg_plan_build(&s->spec, SG_PLAN_VERSION, &s->plan)) return -1;
     if (s->o->slice_n > 0 && sg_plan_slice(&s->plan, s->o->slice_k, s->o->slice_n)) return -1;
     if (s->spec.tp < 1) s->spec.tp = 1;
     if (!s->o->dry_run && s->size % s->spec.tp != 0)
