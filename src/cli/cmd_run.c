@@ -415,9 +415,26 @@ int sg_cmd_run(int argc, char **argv) {
     double trained_epoch = 0.0;
     eval_ctx ec = {&a, task, &rm, &dev, &dev_mm};
     if (a.do_train) {
-        sg_train_config tc = {a.lr, a.weight_decay, a.warmup_ratio, a.epochs, a.max_grad_norm, a.warmup_steps, a.max_steps,
-                              a.train_bs, a.logging_steps, a.eval_steps, a.save_steps, a.save_total_limit, a.seed,
-                              a.pad_to_max, es, ss, a.output_dir, a.resume};
+        sg_train_config tc = {0};
+        tc.learning_rate = a.lr;
+        tc.weight_decay = a.weight_decay;
+        tc.warmup_ratio = a.warmup_ratio;
+        tc.num_train_epochs = a.epochs;
+        tc.max_grad_norm = a.max_grad_norm;
+        tc.warmup_steps = a.warmup_steps;
+        tc.max_steps = a.max_steps;
+        tc.batch_size = a.train_bs;
+        tc.logging_steps = a.logging_steps;
+        tc.eval_steps = a.eval_steps;
+        tc.save_steps = a.save_steps;
+        tc.save_total_limit = a.save_total_limit;
+        tc.seed = a.seed;
+        tc.pad_to_max = a.pad_to_max;
+        tc.eval_strategy = es;
+        tc.save_strategy = ss;
+        tc.output_dir = a.output_dir;
+        tc.resume_from = a.resume;
+        tc.greater_is_better = -1;
         sg_trainer t;
         if (sg_trainer_init(&t, &tc, &rm.model, &train.enc)) goto fail_all;
         t.eval = es != SG_STRATEGY_NO ? eval_callback : NULL;

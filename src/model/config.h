@@ -15,6 +15,7 @@ typedef struct {
     int max_positions, type_vocab, num_labels;
     int pad_id, bos_id, eos_id;
     float ln_eps, hidden_dropout, attn_dropout, initializer_range;
+    float classifier_dropout; /* config.json's classifier_dropout; < 0 (null): hidden_dropout, as HF */
     sg_activation act;
     sg_problem problem;
     char id2label[SG_MAX_LABELS][SG_LABEL_NAME_MAX];

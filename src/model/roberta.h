@@ -78,6 +78,7 @@ typedef struct {
     sg_arena act_arena;
     sg_acts acts;
     uint64_t dropout_seed; /* dropout masks are a function of (seed, step, site, index) */
+    float label_smoothing;  /* HF --label_smoothing_factor on the classification loss (0: off) */
     uint64_t step;
     struct sg_tp_model *tp; /* tensor parallel (parallel/tp.h): linear weights distributed; NULL: all local */
 } sg_model;

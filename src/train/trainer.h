@@ -9,7 +9,20 @@
 
 #include <cjson/cJSON.h>
 
-typedef enum { SG_STRATEGY_NO = 0, SG_STRATEGY_STEPS, SG_STRATEGY_EPOCH } sg_strategy;
+typedef enum { SG_STRATEGY_NO = 0, SG_STRATEGY_STEPS, SG_STRATEGY_EPOCH, SG_STRATEGY_BEST } sg_strategy; /* BEST: save_strategy only */
+
+/* HF's SchedulerType names (transformers.get_scheduler) */
+typedef enum {
+    SG_SCHED_LINEAR = 0, SG_SCHED_COSINE, SG_SCHED_COSINE_WITH_RESTARTS, SG_SCHED_POLYNOMIAL, SG_SCHED_CONSTANT,
+    SG_SCHED_CONSTANT_WITH_WARMUP, SG_SCHED_INVERSE_SQRT
+} sg_lr_scheduler;
+
+/* --lr_scheduler_kwargs: the keyword arguments HF passes on to the schedule (NaN / 0: HF's default) */
+typedef struct {
+    double num_cycles; /* cosine: 0.5; cosine_with_restarts: 1 */
+    double lr_end, power; /* polynomial: 1e-7, 1.0 */
+    double timescale;  /* inverse_sqrt: warmup steps, or 10000 */
+} sg_lr_scheduler_kwargs;
 
 typedef struct {
     double learning_rate, weight_decay, warmup_ratio, num_train_epochs, max_grad_norm;
@@ -18,6 +31,18 @@ typedef struct {
     sg_strategy eval_strategy, save_strategy;
     const char *output_dir;
     const char *resume_from; /* checkpoint directory or NULL */
+    /* HF TrainingArguments beyond the basics (zero-initialised: HF's defaults apply where 0 means unset) */
+    int gradient_accumulation_steps;   /* micro-batches per optimizer step (<= 0: 1) */
+    sg_lr_scheduler lr_scheduler;
+    sg_lr_scheduler_kwargs lr_scheduler_kwargs;
+    double adam_beta1, adam_beta2, adam_epsilon; /* 0: 0.9, 0.999, 1e-8 */
+    sg_strategy logging_strategy;      /* SG_STRATEGY_STEPS unless set (HF default) */
+    int logging_strategy_set;          /* 0: logging_strategy is HF's default "steps" */
+    int logging_first_step;
+    double eval_delay;                 /* epochs (eval_strategy epoch) or steps before the first evaluation */
+    int load_best_model_at_end;
+    const char *metric_for_best_model; /* "accuracy" or "eval_accuracy"; NULL: "loss" (HF) */
+    int greater_is_better;             /* -1: from the metric's name (HF: false for *loss) */
 } sg_train_config;
 
 typedef struct sg_trainer sg_trainer;
