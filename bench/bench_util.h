@@ -5,7 +5,7 @@
 #include "data/glue.h"
 #include "data/tokenizer.h"
 #include "model/roberta.h"
-#include "quant/lsq.h"
+#include "model/lsq.h"
 #include "train/adamw.h"
 #include "train/progress.h"
 

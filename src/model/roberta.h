@@ -8,7 +8,7 @@
 #include "core/arena.h"
 #include "model/config.h"
 #include "model/params.h"
-#include "quant/lsq.h"
+#include "model/lsq.h"
 
 #include <stdint.h>
 
@@ -74,7 +74,7 @@ typedef struct {
     /* quantizers: [layers * Q_PER_LAYER + 1], those with s == NULL are off */
     int *module_levels;  /* [layers * QM_PER_LAYER + 1] or NULL */
     sg_lsq *quant;
-    int calibrating;     /* forward in LSQ calibration mode (see quant/lsq.h) */
+    int calibrating;     /* forward in LSQ calibration mode (see model/lsq.h) */
     sg_arena act_arena;
     sg_acts acts;
     uint64_t dropout_seed; /* dropout masks are a function of (seed, step, site, index) */

@@ -2,7 +2,7 @@
 #include "core/yaml_doc.h"
 
 #include "core/error.h"
-#include "quant/lsq.h"
+#include "model/lsq.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>

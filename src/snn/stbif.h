@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "quant/lsq.h"
+#include "model/lsq.h"
 
 typedef struct {
     float theta;

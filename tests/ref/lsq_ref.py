@@ -1,5 +1,5 @@
 """PyTorch reference of the LSQInteger quantizer (shared/spec/snn-conversion.md §2), written
-from the spec, independent of the C kernels (src/quant/lsq.c).
+from the spec, independent of the C kernels (src/model/lsq.c).
 
 The module is autograd-based, as in the LSQ paper: the step goes through a gradient-scale function
 (identity forward, gradient times g = 1/sqrt(Qp*numel) backward) and the rounding through a

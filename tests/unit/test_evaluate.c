@@ -2,7 +2,7 @@
  * must be those of each row run alone at full max_seq_length padding (HF's pad_to_max_length),
  * in the split's row order, for the fp32 model and for the QANN (quantizers see padded tokens). */
 #include "core/rng.h"
-#include "quant/lsq.h"
+#include "model/lsq.h"
 #include "train/evaluate.h"
 #include "testlib.h"
 

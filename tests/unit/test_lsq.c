@@ -5,7 +5,7 @@
  *   test_lsq                          unit tests
  *   test_lsq --ref-run CASES OUT      run the cases of tests/ref/lsq_ref.py (safetensors in and out),
  *                                     used by tests/scripts/test_lsq_reference.sh */
-#include "quant/lsq.h"
+#include "model/lsq.h"
 #include "core/error.h"
 #include "core/rng.h"
 #include "io/safetensors.h"

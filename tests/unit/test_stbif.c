@@ -5,7 +5,7 @@
  * exact), and up to float rounding of near-ties with an arbitrary θ. Also overshoot corrected by
  * negative spikes, the working flag, the spike count, in-place steps and the parallel path. */
 #include "snn/stbif.h"
-#include "quant/lsq.h"
+#include "model/lsq.h"
 #include "core/rng.h"
 #include "testlib.h"
 

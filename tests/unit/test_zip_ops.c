@@ -7,7 +7,7 @@
 #include "blas/gemm.h"
 #include "core/rng.h"
 #include "model/ops.h"
-#include "quant/lsq.h"
+#include "model/lsq.h"
 #include "snn/stbif.h"
 #include "snn/zip_ops.h"
 #include "testlib.h"

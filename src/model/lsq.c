@@ -1,4 +1,4 @@
-#include "quant/lsq.h"
+#include "model/lsq.h"
 
 #include "core/error.h"
 #include "core/simd.h"
