@@ -1,6 +1,6 @@
 /* A linear layer of the model, named by its parameter indices: a local product (blas/gemm.h), or
- * the group's distributed one when the model is tensor parallel and the weight distributed
- * (parallel/tp.h). The one place where the model chooses. */
+ * the backend's (linear_backend.h) when the weight is distributed. The one place where the model
+ * chooses. */
 #ifndef SG_MODEL_LINEAR_H
 #define SG_MODEL_LINEAR_H
 

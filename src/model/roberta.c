@@ -2,7 +2,6 @@
 
 #include "core/error.h"
 #include "core/rng.h"
-#include "parallel/tp.h"
 
 #include <omp.h>
 #include <stdlib.h>
@@ -57,7 +56,7 @@ int sg_model_create(sg_model *m, const sg_model_config *cfg) { return sg_model_c
 int sg_model_is_quantized(const sg_model *m) { return m->quant != NULL; }
 
 void sg_model_free(sg_model *m) {
-    sg_tp_model_free(m->tp);
+    if (m->linear) m->linear->release(m->linear);
     sg_arena_free(&m->act_arena);
     free(m->acts.layer);
     free(m->quant);
@@ -166,7 +165,15 @@ int sg_model_reserve(sg_model *m, int B, int T, int training) {
     acts->T = T;
     acts->training = training;
     acts->threads = threads;
-    return sg_tp_model_reserve(m, B * T); /* scratch of the distributed products (0 when not distributed) */
+    return sg_model_linear_reserve(m, B * T);
+}
+
+int sg_model_linear_reserve(sg_model *m, int rows) {
+    if (!m->linear || rows <= 0) return 0;
+    const sg_model_config *c = &m->cfg;
+    int widest = c->hidden > c->ffn ? c->hidden : c->ffn;
+    if (c->num_labels > widest) widest = c->num_labels;
+    return m->linear->reserve(m->linear, (size_t)rows * (size_t)widest + 16);
 }
 
 void sg_model_init_random(sg_model *m, uint64_t seed) {
@@ -176,13 +183,11 @@ void sg_model_init_random(sg_model *m, uint64_t seed) {
         float *w = sg_model_param(m, i);
         if (p->quantizer >= 0) {
             w[0] = 1.0f; /* LSQ's initial step */
-        } else if (p->ndim == 2 && sg_tp_param_distributed(m, i)) {
+        } else if (p->ndim == 2 && sg_model_param_distributed(m, i)) {
             /* the same values as undistributed: each local row draws from its global index */
             const size_t cols = (size_t)p->shape[1], rows = p->numel / cols;
-            const sg_tp_group *g = sg_tp_model_group(m);
-            const int nb = sg_tp_model_layout(m).nb_features;
             for (size_t r = 0; r < rows; r++) {
-                size_t o = (size_t)sg_tp_local_to_global((int)r, nb, g->rank, g->size);
+                size_t o = (size_t)m->linear->global_row(m->linear, (int)r);
                 for (size_t j = 0; j < cols; j++) w[r * cols + j] = c->initializer_range * sg_normal(seed, (uint64_t)i + 1, o * cols + j);
             }
         } else if (p->ndim == 2) {

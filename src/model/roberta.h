@@ -7,6 +7,7 @@
 
 #include "core/arena.h"
 #include "model/config.h"
+#include "model/linear_backend.h"
 #include "model/params.h"
 #include "model/lsq.h"
 
@@ -80,7 +81,7 @@ typedef struct {
     uint64_t dropout_seed; /* dropout masks are a function of (seed, step, site, index) */
     float label_smoothing;  /* HF --label_smoothing_factor on the classification loss (0: off) */
     uint64_t step;
-    struct sg_tp_model *tp; /* tensor parallel (parallel/tp.h): linear weights distributed; NULL: all local */
+    sg_linear_backend *linear; /* products of distributed weights (linear_backend.h); NULL: all local */
 } sg_model;
 
 int sg_model_create(sg_model *m, const sg_model_config *cfg);
@@ -91,7 +92,11 @@ void sg_model_free(sg_model *m);
  * allocates gradients and AdamW moments (zeroed) the first time. */
 int sg_model_reserve(sg_model *m, int B, int T, int training);
 int sg_model_is_quantized(const sg_model *m);
+/* Scratch of the backend's products for batches of `rows` tokens (0 without a backend). */
+int sg_model_linear_reserve(sg_model *m, int rows);
 
+/* 1 when tensor idx stores only some of its rows, its products going through m->linear. */
+static inline int sg_model_param_distributed(const sg_model *m, int idx) { return m->linear && m->table.info[idx].dist; }
 static inline float *sg_model_param(const sg_model *m, int idx) { return m->params + m->table.info[idx].offset; }
 static inline float *sg_model_grad(const sg_model *m, int idx) { return m->grads + m->table.info[idx].offset; }
 /* Quantizer q of layer l (l == layers: the classifier's, q = 0); NULL when off. */

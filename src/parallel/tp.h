@@ -1,5 +1,6 @@
 /* Tensor parallelism (docs/tensor-parallel.md): a group of P MPI ranks shares every linear layer
- * of one model. Each linear weight W[O, I] lives block-cyclically on a 1 x P BLACS grid — rank r
+ * of one model. It plugs into the model from above, as the model's linear backend
+ * (model/linear_backend.h): the model never calls this layer. Each linear weight W[O, I] lives block-cyclically on a 1 x P BLACS grid — rank r
  * keeps the HF rows (output features) of the blocks it owns, and so do its gradient and AdamW
  * moments — and the products Y = X·Wᵀ, dX = dY·W, dW = dYᵀ·X go through PBLAS psgemm.
  * Activations stay replicated: LayerNorm, attention, softmax, dropout, quantizers and the
@@ -54,9 +55,8 @@ int sg_tp_model_attach(sg_model *m, const sg_tp_group *g, const sg_tp_layout *la
 /* The reverse: gather every distributed tensor on every rank, leaving an ordinary tp = 1 model
  * (identical on all ranks). Used before the spiking simulation, which does not run distributed. */
 int sg_tp_model_detach(sg_model *m);
-void sg_tp_model_free(sg_tp_model *t);
-/* Scratch for products on up to `rows` tokens (from sg_model_reserve; attach sizes it too). */
-int sg_tp_model_reserve(sg_model *m, int rows);
+/* The model's tensor-parallel state; NULL when it is not distributed. */
+sg_tp_model *sg_tp_of(const sg_model *m);
 
 /* 1 when m is not distributed or this rank is its group's rank 0: the one that writes files. */
 int sg_tp_is_writer(const sg_model *m);
@@ -66,7 +66,7 @@ sg_tp_stats sg_tp_model_stats(const sg_model *m);
 void sg_tp_model_reset_stats(sg_model *m);
 
 /* Per tensor (idx: parameter table index). A distributed tensor holds local rows only. */
-static inline int sg_tp_param_distributed(const sg_model *m, int idx) { return m->tp && m->table.info[idx].dist; }
+static inline int sg_tp_param_distributed(const sg_model *m, int idx) { return sg_model_param_distributed(m, idx); }
 /* full [O, I] (HF layout) -> this rank's rows. */
 void sg_tp_take_local(const sg_model *m, int idx, const float *full, float *local);
 /* This rank's rows -> full [O, I] on group rank 0 (to_all: on every rank). full may be NULL

@@ -13,7 +13,7 @@ static int rows_of(const sg_param_info *p) { return (int)p->shape[0]; }
 static int cols_of(const sg_param_info *p) { return (int)p->shape[1]; }
 
 void sg_tp_take_local(const sg_model *m, int idx, const float *full, float *local) {
-    const sg_tp_model *t = m->tp;
+    const sg_tp_model *t = sg_tp_of(m);
     const sg_param_info *p = &m->table.info[idx];
     const int P = t->g->size, me = t->g->rank, nb = t->layout.nb_features, I = cols_of(p);
     const int local_rows = sg_tp_owned(rows_of(p), nb, me, P);
@@ -22,7 +22,7 @@ void sg_tp_take_local(const sg_model *m, int idx, const float *full, float *loca
 }
 
 int sg_tp_gather(const sg_model *m, int idx, const float *local, float *full, int to_all) {
-    const sg_tp_model *t = m->tp;
+    const sg_tp_model *t = sg_tp_of(m);
     const sg_param_info *p = &m->table.info[idx];
     const sg_tp_group *g = t->g;
     const int P = g->size, nb = t->layout.nb_features, O = rows_of(p), I = cols_of(p);
@@ -54,65 +54,84 @@ int sg_tp_gather(const sg_model *m, int idx, const float *local, float *full, in
 }
 
 double sg_tp_allreduce_sum(const sg_model *m, double x) {
-    if (!m->tp) return x;
+    const sg_tp_model *t = sg_tp_of(m);
+    if (!t) return x;
     double sum = 0.0;
-    MPI_Allreduce(&x, &sum, 1, MPI_DOUBLE, MPI_SUM, m->tp->g->comm);
+    MPI_Allreduce(&x, &sum, 1, MPI_DOUBLE, MPI_SUM, t->g->comm);
     return sum;
 }
 
 int sg_tp_agree_status(const sg_model *m, int rc) {
-    if (!m->tp) return rc;
+    const sg_tp_model *t = sg_tp_of(m);
+    if (!t) return rc;
     int root_rc = rc;
-    MPI_Bcast(&root_rc, 1, MPI_INT, 0, m->tp->g->comm);
-    if (root_rc != 0 && m->tp->g->rank != 0) return sg_fail("tensor parallel: group rank 0 failed (its error is on its output)");
+    MPI_Bcast(&root_rc, 1, MPI_INT, 0, t->g->comm);
+    if (root_rc != 0 && t->g->rank != 0) return sg_fail("tensor parallel: group rank 0 failed (its error is on its output)");
     return root_rc;
 }
 
-int sg_tp_is_writer(const sg_model *m) { return !m->tp || m->tp->g->rank == 0; }
-const sg_tp_group *sg_tp_model_group(const sg_model *m) { return m->tp ? m->tp->g : NULL; }
+int sg_tp_is_writer(const sg_model *m) { return !sg_tp_of(m) || sg_tp_of(m)->g->rank == 0; }
+const sg_tp_group *sg_tp_model_group(const sg_model *m) { return sg_tp_of(m) ? sg_tp_of(m)->g : NULL; }
 sg_tp_layout sg_tp_model_layout(const sg_model *m) {
     sg_tp_layout l;
     sg_tp_layout_defaults(&l);
-    return m->tp ? m->tp->layout : l;
+    return sg_tp_of(m) ? sg_tp_of(m)->layout : l;
 }
 sg_tp_stats sg_tp_model_stats(const sg_model *m) {
     sg_tp_stats s;
     memset(&s, 0, sizeof s);
-    return m->tp ? m->tp->stats : s;
+    return sg_tp_of(m) ? sg_tp_of(m)->stats : s;
 }
 void sg_tp_model_reset_stats(sg_model *m) {
-    if (m->tp) memset(&m->tp->stats, 0, sizeof m->tp->stats);
+    sg_tp_model *t = sg_tp_of(m);
+    if (t) memset(&t->stats, 0, sizeof t->stats);
 }
 
-int sg_tp_model_reserve(sg_model *m, int rows) {
-    sg_tp_model *t = m->tp;
-    if (!t) return 0;
-    const sg_model_config *c = &m->cfg;
-    int d = c->hidden > c->ffn ? c->hidden : c->ffn;
-    if (c->num_labels > d) d = c->num_labels;
-    size_t need = (size_t)rows * (size_t)d + 16;
+/* The backend's entry points (model/linear_backend.h). */
+static int tp_reserve(sg_linear_backend *b, size_t need) {
+    sg_tp_model *t = (sg_tp_model *)b;
     if (need <= t->floats) return 0;
-    float *a = malloc(sizeof(float) * need), *b = malloc(sizeof(float) * need);
-    if (!a || !b) {
-        free(a);
-        free(b);
+    float *x = malloc(sizeof(float) * need), *y = malloc(sizeof(float) * need);
+    if (!x || !y) {
+        free(x);
+        free(y);
         return sg_fail("out of memory for the tensor-parallel scratch (2 x %zu floats)", need);
     }
     free(t->operand);
     free(t->gathered);
-    t->operand = a;
-    t->gathered = b;
+    t->operand = x;
+    t->gathered = y;
     t->floats = need;
     return 0;
 }
 
-void sg_tp_model_free(sg_tp_model *t) {
+static void tp_release(sg_linear_backend *b) {
+    sg_tp_model *t = (sg_tp_model *)b;
     if (!t) return;
     free(t->operand);
     free(t->gathered);
     free(t->counts);
     free(t->displs);
     free(t);
+}
+
+static int tp_global_row(const sg_linear_backend *b, int local_row) {
+    const sg_tp_model *t = (const sg_tp_model *)b;
+    return sg_tp_local_to_global(local_row, t->layout.nb_features, t->g->rank, t->g->size);
+}
+
+static void tp_forward(sg_linear_backend *b, float *out, const float *inp, const float *W, const float *bias, int rows,
+                       int in_dim, int out_dim) {
+    sg_tp_linear_forward((sg_tp_model *)b, out, inp, W, bias, rows, in_dim, out_dim);
+}
+
+static void tp_backward(sg_linear_backend *b, float *dinp, float dinp_beta, float *dW, float *dbias, const float *dout,
+                        const float *inp, const float *W, int rows, int in_dim, int out_dim) {
+    sg_tp_linear_backward((sg_tp_model *)b, dinp, dinp_beta, dW, dbias, dout, inp, W, rows, in_dim, out_dim);
+}
+
+sg_tp_model *sg_tp_of(const sg_model *m) {
+    return m->linear && m->linear->release == tp_release ? (sg_tp_model *)m->linear : NULL;
 }
 
 /* Quantizer steps point into the parameter block: re-aim them after it moved. */
@@ -184,9 +203,10 @@ static int relayout(sg_model *m, sg_param_table *nt, move_fn move) {
 }
 
 int sg_tp_model_attach(sg_model *m, const sg_tp_group *g, const sg_tp_layout *layout) {
-    if (m->tp) return sg_fail("tensor parallel: the model is already distributed");
+    if (m->linear) return sg_fail("tensor parallel: the model is already distributed");
     sg_tp_model *t = calloc(1, sizeof *t);
     if (!t) return sg_fail("out of memory");
+    t->base = (sg_linear_backend){tp_forward, tp_backward, tp_reserve, tp_global_row, tp_release};
     t->g = g;
     if (layout) t->layout = *layout;
     else sg_tp_layout_defaults(&t->layout);
@@ -201,7 +221,7 @@ int sg_tp_model_attach(sg_model *m, const sg_tp_group *g, const sg_tp_layout *la
     sg_param_table nt = {malloc(sizeof(sg_param_info) * (size_t)m->table.count), m->table.count, 0};
     if (!t->counts || !t->displs || !nt.info) {
         free(nt.info);
-        sg_tp_model_free(t);
+        tp_release(&t->base);
         return sg_fail("out of memory");
     }
     size_t off = 0;
@@ -214,11 +234,11 @@ int sg_tp_model_attach(sg_model *m, const sg_tp_group *g, const sg_tp_layout *la
         off += sg_arena_round(p->numel);
     }
     nt.total = off;
-    m->tp = t; /* take_local reads the layout from m->tp */
-    if ((m->acts.B > 0 && sg_tp_model_reserve(m, m->acts.B * m->acts.T)) || relayout(m, &nt, move_local)) {
+    m->linear = &t->base; /* take_local reads the layout through sg_tp_of */
+    if (sg_model_linear_reserve(m, m->acts.B * m->acts.T) || relayout(m, &nt, move_local)) {
         free(nt.info);
-        m->tp = NULL;
-        sg_tp_model_free(t);
+        m->linear = NULL;
+        tp_release(&t->base);
         return -1;
     }
     return 0;
@@ -227,7 +247,7 @@ int sg_tp_model_attach(sg_model *m, const sg_tp_group *g, const sg_tp_layout *la
 static int move_gather(const sg_model *m, int idx, const float *from, float *to) { return sg_tp_gather(m, idx, from, to, 1); }
 
 int sg_tp_model_detach(sg_model *m) {
-    if (!m->tp) return 0;
+    if (!sg_tp_of(m)) return 0;
     sg_param_table nt;
     if (sg_param_table_build(&nt, &m->cfg, m->quant ? m->module_levels : NULL)) return -1;
     if (nt.count != m->table.count) {
@@ -238,7 +258,7 @@ int sg_tp_model_detach(sg_model *m) {
         sg_param_table_free(&nt);
         return -1;
     }
-    sg_tp_model_free(m->tp);
-    m->tp = NULL;
+    m->linear->release(m->linear);
+    m->linear = NULL;
     return 0;
 }

@@ -38,7 +38,7 @@ static float grad_norm_distributed(const sg_model *m) {
 }
 
 float sg_grad_norm(const sg_model *m) {
-    if (m->tp) return grad_norm_distributed(m);
+    if (sg_tp_of(m)) return grad_norm_distributed(m);
     const size_t n = m->table.total;
     const float *g = m->grads;
     double sum = 0.0;

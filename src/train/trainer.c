@@ -337,7 +337,7 @@ int sg_trainer_train(sg_trainer *t) {
                 (c->save_strategy == SG_STRATEGY_STEPS && c->save_steps > 0 && t->global_step % c->save_steps == 0))
                 if ((rc = checkpoint_now(t, &p))) break;
             int stop = g_stop_signal != 0;
-            if (m->tp) stop = sg_tp_allreduce_sum(m, stop) > 0.0; /* the whole group stops at the same step */
+            if (sg_tp_of(m)) stop = sg_tp_allreduce_sum(m, stop) > 0.0; /* the whole group stops at the same step */
             if (stop) {
                 sg_progress_log(&p, "%s: saving a checkpoint at step %d", g_stop_signal == SIGINT ? "interrupted" : "terminated",
                                 t->global_step);

@@ -148,7 +148,7 @@ int main(int argc, char **argv) {
         if (sg_checkpoint_save(&m, save) || sg_checkpoint_save_optimizer(&m, path)) return fail();
     }
     int writer = sg_tp_is_writer(&m), replicas_identical = 1;
-    if (m.tp) { /* replicated tensors must stay bit-identical across the group, or the ranks drift apart */
+    if (sg_tp_of(&m)) { /* replicated tensors must stay bit-identical across the group, or the ranks drift apart */
         uint64_t h = 1469598103934665603ULL;
         for (int i = 0; i < m.table.count; i++) {
             if (m.table.info[i].dist) continue;
@@ -160,7 +160,7 @@ int main(int argc, char **argv) {
         MPI_Allreduce(&mine, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, sg_tp_model_group(&m)->comm);
         replicas_identical = lo == hi;
     }
-    if (m.tp) {
+    if (sg_tp_of(&m)) {
         sg_tp_stats st = sg_tp_model_stats(&m);
         fprintf(stderr, "rank %d: %ld products, %.3f s in psgemm, %.3f s in all-gathers (%.1f MB received)\n",
                 sg_tp_model_group(&m)->rank, st.products, st.gemm_seconds, st.gather_seconds, st.gathered_bytes / 1e6);
