@@ -68,22 +68,11 @@ typedef struct {
 #define NODE(w, i) (&(w)->d->v[i])
 #define FAIL(w, line, ...) sg_fail_at((w)->d->path, line, __VA_ARGS__)
 
-static int is_null(const ynode *n) {
-    return n->kind == YN_SCALAR && n->plain &&
-           (n->text[0] == '\0' || !strcmp(n->text, "~") || !strcmp(n->text, "null") || !strcmp(n->text, "Null") ||
-            !strcmp(n->text, "NULL"));
-}
-
-static const char *kind_name(const ynode *n) {
-    if (is_null(n)) return "nothing";
-    return n->kind == YN_MAP ? "a mapping" : n->kind == YN_SEQ ? "a sequence" : "a scalar";
-}
-
 static int want_kind(const walker *w, int node, int kind, const char *key) {
     const ynode *n = NODE(w, node);
-    if (n->kind == kind && !(kind == YN_SCALAR && is_null(n))) return 0;
+    if (n->kind == kind && !(kind == YN_SCALAR && ydoc_is_null(n))) return 0;
     const char *want = kind == YN_MAP ? "a mapping" : kind == YN_SEQ ? "a sequence" : "a value";
-    return FAIL(w, n->line, "key '%s': expected %s, not %s", key, want, kind_name(n));
+    return FAIL(w, n->line, "key '%s': expected %s, not %s", key, want, ydoc_kind_name(n));
 }
 
 static int read_string(const walker *w, int node, const char *key, char **out) {
@@ -94,7 +83,7 @@ static int read_string(const walker *w, int node, const char *key, char **out) {
 
 static int read_int(const walker *w, int node, const char *key, long long min, long long max, long long *out) {
     const ynode *n = NODE(w, node);
-    if (n->kind == YN_SCALAR && n->plain && !is_null(n)) {
+    if (n->kind == YN_SCALAR && n->plain && !ydoc_is_null(n)) {
         char *end;
         errno = 0;
         long long v = strtoll(n->text, &end, 10);
@@ -103,13 +92,13 @@ static int read_int(const walker *w, int node, const char *key, long long min, l
             return 0;
         }
     }
-    const char *shown = n->kind == YN_SCALAR ? n->text : kind_name(n);
+    const char *shown = n->kind == YN_SCALAR ? n->text : ydoc_kind_name(n);
     return FAIL(w, n->line, "key '%s': expected an integer in %lld..%lld, not '%s'", key, min, max, shown);
 }
 
 static int read_float(const walker *w, int node, const char *key, double min, double max, double *out) {
     const ynode *n = NODE(w, node);
-    if (n->kind == YN_SCALAR && n->plain && !is_null(n)) {
+    if (n->kind == YN_SCALAR && n->plain && !ydoc_is_null(n)) {
         char *end;
         errno = 0;
         double v = strtod(n->text, &end);
@@ -118,7 +107,7 @@ static int read_float(const walker *w, int node, const char *key, double min, do
             return 0;
         }
     }
-    const char *shown = n->kind == YN_SCALAR ? n->text : kind_name(n);
+    const char *shown = n->kind == YN_SCALAR ? n->text : ydoc_kind_name(n);
     return FAIL(w, n->line, "key '%s': expected a number in %g..%g, not '%s'", key, min, max, shown);
 }
 
@@ -156,13 +145,6 @@ static int check_map(const walker *w, int map, const char *prefix, const char *c
                 return FAIL(w, key->line, "key '%s': duplicate %s (first at line %d)", path, what, NODE(w, j)->line);
     }
     return 0;
-}
-
-/* The value node under `key` in a mapping, or -1. */
-static int map_get(const walker *w, int map, const char *key) {
-    for (int k = NODE(w, map)->first; k >= 0; k = NODE(w, NODE(w, k)->next)->next)
-        if (!strcmp(NODE(w, k)->text, key)) return NODE(w, k)->next;
-    return -1;
 }
 
 static int seq_len(const walker *w, int seq) {
@@ -229,7 +211,7 @@ static int read_pipeline(const walker *w, int node, const char *key, unsigned *o
             if (!strcmp(n->text, STAGE_NAMES[s])) bit = 1u << s;
         if (!bit)
             return FAIL(w, n->line, "key '%s': unknown stage '%s' (expected finetune, eval, predict, convert, snn_eval)", key,
-                        n->kind == YN_SCALAR ? n->text : kind_name(n));
+                        n->kind == YN_SCALAR ? n->text : ydoc_kind_name(n));
         if (stages & bit) return FAIL(w, n->line, "key '%s': stage '%s' listed twice", key, n->text);
         stages |= bit;
     }
@@ -317,8 +299,8 @@ static int transform_level(const sg_transform_config *cfg, const char *path) {
 static int load_transform(const walker *w, int node, const char *key, sg_job_variant *v) {
     const ynode *n = NODE(w, node);
     if (n->kind == YN_SCALAR && n->plain && !strcmp(n->text, "none")) return 0;
-    if (n->kind != YN_SCALAR || is_null(n) || !*n->text)
-        return FAIL(w, n->line, "key '%s': expected none or a transform config path, not %s", key, kind_name(n));
+    if (n->kind != YN_SCALAR || ydoc_is_null(n) || !*n->text)
+        return FAIL(w, n->line, "key '%s': expected none or a transform config path, not %s", key, ydoc_kind_name(n));
     if (!sg_is_file(n->text)) {
         char cwd[4096];
         if (n->text[0] != '/' && getcwd(cwd, sizeof cwd))
@@ -363,17 +345,17 @@ static int read_variants(const walker *w, int node, variant_refs *refs) {
         refs[s->nvariants] = (variant_refs){-1, -1};
         s->nvariants++;
         if (want_kind(w, body, YN_MAP, prefix) || check_map(w, body, prefix, keys, 5, "key")) return -1;
-        int t = map_get(w, body, "transform");
+        int t = ydoc_map_get(w->d, body, "transform", NULL);
         if (t < 0) return FAIL(w, name->line, "key '%s': missing key 'transform' (none or a transform config path)", prefix);
         join_key(path, prefix, "transform");
         if (load_transform(w, t, path, v)) return -1;
-        int sf = map_get(w, body, "start_from");
+        int sf = ydoc_map_get(w->d, body, "start_from", NULL);
         if (sf >= 0) {
             join_key(path, prefix, "start_from");
             if (want_kind(w, sf, YN_SCALAR, path)) return -1;
             refs[s->nvariants - 1].node = sf;
         }
-        int tr = map_get(w, body, "train"), sn = map_get(w, body, "snn"), pl = map_get(w, body, "pipeline");
+        int tr = ydoc_map_get(w->d, body, "train", NULL), sn = ydoc_map_get(w->d, body, "snn", NULL), pl = ydoc_map_get(w->d, body, "pipeline", NULL);
         join_key(path, prefix, "train");
         if (tr >= 0 && read_flags(w, tr, path, "train", &v->flags)) return -1;
         join_key(path, prefix, "snn");
@@ -456,7 +438,7 @@ static int read_filters(const walker *w, int node, const char *key, sg_job_filte
         *f = (sg_job_filter){.line = NODE(w, i)->line, .variant = -1};
         if (want_kind(w, i, YN_MAP, prefix) || check_map(w, i, prefix, keys, 3, "key")) return -1;
         if (NODE(w, i)->first < 0) return FAIL(w, f->line, "key '%s': an empty entry matches every run", prefix);
-        int t = map_get(w, i, "task"), v = map_get(w, i, "variant"), sd = map_get(w, i, "seed");
+        int t = ydoc_map_get(w->d, i, "task", NULL), v = ydoc_map_get(w->d, i, "variant", NULL), sd = ydoc_map_get(w->d, i, "seed", NULL);
         if (t >= 0) {
             join_key(path, prefix, "task");
             if (want_kind(w, t, YN_SCALAR, path)) return -1;
@@ -521,7 +503,7 @@ static cJSON *to_json(const walker *w, int node, const char *prefix) {
     const ynode *n = NODE(w, node);
     if (n->kind == YN_SCALAR) {
         if (!n->plain) return cJSON_CreateString(n->text);
-        if (is_null(n)) return cJSON_CreateNull();
+        if (ydoc_is_null(n)) return cJSON_CreateNull();
         if (!strcmp(n->text, "true") || !strcmp(n->text, "True")) return cJSON_CreateTrue();
         if (!strcmp(n->text, "false") || !strcmp(n->text, "False")) return cJSON_CreateFalse();
         char *end;
@@ -552,7 +534,7 @@ static cJSON *to_json(const walker *w, int node, const char *prefix) {
 static int read_synth(const walker *w, int node) {
     const ynode *n = NODE(w, node);
     if (n->kind != YN_SCALAR || !n->plain || (strcmp(n->text, "true") && strcmp(n->text, "false")))
-        return FAIL(w, n->line, "key 'synth_data': expected true or false, not '%s'", n->kind == YN_SCALAR ? n->text : kind_name(n));
+        return FAIL(w, n->line, "key 'synth_data': expected true or false, not '%s'", n->kind == YN_SCALAR ? n->text : ydoc_kind_name(n));
     w->spec->synth_data = !strcmp(n->text, "true");
     for (int i = 0; i < w->spec->ntasks && w->spec->synth_data; i++) {
         const char *t = w->spec->tasks[i]->name;
@@ -570,40 +552,40 @@ static int read_spec(const walker *w, int root) {
     if (want_kind(w, root, YN_MAP, "(top level)") || check_map(w, root, NULL, keys, (int)(sizeof keys / sizeof keys[0]), "key"))
         return -1;
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        if (map_get(w, root, required[i]) < 0) return FAIL(w, NODE(w, root)->line, "missing key '%s'", required[i]);
+        if (ydoc_map_get(w->d, root, required[i], NULL) < 0) return FAIL(w, NODE(w, root)->line, "missing key '%s'", required[i]);
     int n;
-    if (read_string(w, map_get(w, root, "name"), "name", &s->name)) return -1;
+    if (read_string(w, ydoc_map_get(w->d, root, "name", NULL), "name", &s->name)) return -1;
     if (!valid_name(s->name, 1))
-        return FAIL(w, NODE(w, map_get(w, root, "name"))->line, "key 'name': '%s' is not a folder name ([A-Za-z0-9_.-], not starting with '.')", s->name);
-    n = map_get(w, root, "model");
+        return FAIL(w, NODE(w, ydoc_map_get(w->d, root, "name", NULL))->line, "key 'name': '%s' is not a folder name ([A-Za-z0-9_.-], not starting with '.')", s->name);
+    n = ydoc_map_get(w->d, root, "model", NULL);
     if (read_string(w, n, "model", &s->model) || check_model(w, n, "model")) return -1;
-    if (read_string(w, map_get(w, root, "data_dir"), "data_dir", &s->data_dir)) return -1;
-    if (!*s->data_dir) return FAIL(w, NODE(w, map_get(w, root, "data_dir"))->line, "key 'data_dir': empty");
-    if (read_tasks(w, map_get(w, root, "tasks")) || read_seeds(w, map_get(w, root, "seeds"))) return -1;
-    if ((n = map_get(w, root, "synth_data")) >= 0 && read_synth(w, n)) return -1;
-    if (read_pipeline(w, map_get(w, root, "pipeline"), "pipeline", &s->pipeline)) return -1;
-    if ((n = map_get(w, root, "train")) >= 0 && read_flags(w, n, "train", "train", &s->flags)) return -1;
-    if ((n = map_get(w, root, "snn")) >= 0 && read_flags(w, n, "snn", "snn", &s->flags)) return -1;
+    if (read_string(w, ydoc_map_get(w->d, root, "data_dir", NULL), "data_dir", &s->data_dir)) return -1;
+    if (!*s->data_dir) return FAIL(w, NODE(w, ydoc_map_get(w->d, root, "data_dir", NULL))->line, "key 'data_dir': empty");
+    if (read_tasks(w, ydoc_map_get(w->d, root, "tasks", NULL)) || read_seeds(w, ydoc_map_get(w->d, root, "seeds", NULL))) return -1;
+    if ((n = ydoc_map_get(w->d, root, "synth_data", NULL)) >= 0 && read_synth(w, n)) return -1;
+    if (read_pipeline(w, ydoc_map_get(w->d, root, "pipeline", NULL), "pipeline", &s->pipeline)) return -1;
+    if ((n = ydoc_map_get(w->d, root, "train", NULL)) >= 0 && read_flags(w, n, "train", "train", &s->flags)) return -1;
+    if ((n = ydoc_map_get(w->d, root, "snn", NULL)) >= 0 && read_flags(w, n, "snn", "snn", &s->flags)) return -1;
     long long x;
     s->tp = 1;
-    if ((n = map_get(w, root, "parallel")) >= 0) {
+    if ((n = ydoc_map_get(w->d, root, "parallel", NULL)) >= 0) {
         static const char *const pkeys[] = {"tp"};
         if (want_kind(w, n, YN_MAP, "parallel") || check_map(w, n, "parallel", pkeys, 1, "key")) return -1;
-        int tp = map_get(w, n, "tp");
+        int tp = ydoc_map_get(w->d, n, "tp", NULL);
         if (tp >= 0) {
             if (read_int(w, tp, "parallel.tp", 1, 4096, &x)) return -1;
             s->tp = (int)x;
         }
     }
-    if ((n = map_get(w, root, "retries")) >= 0) {
+    if ((n = ydoc_map_get(w->d, root, "retries", NULL)) >= 0) {
         if (read_int(w, n, "retries", 0, 100, &x)) return -1;
         s->retries = (int)x;
     }
-    if ((n = map_get(w, root, "time_limit")) >= 0) {
+    if ((n = ydoc_map_get(w->d, root, "time_limit", NULL)) >= 0) {
         if (read_int(w, n, "time_limit", 0, INT_MAX, &x)) return -1;
         s->time_limit = (int)x;
     }
-    int vn = map_get(w, root, "variants");
+    int vn = ydoc_map_get(w->d, root, "variants", NULL);
     if (want_kind(w, vn, YN_MAP, "variants") || check_map(w, vn, "variants", NULL, 0, "variant")) return -1;
     int nv = 0;
     for (int k = NODE(w, vn)->first; k >= 0; k = NODE(w, NODE(w, k)->next)->next) nv++;
@@ -615,13 +597,13 @@ static int read_spec(const walker *w, int root) {
     if (rc == 0) rc = link_variants(w, refs);
     free(refs);
     if (rc) return -1;
-    if ((n = map_get(w, root, "include")) >= 0) {
+    if ((n = ydoc_map_get(w->d, root, "include", NULL)) >= 0) {
         s->has_include = 1;
         if (read_filters(w, n, "include", &s->include, &s->ninclude)) return -1;
     }
-    if ((n = map_get(w, root, "exclude")) >= 0 && read_filters(w, n, "exclude", &s->exclude, &s->nexclude)) return -1;
-    if ((n = map_get(w, root, "model_overrides")) >= 0 && read_model_overrides(w, n)) return -1;
-    if ((n = map_get(w, root, "slurm")) >= 0) {
+    if ((n = ydoc_map_get(w->d, root, "exclude", NULL)) >= 0 && read_filters(w, n, "exclude", &s->exclude, &s->nexclude)) return -1;
+    if ((n = ydoc_map_get(w->d, root, "model_overrides", NULL)) >= 0 && read_model_overrides(w, n)) return -1;
+    if ((n = ydoc_map_get(w->d, root, "slurm", NULL)) >= 0) {
         if (want_kind(w, n, YN_MAP, "slurm")) return -1;
         /* the keys `spikeglue submit` reads (sched/submit.h), checked here where lines are known */
         if (check_map(w, n, "slurm", sg_slurm_keys, SG_SLURM_NKEYS, "key")) return -1;

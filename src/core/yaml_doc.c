@@ -133,3 +133,23 @@ int ydoc_parse(ydoc *d, const char *text, size_t len) {
     return rc ? -1 : root;
 }
 
+
+int ydoc_is_null(const ynode *n) {
+    return n->kind == YN_SCALAR && n->plain &&
+           (n->text[0] == '\0' || !strcmp(n->text, "~") || !strcmp(n->text, "null") || !strcmp(n->text, "Null") ||
+            !strcmp(n->text, "NULL"));
+}
+
+const char *ydoc_kind_name(const ynode *n) {
+    if (ydoc_is_null(n)) return "nothing";
+    return n->kind == YN_MAP ? "a mapping" : n->kind == YN_SEQ ? "a sequence" : "a scalar";
+}
+
+int ydoc_map_get(const ydoc *d, int map, const char *key, int *key_line) {
+    for (int k = d->v[map].first; k >= 0; k = d->v[d->v[k].next].next)
+        if (d->v[k].kind == YN_SCALAR && !strcmp(d->v[k].text, key)) {
+            if (key_line) *key_line = d->v[k].line;
+            return d->v[k].next;
+        }
+    return -1;
+}

@@ -36,4 +36,13 @@ int sg_fail_at(const char *path, int line, const char *fmt, ...) SG_PRINTF(3, 4)
 int ydoc_parse(ydoc *d, const char *text, size_t len);
 void ydoc_free(ydoc *d);
 
+/* Typed reading shared by the parsers built on a ydoc. */
+/* A plain scalar spelling YAML's null: empty, ~, null, Null, NULL. */
+int ydoc_is_null(const ynode *n);
+/* What a node is, for messages: "nothing", "a mapping", "a sequence" or "a scalar". */
+const char *ydoc_kind_name(const ynode *n);
+/* The value node under scalar key `key` in mapping `map`, or -1; *key_line (may be NULL) gets
+ * the key's line. */
+int ydoc_map_get(const ydoc *d, int map, const char *key, int *key_line);
+
 #endif

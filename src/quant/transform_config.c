@@ -40,22 +40,11 @@ typedef struct {
 
 #define NODE(w, i) (&(w)->d->v[i])
 
-static int is_null(const ynode *n) {
-    return n->kind == YN_SCALAR && n->plain &&
-           (n->text[0] == '\0' || !strcmp(n->text, "~") || !strcmp(n->text, "null") || !strcmp(n->text, "Null") ||
-            !strcmp(n->text, "NULL"));
-}
-
-static const char *kind_name(const ynode *n) {
-    if (is_null(n)) return "nothing";
-    return n->kind == YN_MAP ? "a mapping" : n->kind == YN_SEQ ? "a sequence" : "a scalar";
-}
-
 /* The mapping under key `key` (at `key_line`), or an error. */
 static int want_map(const walker *w, int node, const char *key, int key_line) {
     const ynode *n = NODE(w, node);
     if (n->kind != YN_MAP)
-        return sg_fail_at(w->d->path, key_line, "key '%s': expected a mapping, got %s", key, kind_name(n));
+        return sg_fail_at(w->d->path, key_line, "key '%s': expected a mapping, got %s", key, ydoc_kind_name(n));
     return 0;
 }
 
@@ -75,20 +64,10 @@ static int check_keys(const walker *w, int map, int *pairs) {
     return 0;
 }
 
-/* The value node under `name` in a mapping, or -1. */
-static int lookup(const walker *w, int map, const char *name, int *key_line) {
-    for (int k = NODE(w, map)->first; k >= 0; k = NODE(w, NODE(w, k)->next)->next)
-        if (!strcmp(NODE(w, k)->text, name)) {
-            if (key_line) *key_line = NODE(w, k)->line;
-            return NODE(w, k)->next;
-        }
-    return -1;
-}
-
 static int want_scalar(const walker *w, int node, const char *key, int key_line) {
     const ynode *n = NODE(w, node);
-    if (n->kind != YN_SCALAR || is_null(n))
-        return sg_fail_at(w->d->path, key_line, "key '%s': expected a scalar, got %s", key, kind_name(n));
+    if (n->kind != YN_SCALAR || ydoc_is_null(n))
+        return sg_fail_at(w->d->path, key_line, "key '%s': expected a scalar, got %s", key, ydoc_kind_name(n));
     return 0;
 }
 
@@ -155,7 +134,7 @@ static int parse_config_map(const walker *w, int cfg_node, int cfg_line, config_
     snprintf(expected, sizeof expected, "name%s%s", shape.has_level ? ", level" : "",
              shape.has_neuron ? ", neuron_type" : "");
 
-    int name_line = cfg_line, name = lookup(w, cfg_node, "name", &name_line);
+    int name_line = cfg_line, name = ydoc_map_get(w->d, cfg_node, "name", &name_line);
     if (name < 0) return sg_fail_at(path, cfg_line, "key 'config': missing key 'name'");
     if (want_scalar(w, name, "name", name_line)) return -1;
     if (strcmp(NODE(w, name)->text, shape.name)) {
@@ -215,7 +194,7 @@ static int parse_entry(const walker *w, int entry, const char *key, int key_line
 
 /* The `by:` of a section: must be present and equal `want`. */
 static int check_by(const walker *w, int section, const char *section_key, int section_line, const char *want) {
-    int by_line = section_line, by = lookup(w, section, "by", &by_line);
+    int by_line = section_line, by = ydoc_map_get(w->d, section, "by", &by_line);
     if (by < 0) return sg_fail_at(w->d->path, section_line, "key '%s': missing key 'by' (expected by: %s)", section_key, want);
     if (want_scalar(w, by, "by", by_line)) return -1;
     if (strcmp(NODE(w, by)->text, want))
@@ -317,7 +296,7 @@ static int parse_document(const walker *w, int root) {
     const char *expected = "quantization_config, snn_transformer_config_attn, snn_transformer_config_fc";
     if (root == -2) return sg_fail_at(path, 0, "empty file (expected %s)", expected);
     if (NODE(w, root)->kind != YN_MAP)
-        return sg_fail_at(path, NODE(w, root)->line, "expected a mapping at the top level, got %s", kind_name(NODE(w, root)));
+        return sg_fail_at(path, NODE(w, root)->line, "expected a mapping at the top level, got %s", ydoc_kind_name(NODE(w, root)));
     if (check_keys(w, root, NULL)) return -1;
     int seen[3] = {0, 0, 0};
     for (int k = NODE(w, root)->first; k >= 0; k = NODE(w, NODE(w, k)->next)->next) {
