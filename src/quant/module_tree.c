@@ -1,6 +1,7 @@
 #include "quant/module_tree.h"
 
 #include "core/error.h"
+#include "core/grow.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,13 +41,10 @@ const sg_quantizer_spec *sg_quantizer_specs(sg_quant_kind kind, int *count) {
 }
 
 static int grow(sg_module_tree *t, int need) {
-    if (need <= t->capacity) return 0;
-    int cap = t->capacity ? t->capacity : 64;
-    while (cap < need) cap *= 2;
-    sg_module *p = realloc(t->nodes, (size_t)cap * sizeof *p);
-    if (!p) return sg_fail("module tree: out of memory (%d nodes)", cap);
-    t->nodes = p;
-    t->capacity = cap;
+    size_t cap = (size_t)t->capacity;
+    if (sg_grow((void **)&t->nodes, &cap, (size_t)need, sizeof *t->nodes, 64))
+        return sg_fail_context("module tree (%d nodes)", need);
+    t->capacity = (int)cap;
     return 0;
 }
 
