@@ -104,12 +104,10 @@ static int count_steps(sg_trainer *t) {
     return 0;
 }
 
-int sg_trainer_init(sg_trainer *t, const sg_train_config *cfg, sg_model *m, const sg_encoded *train) {
-    memset(t, 0, sizeof *t);
+static int init_checked(sg_trainer *t, const sg_train_config *cfg, sg_model *m, const sg_encoded *train) {
     t->cfg = *cfg;
     t->model = m;
     t->train = train;
-    t->log_history = cJSON_CreateArray();
     if (train->n == 0) return sg_fail("the training split is empty");
     if (cfg->batch_size <= 0) return sg_fail("--per_device_train_batch_size must be positive");
     if (count_steps(t) || resolve_strategies(t)) return -1;
@@ -133,6 +131,13 @@ int sg_trainer_init(sg_trainer *t, const sg_train_config *cfg, sg_model *m, cons
         return -1;
     m->dropout_seed = (uint64_t)cfg->seed;
     return sg_model_reserve(m, cfg->batch_size, train->T, 1);
+}
+
+int sg_trainer_init(sg_trainer *t, const sg_train_config *cfg, sg_model *m, const sg_encoded *train) {
+    memset(t, 0, sizeof *t);
+    if (init_checked(t, cfg, m, train)) return -1;
+    t->log_history = cJSON_CreateArray();
+    return t->log_history ? 0 : sg_fail("out of memory");
 }
 
 void sg_trainer_free(sg_trainer *t) {
