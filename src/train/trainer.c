@@ -1,3 +1,5 @@
+/* The training loop (HF Trainer._inner_training_loop): step counts, optimizer steps over
+ * accumulated micro-batches, and the log / evaluate / save events of each step and epoch. */
 #include "train/trainer.h"
 
 #include "core/error.h"
@@ -7,12 +9,12 @@
 #include "parallel/tp.h"
 #include "train/trainer_internal.h"
 
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <limits.h>
 
 static volatile sig_atomic_t g_stop_signal = 0;
 

@@ -1,6 +1,7 @@
-/* The Trainer: HF Trainer's loop in C — seeded epochs of shuffled batches, AdamW with linear
- * schedule and clipping, logging / evaluation / checkpoint strategies, resume bit for bit,
- * Ctrl-C saves a checkpoint, a NaN stops the run with the step named. */
+/* The Trainer: HF Trainer's loop in C — seeded epochs of shuffled batches, gradient accumulation,
+ * AdamW with HF's schedules and clipping, logging / evaluation / checkpoint strategies, the best
+ * model (metric_for_best_model, load_best_model_at_end), resume bit for bit, Ctrl-C saves a
+ * checkpoint, a NaN stops the run with the step named. */
 #ifndef SG_TRAINER_H
 #define SG_TRAINER_H
 
