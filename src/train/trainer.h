@@ -1,28 +1,17 @@
-/* The Trainer: HF Trainer's loop in C — seeded epochs of shuffled batches, AdamW with linear
- * schedule and clipping, logging / evaluation / checkpoint strategies, resume bit for bit,
- * Ctrl-C saves a checkpoint, a NaN stops the run with the step named. */
+/* The Trainer: HF Trainer's loop in C — seeded epochs of shuffled batches, gradient accumulation,
+ * AdamW with HF's schedules and clipping, logging / evaluation / checkpoint strategies, the best
+ * model (metric_for_best_model, load_best_model_at_end), resume bit for bit, Ctrl-C saves a
+ * checkpoint, a NaN stops the run with the step named. */
 #ifndef SG_TRAINER_H
 #define SG_TRAINER_H
 
 #include "train/adamw.h"
 #include "train/dataset.h"
+#include "train/lr_schedule.h"
 
 #include <cjson/cJSON.h>
 
 typedef enum { SG_STRATEGY_NO = 0, SG_STRATEGY_STEPS, SG_STRATEGY_EPOCH, SG_STRATEGY_BEST } sg_strategy; /* BEST: save_strategy only */
-
-/* HF's SchedulerType names (transformers.get_scheduler) */
-typedef enum {
-    SG_SCHED_LINEAR = 0, SG_SCHED_COSINE, SG_SCHED_COSINE_WITH_RESTARTS, SG_SCHED_POLYNOMIAL, SG_SCHED_CONSTANT,
-    SG_SCHED_CONSTANT_WITH_WARMUP, SG_SCHED_INVERSE_SQRT
-} sg_lr_scheduler;
-
-/* --lr_scheduler_kwargs: the keyword arguments HF passes on to the schedule (NaN / 0: HF's default) */
-typedef struct {
-    double num_cycles; /* cosine: 0.5; cosine_with_restarts: 1 */
-    double lr_end, power; /* polynomial: 1e-7, 1.0 */
-    double timescale;  /* inverse_sqrt: warmup steps, or 10000 */
-} sg_lr_scheduler_kwargs;
 
 typedef struct {
     double learning_rate, weight_decay, warmup_ratio, num_train_epochs, max_grad_norm;
@@ -56,10 +45,21 @@ struct sg_trainer {
     sg_model *model;
     const sg_encoded *train;
     sg_adamw_config opt;
-    int steps_per_epoch, total_steps, epochs, global_step;
+    int steps_per_epoch;       /* optimizer steps an epoch takes: ceil(micro-batches / accumulation), the last one partial */
+    int micro_per_epoch;       /* batches of batch_size in an epoch */
+    int grad_accum;            /* micro-batches per optimizer step */
+    int total_steps, epochs, global_step;
+    sg_lr_schedule schedule;
     double total_loss_sum;     /* over all steps, for train_loss */
     double logged_loss_sum;    /* since the last log line */
     int logged_steps;
+    float last_grad_norm;
+    /* best model (HF TrainerState best_metric / best_global_step / best_model_checkpoint) */
+    char best_metric_key[128]; /* "eval_<metric_for_best_model>"; empty: no best-model tracking */
+    int greater_is_better;     /* resolved */
+    int has_best_metric, best_global_step;
+    double best_metric;
+    char best_model_checkpoint[4200]; /* empty: none */
     cJSON *log_history;
     sg_eval_fn eval;
     sg_save_fn save_extra;
