@@ -8,6 +8,7 @@
 #include "train/adamw.h"
 #include "testlib.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,53 @@ static void test_dropout_and_gradients(void) {
     sg_model_free(&m);
 }
 
+/* HF Trainer's LabelSmoother: (1 - eps) * NLL + eps * mean over samples and classes of -log p,
+ * recomputed here from the logits in double; and the gradient against finite differences. */
+static void test_label_smoothing(void) {
+    sg_model_config cfg;
+    sg_model_config_preset(&cfg, "tiny", 3, 261);
+    sg_model m;
+    CHECK(sg_model_create(&m, &cfg) == 0);
+    sg_model_init_random(&m, 5);
+    for (size_t i = 0; i < m.table.total; i++) m.params[i] *= 3.0f;
+    sg_batch batch = make_batch(cfg.vocab_size);
+    for (int b = 0; b < B; b++) labels[b] = (b * 2) % 3;
+    CHECK(sg_model_reserve(&m, B, T, 1) == 0);
+    const double eps = 0.2;
+    m.label_smoothing = (float)eps;
+    float loss = sg_model_forward(&m, &batch, 0);
+    double want = 0.0;
+    for (int b = 0; b < B; b++) {
+        const float *z = m.acts.logits + b * 3;
+        double mx = fmax(z[0], fmax(z[1], z[2])), lse = 0.0, all = 0.0;
+        for (int j = 0; j < 3; j++) lse += exp(z[j] - mx);
+        lse = mx + log(lse);
+        for (int j = 0; j < 3; j++) all += lse - z[j];
+        want += (1.0 - eps) * (lse - z[labels[b]]) + eps * all / 3.0;
+    }
+    want /= B;
+    printf("label smoothing 0.2: loss %.7f, from the logits %.7f\n", loss, want);
+    CHECK_NEAR(loss, want, 1e-5 * fabs(want));
+
+    m.step = 2;
+    sg_model_zero_grad(&m);
+    sg_model_forward(&m, &batch, 1);
+    sg_model_backward(&m, &batch);
+    double g2 = 0.0;
+    for (size_t i = 0; i < m.table.total; i++) g2 += (double)m.grads[i] * m.grads[i];
+    float *w0 = malloc(sizeof(float) * m.table.total);
+    memcpy(w0, m.params, sizeof(float) * m.table.total);
+    const double h = 1e-3 / sqrt(g2);
+    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] + (float)(h * m.grads[i]);
+    double lp = loss_at(&m, &batch);
+    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] - (float)(h * m.grads[i]);
+    double lm = loss_at(&m, &batch);
+    printf("label smoothing: finite difference %.6g vs |g|^2 %.6g\n", (lp - lm) / (2 * h), g2);
+    CHECK_NEAR((lp - lm) / (2 * h) / g2, 1.0, 0.005);
+    free(w0);
+    sg_model_free(&m);
+}
+
 static void test_schedule(void) {
     CHECK_NEAR(sg_linear_schedule(0, 0, 10), 1.0, 1e-7);
     CHECK_NEAR(sg_linear_schedule(5, 0, 10), 0.5, 1e-7);
@@ -188,6 +236,7 @@ static void test_bad_config(void) {
 int main(void) {
     test_round_trip();
     test_dropout_and_gradients();
+    test_label_smoothing();
     test_schedule();
     test_learns();
     test_bad_config();
