@@ -297,22 +297,22 @@ static int site_module(char *out, size_t n, int layer, int site) {
 }
 
 static void record_mask(void *ctx, size_t n, float p, uint64_t seed, uint64_t stream) {
-    mask_log *log = ctx;
+    mask_log *rec = ctx;
     char module[160] = "", name[200];
-    for (int l = -1; l < log->m->cfg.layers && !module[0]; l++)
+    for (int l = -1; l < rec->m->cfg.layers && !module[0]; l++)
         for (int site = SG_SITE_EMB; site <= SG_SITE_CLS_MID && !module[0]; site++)
-            if (sg_dropout_stream(log->m->step, l, site) == stream) site_module(module, sizeof module, l, site);
-    if (!module[0] || log->count == MAX_MASKS) {
-        fprintf(stderr, "draw-masks: a mask on stream %llx that is no dropout site of step %llu\n",
-                (unsigned long long)stream, (unsigned long long)log->m->step);
-        log->failed = 1;
+            if (sg_dropout_stream(rec->m->step, l, site) == stream) site_module(module, sizeof module, l, site);
+    if (!module[0] || rec->count == MAX_MASKS) {
+        fprintf(stderr, "draw-masks: %s (stream %llx, step %llu)\n", module[0] ? "more masks than recorded" : "a mask on no dropout site",
+                (unsigned long long)stream, (unsigned long long)rec->m->step);
+        rec->failed = 1;
         return;
     }
-    snprintf(name, sizeof name, "step%llu.%s", (unsigned long long)log->m->step, module);
-    for (int i = 0; i < log->count; i++)
-        if (!strcmp(log->name[i], name)) {
+    snprintf(name, sizeof name, "step%llu.%s", (unsigned long long)rec->m->step, module);
+    for (int i = 0; i < rec->count; i++)
+        if (!strcmp(rec->name[i], name)) {
             fprintf(stderr, "draw-masks: %s drawn twice in one forward\n", name);
-            log->failed = 1;
+            rec->failed = 1;
             return;
         }
     /* the mask the model applies, through the model's own function: 0 or 1/(1-p) on ones */
@@ -321,10 +321,10 @@ static void record_mask(void *ctx, size_t n, float p, uint64_t seed, uint64_t st
     sg_dropout_forward(keep, ones, n, p, seed, stream);
     for (size_t i = 0; i < n; i++) keep[i] = keep[i] != 0.0f ? 1.0f : 0.0f;
     free(ones);
-    int k = log->count++;
-    log->name[k] = strdup(name);
-    log->keep[k] = keep;
-    log->entry[k] = (sg_st_entry){.name = log->name[k], .ndim = 1, .shape = {(int64_t)n}, .data = keep};
+    int k = rec->count++;
+    rec->name[k] = strdup(name);
+    rec->keep[k] = keep;
+    rec->entry[k] = (sg_st_entry){.name = rec->name[k], .ndim = 1, .shape = {(int64_t)n}, .data = keep};
 }
 
 /* Runs the case's training forwards (step 0 .. steps-1) and writes every mask they draw. */
@@ -346,21 +346,20 @@ static int draw_masks(const char *dir) {
         fprintf(stderr, "%s: no train.json with \"steps\", or no memory\n", dir);
         return 1;
     }
-    static mask_log log;
-    log.m = &m;
-    sg_dropout_set_observer(record_mask, &log);
+    static mask_log rec;
+    rec.m = &m;
+    sg_dropout_set_observer(record_mask, &rec);
     for (int s = 0; s < (int)steps_item->valuedouble; s++) {
         m.step = (uint64_t)s;
         sg_model_forward(&m, &b, 1);
     }
     sg_dropout_set_observer(NULL, NULL);
     snprintf(path, sizeof path, "%s/masks.safetensors", dir);
-    int rc = log.failed || sg_st_write(path, log.entry, log.count, NULL) ? 1 : 0;
-    if (rc) sg_print_error();
-    else printf("draw-masks: %d masks over %d steps -> %s\n", log.count, (int)steps_item->valuedouble, path);
-    for (int i = 0; i < log.count; i++) {
-        free(log.name[i]);
-        free(log.keep[i]);
+    int rc = rec.failed ? 1 : sg_st_write(path, rec.entry, rec.count, NULL) ? (sg_print_error(), 1) : 0;
+    if (rc == 0) printf("draw-masks: %d masks over %d steps -> %s\n", rec.count, (int)steps_item->valuedouble, path);
+    for (int i = 0; i < rec.count; i++) {
+        free(rec.name[i]);
+        free(rec.keep[i]);
     }
     cJSON_Delete(train);
     free_batch(&ob);
