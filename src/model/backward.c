@@ -18,14 +18,16 @@ static void head_backward(sg_model *m, const sg_batch *b) {
     const sg_model_config *c = &m->cfg;
     sg_acts *a = &m->acts;
     const int B = b->B, T = b->T, C = c->hidden, L = c->num_labels;
-    const float ph = c->hidden_dropout;
+    const float ph = sg_classifier_dropout(c);
+    /* label smoothing: the target is (1 - eps) one-hot + eps uniform, so d/dz = p - target */
+    const float eps = c->problem == SG_PROBLEM_REGRESSION ? 0.0f : m->label_smoothing, off = eps / (float)L;
     float *dlogits = a->d_cls, *dt = dlogits + (size_t)B * L, *dx_cls = dt + (size_t)B * C;
     for (int i = 0; i < B; i++) {
         if (c->problem == SG_PROBLEM_REGRESSION) {
             dlogits[i] = 2.0f * (a->logits[i] - b->targets[i]) / (float)B;
         } else {
             for (int j = 0; j < L; j++)
-                dlogits[i * L + j] = (a->probs[i * L + j] - (j == b->labels[i] ? 1.0f : 0.0f)) / (float)B;
+                dlogits[i * L + j] = (a->probs[i * L + j] - off - (j == b->labels[i] ? 1.0f - eps : 0.0f)) / (float)B;
         }
     }
     int ow = sg_param_index_classifier(c, C_OW), ob = sg_param_index_classifier(c, C_OB);

@@ -33,6 +33,7 @@ int sg_model_config_preset(sg_model_config *c, const char *size, int num_labels,
     c->ln_eps = 1e-5f;
     c->hidden_dropout = 0.1f;
     c->attn_dropout = 0.1f;
+    c->classifier_dropout = -1.0f; /* null: the head uses hidden_dropout */
     c->initializer_range = 0.02f;
     c->act = SG_ACT_RELU;
     c->problem = num_labels == 1 ? SG_PROBLEM_REGRESSION : SG_PROBLEM_SINGLE_LABEL;
@@ -54,6 +55,7 @@ int sg_model_config_validate(const sg_model_config *c, const char *origin) {
     NEED(c->ln_eps > 0 && c->ln_eps < 1, "layer_norm_eps %g out of range", (double)c->ln_eps);
     NEED(c->hidden_dropout >= 0 && c->hidden_dropout < 1, "hidden_dropout_prob %g out of range", (double)c->hidden_dropout);
     NEED(c->attn_dropout >= 0 && c->attn_dropout < 1, "attention_probs_dropout_prob %g out of range", (double)c->attn_dropout);
+    NEED(c->classifier_dropout < 1, "classifier_dropout %g out of range", (double)c->classifier_dropout);
     NEED(c->problem != SG_PROBLEM_REGRESSION || c->num_labels == 1, "problem_type regression needs num_labels 1, not %d", c->num_labels);
 #undef NEED
     return 0;
@@ -160,6 +162,7 @@ int sg_model_config_parse(sg_model_config *c, const char *text, size_t len, cons
     /* HF defaults where a key may be absent */
     c->type_vocab = 2; c->pad_id = 1; c->bos_id = 0; c->eos_id = 2;
     c->ln_eps = 1e-12f; c->hidden_dropout = 0.1f; c->attn_dropout = 0.1f; c->initializer_range = 0.02f;
+    c->classifier_dropout = -1.0f; /* absent or null */
     c->max_positions = 512;
     if (get_int(root, path, "vocab_size", &c->vocab_size, 1) || get_int(root, path, "hidden_size", &c->hidden, 1) ||
         get_int(root, path, "num_hidden_layers", &c->layers, 1) ||
@@ -171,8 +174,15 @@ int sg_model_config_parse(sg_model_config *c, const char *text, size_t len, cons
         get_float(root, path, "layer_norm_eps", &c->ln_eps) ||
         get_float(root, path, "hidden_dropout_prob", &c->hidden_dropout) ||
         get_float(root, path, "attention_probs_dropout_prob", &c->attn_dropout) ||
-        get_float(root, path, "initializer_range", &c->initializer_range))
+        get_float(root, path, "initializer_range", &c->initializer_range) ||
+        get_float(root, path, "classifier_dropout", &c->classifier_dropout))
         goto done;
+    const cJSON *cd = cJSON_GetObjectItemCaseSensitive(root, "classifier_dropout");
+    if (cd && !cJSON_IsNull(cd) && !(c->classifier_dropout >= 0 && c->classifier_dropout < 1)) {
+        sg_fail("%s: key 'classifier_dropout': %g out of range (expected null or a probability in [0, 1))", path,
+                (double)c->classifier_dropout);
+        goto done;
+    }
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(root, "hidden_act");
     if (!act || !cJSON_IsString(act)) {
         sg_fail("%s: key 'hidden_act': expected \"relu\" or \"gelu\"", path);
@@ -183,6 +193,17 @@ int sg_model_config_parse(sg_model_config *c, const char *text, size_t len, cons
     else {
         sg_fail("%s: key 'hidden_act': '%s' is not supported (expected relu or gelu)", path, act->valuestring);
         goto done;
+    }
+    /* RobertaForSequenceClassification is an encoder: a decoder config (causal self-attention,
+     * cross-attention layers) describes another model, so it is refused, not silently run as one. */
+    static const char *const decoder_keys[] = {"is_decoder", "add_cross_attention"};
+    for (size_t k = 0; k < sizeof decoder_keys / sizeof decoder_keys[0]; k++) {
+        const cJSON *flag = cJSON_GetObjectItemCaseSensitive(root, decoder_keys[k]);
+        if (flag && !cJSON_IsFalse(flag) && !cJSON_IsNull(flag)) { /* Python would take any truthy value */
+            sg_fail("%s: key '%s': %s is not supported (expected false: RobertaForSequenceClassification is an encoder)",
+                    path, decoder_keys[k], cJSON_IsTrue(flag) ? "true" : "a non-boolean value");
+            goto done;
+        }
     }
     const cJSON *pet = cJSON_GetObjectItemCaseSensitive(root, "position_embedding_type");
     if (pet && cJSON_IsString(pet) && strcmp(pet->valuestring, "absolute") != 0) {
@@ -216,6 +237,8 @@ int sg_model_config_save(const sg_model_config *c, const char *path) {
     cJSON_AddNumberToObject(root, "attention_probs_dropout_prob", c->attn_dropout);
     cJSON_AddNumberToObject(root, "bos_token_id", c->bos_id);
     cJSON_AddNumberToObject(root, "eos_token_id", c->eos_id);
+    if (c->classifier_dropout < 0) cJSON_AddNullToObject(root, "classifier_dropout");
+    else cJSON_AddNumberToObject(root, "classifier_dropout", c->classifier_dropout);
     cJSON_AddStringToObject(root, "hidden_act", c->act == SG_ACT_RELU ? "relu" : "gelu");
     cJSON_AddNumberToObject(root, "hidden_dropout_prob", c->hidden_dropout);
     cJSON_AddNumberToObject(root, "hidden_size", c->hidden);

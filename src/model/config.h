@@ -21,6 +21,12 @@ typedef struct {
     char id2label[SG_MAX_LABELS][SG_LABEL_NAME_MAX];
 } sg_model_config;
 
+/* The head's dropout probability, as HF's RobertaClassificationHead: classifier_dropout if set,
+ * else hidden_dropout_prob. */
+static inline float sg_classifier_dropout(const sg_model_config *c) {
+    return c->classifier_dropout >= 0 ? c->classifier_dropout : c->hidden_dropout;
+}
+
 /* Geometries of `init-model --size`: tiny, small, base (roberta-base). vocab_size is set by the caller. */
 int sg_model_config_preset(sg_model_config *c, const char *size, int num_labels, int vocab_size);
 

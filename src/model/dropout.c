@@ -20,12 +20,26 @@ static void dropout_backward_range(float *dinp, int accumulate, const float *dou
     }
 }
 
+static sg_dropout_observer g_observer;
+static void *g_observer_ctx;
+
+void sg_dropout_set_observer(sg_dropout_observer observer, void *ctx) {
+    g_observer = observer;
+    g_observer_ctx = ctx;
+}
+
 void sg_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t stream) {
     if (p <= 0.0f) {
         if (out != inp)
 #pragma omp parallel for schedule(static)
             for (size_t i = 0; i < n; i++) out[i] = inp[i];
         return;
+    }
+    if (g_observer) { /* unset first: the observer's own sg_dropout_forward must not report itself */
+        sg_dropout_observer observer = g_observer;
+        g_observer = NULL;
+        observer(g_observer_ctx, n, p, seed, stream);
+        g_observer = observer;
     }
     const uint64_t key = sg_stream_key(seed, stream);
 #pragma omp parallel

@@ -131,7 +131,7 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
     const sg_model_config *c = &m->cfg;
     sg_acts *a = &m->acts;
     const int B = b->B, T = b->T, C = c->hidden, L = c->num_labels;
-    const float ph = a->training_now ? c->hidden_dropout : 0.0f;
+    const float ph = a->training_now ? sg_classifier_dropout(c) : 0.0f;
     for (int i = 0; i < B; i++) memcpy(a->cls_x + (size_t)i * C, x + (size_t)i * T * C, sizeof(float) * C); /* <s> */
     sg_dropout_forward(a->cls_x, a->cls_x, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_IN));
     sg_lsq *q = sg_model_quant(m, c->layers, 0);
@@ -150,6 +150,7 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
         }
         return (float)(loss / B);
     }
+    const double eps = m->label_smoothing;
     for (int i = 0; i < B; i++) { /* softmax kept for backward and for predictions */
         const float *z = a->logits + (size_t)i * L;
         float *p = a->probs + (size_t)i * L;
@@ -158,7 +159,15 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
         float sum = 0.0f;
         for (int j = 0; j < L; j++) sum += p[j] = expf(z[j] - mx);
         for (int j = 0; j < L; j++) p[j] /= sum;
-        if (b->labels) loss += -(double)(z[b->labels[i]] - mx - logf(sum));
+        if (!b->labels) continue;
+        const float log_sum = logf(sum);
+        double nll = -(double)(z[b->labels[i]] - mx - log_sum);
+        if (eps > 0.0f) { /* HF LabelSmoother: (1 - eps) NLL + eps * mean over classes of -log p */
+            double uniform = 0.0;
+            for (int j = 0; j < L; j++) uniform += -(double)(z[j] - mx - log_sum);
+            nll = (1.0 - eps) * nll + eps * uniform / L;
+        }
+        loss += nll;
     }
     return b->labels ? (float)(loss / B) : 0.0f;
 }

@@ -20,6 +20,12 @@ void sg_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_
 /* dinp = dout * mask/(1-p) (dinp may equal dout); with accumulate, adds to dinp. */
 void sg_dropout_backward(float *dinp, int accumulate, const float *dout, size_t n, float p, uint64_t seed,
                          uint64_t stream);
+/* For the reference tests (tests/tools/check_vs_reference.c): when set, called once per
+ * sg_dropout_forward that draws a mask (p > 0), before it is applied, with that call's
+ * arguments; the observer can materialise the mask by calling sg_dropout_forward on ones.
+ * Process-wide and not thread-safe: set it only in single-model test tools. */
+typedef void (*sg_dropout_observer)(void *ctx, size_t n, float p, uint64_t seed, uint64_t stream);
+void sg_dropout_set_observer(sg_dropout_observer observer, void *ctx);
 static inline float sg_dropout_scale(float u, float p) { return u >= p ? 1.0f / (1.0f - p) : 0.0f; }
 
 void sg_relu_forward(float *out, const float *inp, size_t n);

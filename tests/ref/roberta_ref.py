@@ -8,7 +8,8 @@ blocks, classification head on token 0, MSE / cross-entropy loss, and the HF
 Trainer optimisation step (clip, AdamW with HF's decay groups, linear warmup).
 
 CLI (see README.md):
-  roberta_ref.py make-case --out DIR --case {cls2,cls3,stsb,gelu} --seed S [--dtype f32|f16]
+  roberta_ref.py make-case --out DIR --case CASE --seed S [--dtype f32|f16]
+  roberta_ref.py expect --case-dir DIR       (cases with dropout: after DIR/masks.safetensors exists)
   roberta_ref.py forward --model DIR --batch batch.json --out OUT.safetensors
 """
 
@@ -172,7 +173,49 @@ def embeddings(p, cfg, input_ids, training):
     x = words + types
     x = x + positions
     x = layer_norm(p, "roberta.embeddings.LayerNorm", x, cfg.layer_norm_eps)
-    return F.dropout(x, cfg.hidden_dropout_prob, training)
+    return dropout(x, cfg.hidden_dropout_prob, training, "roberta.embeddings.dropout")
+
+
+# ------------------------------------------------------------------------ dropout
+
+class DropoutMasks:
+    """Keep flags (0/1) drawn by the model under test, fed to this model's own dropout sites.
+
+    Names are 'step{S}.{HF dropout module}' ('classifier.dropout.0' / '.1' for the two uses of
+    HF's one classifier dropout). Applying a mask is torch's inverted dropout with the Bernoulli
+    draw replaced: x * (keep / (1 - p)), p being this model's probability at that site."""
+
+    def __init__(self, tensors, source):
+        self.tensors, self.source, self.step = tensors, source, 0
+        self.unused = set(tensors)
+
+    def apply(self, x, p, site):
+        name = f"step{self.step}.{site}"
+        if name not in self.tensors:
+            raise RefError(f"{self.source}: no mask '{name}': the model under test drew none at a dropout "
+                           f"site the reference has (p = {p})")
+        keep = torch.from_numpy(self.tensors[name])
+        if keep.numel() != x.numel():
+            raise RefError(f"{self.source}: mask '{name}' has {keep.numel()} elements, the site {x.numel()}")
+        self.unused.discard(name)
+        return x * (keep.view(x.shape).to(x.dtype) / (1.0 - p))
+
+    def check_all_used(self):
+        if self.unused:
+            raise RefError(f"{self.source}: the model under test drew masks where the reference has no dropout: "
+                           + ", ".join(sorted(self.unused)[:4]))
+
+
+_masks = None  # DropoutMasks while expected outputs are computed with given masks
+
+
+def dropout(x, p, training, site):
+    """F.dropout, or the given mask of `site` (the HF module's name) when masks are installed."""
+    if _masks is None:
+        return F.dropout(x, p, training)
+    if not training or p == 0.0:
+        return x
+    return _masks.apply(x, p, site)
 
 
 def split_heads(x, cfg):
@@ -201,7 +244,7 @@ def self_attention(p, prefix, h, ext_mask, cfg, training, quant=None):
     v = split_heads(quantize(quant, p, module, "value_quan", linear(p, prefix + "value", h), training), cfg)
     scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(cfg.head_dim)
     scores = scores + ext_mask
-    probs = F.dropout(F.softmax(scores, dim=-1), cfg.attention_probs_dropout_prob, training)
+    probs = dropout(F.softmax(scores, dim=-1), cfg.attention_probs_dropout_prob, training, module + ".dropout")
     probs = quantize(quant, p, module, "attn_quan", probs, training)
     context = quantize(quant, p, module, "after_attn_quan", torch.matmul(probs, v), training)
     return merge_heads(context)
@@ -211,7 +254,7 @@ def add_and_norm(p, dense_name, ln_name, x, residual, cfg, training, quant=None)
     """HF's SelfOutput / Output: LN(Dropout(dense(x)) + residual)."""
     module = dense_name.rsplit(".", 1)[0]  # "...attention.output" or "...output"
     x = quantize(quant, p, module, "dense_quan", linear(p, dense_name, x), training)
-    x = F.dropout(x, cfg.hidden_dropout_prob, training)
+    x = dropout(x, cfg.hidden_dropout_prob, training, module + ".dropout")
     x = layer_norm(p, ln_name, x + residual, cfg.layer_norm_eps)
     return quantize(quant, p, module, "dense_quan_after_ln", x, training)
 
@@ -228,9 +271,10 @@ def encoder_layer(p, i, h, ext_mask, cfg, training, quant=None):
 
 
 def classification_head(p, cfg, hidden, training, quant=None):
-    x = F.dropout(hidden[:, 0, :], cfg.classifier_dropout, training)
+    # HF's head applies its one dropout module (classifier_dropout, else hidden_dropout_prob) twice
+    x = dropout(hidden[:, 0, :], cfg.classifier_dropout, training, "classifier.dropout.0")
     x = torch.tanh(quantize(quant, p, "classifier", "dense_quan", linear(p, "classifier.dense", x), training))
-    x = F.dropout(x, cfg.classifier_dropout, training)
+    x = dropout(x, cfg.classifier_dropout, training, "classifier.dropout.1")
     return linear(p, "classifier.out_proj", x)
 
 
@@ -244,8 +288,13 @@ def forward_logits(p, cfg, input_ids, attention_mask, training=False, quant=None
     return classification_head(p, cfg, h, training, quant)
 
 
-def sequence_classification_loss(logits, labels, cfg):
-    """HF RobertaForSequenceClassification's loss, including its problem_type inference."""
+def sequence_classification_loss(logits, labels, cfg, label_smoothing=0.0):
+    """HF RobertaForSequenceClassification's loss, including its problem_type inference.
+
+    label_smoothing: HF Trainer's --label_smoothing_factor. Its LabelSmoother computes
+    (1 - eps) * NLL + eps * mean over samples and classes of -log p, which is torch's
+    cross_entropy against (1 - eps) one-hot + eps uniform targets (selfcheck.py checks both agree).
+    Only single-label classification uses it here (spikeglue refuses it for regression)."""
     problem_type = cfg.problem_type
     if problem_type is None:
         if cfg.num_labels == 1:
@@ -260,7 +309,8 @@ def sequence_classification_loss(logits, labels, cfg):
             return F.mse_loss(logits.squeeze(), labels.squeeze())
         return F.mse_loss(logits, labels)
     if problem_type == "single_label_classification":
-        return F.cross_entropy(logits.view(-1, cfg.num_labels), labels.long().view(-1))
+        return F.cross_entropy(logits.view(-1, cfg.num_labels), labels.long().view(-1),
+                               label_smoothing=label_smoothing)
     if problem_type == "multi_label_classification":
         return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
     raise RefError(f"problem_type '{problem_type}' unsupported")
@@ -285,11 +335,11 @@ def linear_warmup_lambda(warmup_steps, total_steps):
     return lr_lambda
 
 
-def loss_and_backward(params, cfg, batch, training, quant=None):
+def loss_and_backward(params, cfg, batch, training, quant=None, label_smoothing=0.0):
     for tensor in params.values():
         tensor.grad = None
     logits = forward_logits(params, cfg, batch["input_ids"], batch["attention_mask"], training, quant)
-    loss = sequence_classification_loss(logits, batch["labels"], cfg)
+    loss = sequence_classification_loss(logits, batch["labels"], cfg, label_smoothing)
     loss.backward()
     return logits, loss
 
@@ -303,8 +353,11 @@ def train(params, cfg, batch, tc, quant=None):
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, linear_warmup_lambda(tc["warmup_steps"], tc["total_steps"]))
     losses = []
-    for _ in range(tc["steps"]):
-        _, loss = loss_and_backward(params, cfg, batch, training=True, quant=quant)
+    for step in range(tc["steps"]):
+        if _masks is not None:
+            _masks.step = step  # the masks the model under test drew at this step
+        _, loss = loss_and_backward(params, cfg, batch, training=True, quant=quant,
+                                    label_smoothing=tc.get("label_smoothing", 0.0))
         losses.append(loss.item())
         torch.nn.utils.clip_grad_norm_(list(params.values()), tc["max_grad_norm"])
         optimizer.step()
@@ -379,7 +432,19 @@ CASES = {
     "cls3": {"num_labels": 3, "hidden_act": "relu"},
     "stsb": {"num_labels": 1, "hidden_act": "relu"},
     "gelu": {"num_labels": 2, "hidden_act": "gelu"},
+    # dropout on at every site, the head's (classifier_dropout) differing from the encoder's
+    "dropout": {"num_labels": 3, "hidden_act": "relu", "hidden_dropout": 0.1, "attention_dropout": 0.2,
+                "classifier_dropout": 0.3},
+    # classifier_dropout null: the head falls back to hidden_dropout_prob
+    "dropout-null": {"num_labels": 2, "hidden_act": "relu", "hidden_dropout": 0.15, "attention_dropout": 0.1},
+    # dropout only in the head
+    "classifier-dropout": {"num_labels": 2, "hidden_act": "relu", "classifier_dropout": 0.25},
 }
+
+# train.json additions per case (HF Trainer arguments beyond TRAIN_CONFIG)
+CASE_TRAINING = {"smooth": {"label_smoothing": 0.1}, "smooth-dropout": {"label_smoothing": 0.2}}
+CASES["smooth"] = CASES["cls3"]
+CASES["smooth-dropout"] = CASES["dropout"]
 
 TRAIN_CONFIG = {"steps": 10, "learning_rate": 1e-3, "weight_decay": 0.01, "warmup_steps": 2,
                 "total_steps": 10, "max_grad_norm": 1.0, "adam_beta1": 0.9, "adam_beta2": 0.999,
@@ -388,7 +453,7 @@ TRAIN_CONFIG = {"steps": 10, "learning_rate": 1e-3, "weight_decay": 0.01, "warmu
 BATCH_SIZE, SEQ_LEN = 4, 24
 
 
-def tiny_config_json(num_labels, hidden_act):
+def tiny_config_json(num_labels, hidden_act, hidden_dropout=0.0, attention_dropout=0.0, classifier_dropout=None):
     """A config.json as HF writes it for a tiny RobertaForSequenceClassification."""
     return {
         "architectures": ["RobertaForSequenceClassification"],
@@ -396,8 +461,8 @@ def tiny_config_json(num_labels, hidden_act):
         "vocab_size": 300, "hidden_size": 64, "num_hidden_layers": 2,
         "num_attention_heads": 2, "intermediate_size": 256, "hidden_act": hidden_act,
         "max_position_embeddings": 40, "type_vocab_size": 1, "layer_norm_eps": 1e-05,
-        "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
-        "classifier_dropout": None, "position_embedding_type": "absolute",
+        "hidden_dropout_prob": hidden_dropout, "attention_probs_dropout_prob": attention_dropout,
+        "classifier_dropout": classifier_dropout, "position_embedding_type": "absolute",
         "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2,
         "num_labels": num_labels,
         "id2label": {str(i): f"LABEL_{i}" for i in range(num_labels)},
@@ -478,14 +543,32 @@ def leaf_copy(params):
     return {n: t.detach().clone().requires_grad_(True) for n, t in params.items()}
 
 
-def expected_outputs(params, cfg, batch):
-    """logits, loss and grads at the initial params; then 10 training steps."""
-    work = leaf_copy(params)
-    logits, loss = loss_and_backward(work, cfg, batch, training=False)
-    out = {"logits": to_numpy(logits), "loss": to_numpy(loss.reshape(1))}
-    out.update({f"grad.{n}": to_numpy(t.grad) for n, t in work.items()})
-    trained = leaf_copy(params)
-    losses = train(trained, cfg, batch, TRAIN_CONFIG)
+def has_dropout(cfg):
+    return max(cfg.hidden_dropout_prob, cfg.attention_probs_dropout_prob, cfg.classifier_dropout) > 0.0
+
+
+def expected_outputs(params, cfg, batch, tc=TRAIN_CONFIG, masks=None):
+    """logits, loss and grads at the initial params; then 10 training steps.
+
+    With masks (DropoutMasks), logits / loss / grads are those of the training forward with the
+    masks of step 0, `eval_logits` the eval forward's, and training step S uses the masks of step S."""
+    global _masks
+    _masks = masks
+    try:
+        work = leaf_copy(params)
+        logits, loss = loss_and_backward(work, cfg, batch, training=masks is not None,
+                                         label_smoothing=tc.get("label_smoothing", 0.0))
+        out = {"logits": to_numpy(logits), "loss": to_numpy(loss.reshape(1))}
+        out.update({f"grad.{n}": to_numpy(t.grad) for n, t in work.items()})
+        if masks is not None:
+            with torch.no_grad():
+                out["eval_logits"] = to_numpy(forward_logits(params, cfg, batch["input_ids"], batch["attention_mask"]))
+        trained = leaf_copy(params)
+        losses = train(trained, cfg, batch, tc)
+        if masks is not None:
+            masks.check_all_used()
+    finally:
+        _masks = None
     out["train_losses"] = to_numpy(torch.tensor(losses, dtype=torch.float32))
     with torch.no_grad():
         out["final_logits"] = to_numpy(forward_logits(trained, cfg, batch["input_ids"], batch["attention_mask"]))
@@ -512,10 +595,36 @@ def make_case(out_dir, case, seed, dtype, init_std=None):
                       {n: to_numpy(t.to(stored_dtype)) for n, t in params.items()})
     batch_path = os.path.join(out_dir, "batch.json")
     write_batch_json(batch_path, raw_batch)
-    write_json(os.path.join(out_dir, "train.json"), TRAIN_CONFIG)
+    tc = dict(TRAIN_CONFIG, **CASE_TRAINING.get(case, {}))
+    write_json(os.path.join(out_dir, "train.json"), tc)
+    if has_dropout(cfg):  # expected outputs need the masks of the model under test: see `expect`
+        return
     # Read the batch back as `forward` (and the C side) will: same label dtype, same rounding.
     write_safetensors(os.path.join(out_dir, "expected.safetensors"),
-                      expected_outputs(params, cfg, read_batch(batch_path)))
+                      expected_outputs(params, cfg, read_batch(batch_path), tc))
+
+
+def expect_case(case_dir):
+    """expected.safetensors of a case directory; with dropout on, from DIR/masks.safetensors."""
+    cfg, params = load_model(os.path.join(case_dir, "model"))
+    batch_path = os.path.join(case_dir, "batch.json")
+    batch = read_batch(batch_path)
+    check_batch_fits(batch, cfg, batch_path)
+    train_path = os.path.join(case_dir, "train.json")
+    try:
+        with open(train_path) as f:
+            tc = json.load(f)
+    except (OSError, json.JSONDecodeError) as err:
+        raise RefError(f"{train_path}: {err}") from None
+    masks = None
+    if has_dropout(cfg):
+        masks_path = os.path.join(case_dir, "masks.safetensors")
+        try:
+            tensors, _ = read_safetensors(masks_path)
+        except (OSError, SafetensorsError) as err:
+            raise RefError(f"{masks_path}: {err}") from None
+        masks = DropoutMasks(tensors, masks_path)
+    write_safetensors(os.path.join(case_dir, "expected.safetensors"), expected_outputs(params, cfg, batch, tc, masks))
 
 
 # ------------------------------------------------------------------------ forward
@@ -539,10 +648,13 @@ def parse_args(argv):
     sub = parser.add_subparsers(dest="command", required=True)
     make = sub.add_parser("make-case", help="write a tiny model, a batch and the expected outputs")
     make.add_argument("--out", required=True, help="case directory to create")
-    make.add_argument("--case", required=True, choices=sorted(CASES))
+    make.add_argument("--case", required=True, choices=sorted(CASES),
+                      help="cases with dropout write no expected.safetensors: run `expect` once masks.safetensors exists")
     make.add_argument("--seed", required=True, type=int)
     make.add_argument("--dtype", default="f32", choices=["f32", "f16"], help="dtype of model.safetensors")
     make.add_argument("--init-std", type=float, default=None, help="std of the random weights (default: initializer_range)")
+    exp = sub.add_parser("expect", help="expected.safetensors of a case (with dropout: from its masks.safetensors)")
+    exp.add_argument("--case-dir", required=True, help="directory made by make-case")
     fwd = sub.add_parser("forward", help="eval forward of a model directory on a batch.json")
     fwd.add_argument("--model", required=True, help="directory with config.json and model.safetensors")
     fwd.add_argument("--batch", required=True, help="batch.json")
@@ -555,6 +667,8 @@ def main(argv=None):
     try:
         if args.command == "make-case":
             make_case(args.out, args.case, args.seed, args.dtype, args.init_std)
+        elif args.command == "expect":
+            expect_case(args.case_dir)
         else:
             run_forward(args.model, args.batch, args.out)
     except (RefError, OSError) as err:

@@ -16,6 +16,7 @@ import tempfile
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True  # keep tests/ref free of __pycache__
@@ -316,6 +317,51 @@ def check_f16_case(case_dir):
     check_forward_reproduces(case_dir, "cls2-f16")
 
 
+def check_label_smoothing():
+    """torch's cross_entropy(label_smoothing=eps) against HF Trainer's LabelSmoother, written here from
+    its definition: -log_softmax; NLL averaged over samples; -log p summed over classes, averaged over
+    samples and classes; (1 - eps) * NLL + eps * that."""
+    cfg = ref.Config(ref.tiny_config_json(num_labels=4, hidden_act="relu"), "label smoothing")
+    generator = torch.Generator().manual_seed(3)
+    logits = (3 * torch.randn(6, 4, generator=generator, dtype=torch.float64)).requires_grad_(True)
+    labels = torch.tensor([0, 3, 1, 1, 2, 0])
+    for eps in (0.0, 0.1, 0.35):
+        ours = ref.sequence_classification_loss(logits, labels, cfg, label_smoothing=eps)
+        neg_log_probs = -F.log_softmax(logits, dim=-1)
+        nll = neg_log_probs.gather(-1, labels[:, None]).sum() / labels.numel()
+        smoothed = neg_log_probs.sum() / (labels.numel() * logits.shape[-1])
+        hf = (1 - eps) * nll + eps * smoothed
+        g_ours, = torch.autograd.grad(ours, logits)
+        g_hf, = torch.autograd.grad(hf, logits)
+        diff = max(abs(ours.item() - hf.item()), (g_ours - g_hf).abs().max().item())
+        check(diff < 1e-12, f"label smoothing {eps}: loss and gradient equal HF's LabelSmoother", f"max diff {diff:.1e}")
+
+
+def check_masked_dropout():
+    """The reference's masked dropout with torch's own Bernoulli draws is torch's dropout."""
+    x = torch.randn(4, 24, 64, dtype=torch.float32) + 5.0  # no zeros: the draw is readable from the output
+    for p in (0.1, 0.3):
+        torch.manual_seed(17)
+        want = F.dropout(x, p, True)
+        keep = (want != 0).float().numpy().ravel()
+        masks = ref.DropoutMasks({"step0.site": keep}, "selfcheck")
+        ref._masks = masks
+        try:
+            got = ref.dropout(x, p, True, "site")
+            untouched = ref.dropout(x, p, False, "site") is x and ref.dropout(x, 0.0, True, "other") is x
+            try:
+                ref.dropout(x, p, True, "missing")
+                refused = False
+            except ref.RefError as err:
+                refused = "missing" in str(err)
+        finally:
+            ref._masks = None
+        diff = (got - want).abs().max().item()
+        check(diff <= 1e-6 * want.abs().max().item() and untouched and refused and not masks.unused,
+              f"dropout {p} with given masks equals F.dropout with the same draws (eval and p = 0 untouched, "
+              "a missing mask refused)", f"max diff {diff:.1e}")
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         check_safetensors_io(tmp)
@@ -338,6 +384,8 @@ def main():
         check_f16_case(os.path.join(tmp, "cls2_f16"))
         check_foreign_checkpoint(tmp, cases["cls3"])
         check_cli_reproducible(tmp, cases["cls2"])
+        check_label_smoothing()
+        check_masked_dropout()
     print(f"{'all checks passed' if not FAILURES else f'{len(FAILURES)} check(s) FAILED'}")
     return 1 if FAILURES else 0
 

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # The C model against the independent PyTorch reference (tests/ref/roberta_ref.py):
 # logits, loss, every gradient, 10 AdamW steps, for classification (2 and 3 labels), STS-B
-# regression and GELU; padding and sentence pairs are in every batch. Then checkpoints both ways:
-# an f16 checkpoint written by PyTorch loads here, and one written here reads the same in PyTorch.
+# regression and GELU; padding and sentence pairs are in every batch. Then dropout on at every site
+# (embeddings, attention probabilities, attention output, FFN output, both head sites, with
+# classifier_dropout set, null, or alone), fed the same masks on both sides: the C model records
+# the masks it draws (check_vs_reference --draw-masks), the reference applies them at its own sites
+# with its own 1/(1-p). Label smoothing against torch's cross_entropy(label_smoothing=eps), alone
+# and with dropout. Then checkpoints both ways: an f16 checkpoint written by PyTorch loads here,
+# and one written here reads the same in PyTorch.
 set -euo pipefail
 BUILD=$1; SRC=$2
 PY=/usr/bin/python3
@@ -20,6 +25,22 @@ for c in cls2 cls3 stsb gelu; do
     run $CHECK "$WORK/$c-$std"
   done
 done
+ # dropout cases: the C model draws the masks, the reference computes the expected outputs with them
+dropout_case() { # case init-std
+  local dir="$WORK/$1-$2"
+  $REF make-case --out "$dir" --case $1 --seed 9 --init-std $2
+  if ! $CHECK --draw-masks "$dir" > "$WORK/log" 2>&1 || ! $REF expect --case-dir "$dir" >> "$WORK/log" 2>&1; then
+    echo "== $1-$2: masks / expected outputs"; cat "$WORK/log"; fail=1; return
+  fi
+  run $CHECK "$dir"
+}
+dropout_case dropout 0.02
+dropout_case dropout 0.3
+dropout_case dropout-null 0.3
+dropout_case classifier-dropout 0.3
+dropout_case smooth-dropout 0.3
+$REF make-case --out "$WORK/smooth" --case smooth --seed 7 --init-std 0.3
+run $CHECK "$WORK/smooth"
 $REF make-case --out "$WORK/f16" --case cls2 --seed 11 --dtype f16 --init-std 0.3
 run $CHECK "$WORK/f16"
 

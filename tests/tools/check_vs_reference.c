@@ -2,11 +2,17 @@
  * per-tensor max differences for logits, loss and every gradient, then the losses of 10 AdamW
  * steps, the final logits and the final parameters.
  *   check_vs_reference CASE_DIR                      (made by `roberta_ref.py make-case`)
- *   check_vs_reference --forward MODEL BATCH REF     (REF made by `roberta_ref.py forward`) */
+ *   check_vs_reference --forward MODEL BATCH REF     (REF made by `roberta_ref.py forward`)
+ *   check_vs_reference --draw-masks CASE_DIR         (CASE_DIR/masks.safetensors for `roberta_ref.py expect`)
+ * Cases with dropout on feed the reference the masks the C model draws: --draw-masks runs the
+ * case's training forwards, records every mask sg_dropout_forward draws (model/ops.h observer)
+ * as 0/1 keep flags named by the HF module whose dropout it is, and the reference scales them
+ * by its own 1/(1-p) at its own dropout sites. */
 #include "core/error.h"
 #include "core/fileio.h"
 #include "io/checkpoint.h"
 #include "io/safetensors.h"
+#include "model/ops.h"
 #include "train/adamw.h"
 #include "testlib.h"
 
@@ -181,6 +187,9 @@ static int check_case(const char *dir) {
     if (sg_model_reserve(&m, b.B, b.T, 1)) return sg_print_error(), 1;
     const size_t L = (size_t)m.cfg.num_labels;
     const double TOL = 1e-4;
+    const cJSON *smoothing = cJSON_GetObjectItem(train, "label_smoothing");
+    m.label_smoothing = cJSON_IsNumber(smoothing) ? (float)smoothing->valuedouble : 0.0f;
+    m.step = 0; /* dropout masks of step s are the ones --draw-masks recorded as step s */
 
     printf("case %s: forward and gradients\n", dir);
     sg_model_zero_grad(&m);
@@ -204,7 +213,8 @@ static int check_case(const char *dir) {
         compare_scaled("gradient", m.grads + m.table.info[i].offset, &st, name, m.table.info[i].numel, TOL, floor);
     }
     sg_model_forward(&m, &b, 0);
-    compare("eval forward", m.acts.logits, &st, "logits", (size_t)b.B * L, TOL);
+    /* with dropout on, the eval logits differ from the training forward's */
+    compare("eval forward", m.acts.logits, &st, sg_st_find(&st, "eval_logits") ? "eval_logits" : "logits", (size_t)b.B * L, TOL);
 
     printf("case %s: 10 AdamW steps\n", dir);
     sg_adamw_config oc;
@@ -218,6 +228,7 @@ static int check_case(const char *dir) {
     float losses[64];
     set_schedule(&m, 0); /* training starts the LSQ initialisation schedule afresh, as the reference */
     for (int s = 0; s < steps && s < 64; s++) {
+        m.step = (uint64_t)s;
         sg_model_zero_grad(&m);
         losses[s] = sg_model_forward(&m, &b, 1);
         sg_model_backward(&m, &b);
@@ -261,6 +272,101 @@ static int check_case(const char *dir) {
     return sg_test_done();
 }
 
+/* ---- --draw-masks ---- */
+
+enum { MAX_MASKS = 4096 };
+typedef struct {
+    const sg_model *m;
+    int count, failed;
+    sg_st_entry entry[MAX_MASKS];
+    char *name[MAX_MASKS];
+    float *keep[MAX_MASKS];
+} mask_log;
+
+/* The HF module whose dropout a C dropout site is (classifier.dropout is applied twice in HF's head). */
+static int site_module(char *out, size_t n, int layer, int site) {
+    switch (site) {
+    case SG_SITE_EMB: return layer < 0 ? snprintf(out, n, "roberta.embeddings.dropout") : -1;
+    case SG_SITE_ATT: return layer >= 0 ? snprintf(out, n, "roberta.encoder.layer.%d.attention.self.dropout", layer) : -1;
+    case SG_SITE_ATT_OUT: return layer >= 0 ? snprintf(out, n, "roberta.encoder.layer.%d.attention.output.dropout", layer) : -1;
+    case SG_SITE_FFN_OUT: return layer >= 0 ? snprintf(out, n, "roberta.encoder.layer.%d.output.dropout", layer) : -1;
+    case SG_SITE_CLS_IN: return layer < 0 ? snprintf(out, n, "classifier.dropout.0") : -1;
+    case SG_SITE_CLS_MID: return layer < 0 ? snprintf(out, n, "classifier.dropout.1") : -1;
+    default: return -1;
+    }
+}
+
+static void record_mask(void *ctx, size_t n, float p, uint64_t seed, uint64_t stream) {
+    mask_log *rec = ctx;
+    char module[160] = "", name[200];
+    for (int l = -1; l < rec->m->cfg.layers && !module[0]; l++)
+        for (int site = SG_SITE_EMB; site <= SG_SITE_CLS_MID && !module[0]; site++)
+            if (sg_dropout_stream(rec->m->step, l, site) == stream) site_module(module, sizeof module, l, site);
+    if (!module[0] || rec->count == MAX_MASKS) {
+        fprintf(stderr, "draw-masks: %s (stream %llx, step %llu)\n", module[0] ? "more masks than recorded" : "a mask on no dropout site",
+                (unsigned long long)stream, (unsigned long long)rec->m->step);
+        rec->failed = 1;
+        return;
+    }
+    snprintf(name, sizeof name, "step%llu.%s", (unsigned long long)rec->m->step, module);
+    for (int i = 0; i < rec->count; i++)
+        if (!strcmp(rec->name[i], name)) {
+            fprintf(stderr, "draw-masks: %s drawn twice in one forward\n", name);
+            rec->failed = 1;
+            return;
+        }
+    /* the mask the model applies, through the model's own function: 0 or 1/(1-p) on ones */
+    float *keep = malloc(sizeof(float) * (n ? n : 1)), *ones = malloc(sizeof(float) * (n ? n : 1));
+    for (size_t i = 0; i < n; i++) ones[i] = 1.0f;
+    sg_dropout_forward(keep, ones, n, p, seed, stream);
+    for (size_t i = 0; i < n; i++) keep[i] = keep[i] != 0.0f ? 1.0f : 0.0f;
+    free(ones);
+    int k = rec->count++;
+    rec->name[k] = strdup(name);
+    rec->keep[k] = keep;
+    rec->entry[k] = (sg_st_entry){.name = rec->name[k], .ndim = 1, .shape = {(int64_t)n}, .data = keep};
+}
+
+/* Runs the case's training forwards (step 0 .. steps-1) and writes every mask they draw. */
+static int draw_masks(const char *dir) {
+    char path[4096];
+    sg_model m;
+    if (load_case_model(dir, &m)) return sg_print_error(), 1;
+    int regression = m.cfg.problem == SG_PROBLEM_REGRESSION;
+    owned_batch ob;
+    snprintf(path, sizeof path, "%s/batch.json", dir);
+    if (load_batch(path, &ob, regression)) return sg_print_error(), sg_model_free(&m), 1;
+    sg_batch b = as_batch(&ob, regression);
+    snprintf(path, sizeof path, "%s/train.json", dir);
+    char *tj = sg_read_file(path, 1 << 20, NULL);
+    cJSON *train = tj ? cJSON_Parse(tj) : NULL;
+    free(tj);
+    const cJSON *steps_item = cJSON_GetObjectItem(train, "steps");
+    if (!cJSON_IsNumber(steps_item) || sg_model_reserve(&m, b.B, b.T, 1)) {
+        fprintf(stderr, "%s: no train.json with \"steps\", or no memory\n", dir);
+        return 1;
+    }
+    static mask_log rec;
+    rec.m = &m;
+    sg_dropout_set_observer(record_mask, &rec);
+    for (int s = 0; s < (int)steps_item->valuedouble; s++) {
+        m.step = (uint64_t)s;
+        sg_model_forward(&m, &b, 1);
+    }
+    sg_dropout_set_observer(NULL, NULL);
+    snprintf(path, sizeof path, "%s/masks.safetensors", dir);
+    int rc = rec.failed ? 1 : sg_st_write(path, rec.entry, rec.count, NULL) ? (sg_print_error(), 1) : 0;
+    if (rc == 0) printf("draw-masks: %d masks over %d steps -> %s\n", rec.count, (int)steps_item->valuedouble, path);
+    for (int i = 0; i < rec.count; i++) {
+        free(rec.name[i]);
+        free(rec.keep[i]);
+    }
+    cJSON_Delete(train);
+    free_batch(&ob);
+    sg_model_free(&m);
+    return rc;
+}
+
 static int check_forward(const char *model_dir, const char *batch_path, const char *ref_path) {
     sg_model m;
     if (sg_checkpoint_load(&m, model_dir, 0, NULL)) return sg_print_error(), 1;
@@ -282,7 +388,8 @@ static int check_forward(const char *model_dir, const char *batch_path, const ch
 
 int main(int argc, char **argv) {
     if (argc == 2) return check_case(argv[1]);
+    if (argc == 3 && !strcmp(argv[1], "--draw-masks")) return draw_masks(argv[2]);
     if (argc == 5 && !strcmp(argv[1], "--forward")) return check_forward(argv[2], argv[3], argv[4]);
-    fprintf(stderr, "usage: check_vs_reference CASE_DIR | --forward MODEL_DIR BATCH_JSON REF_SAFETENSORS\n");
+    fprintf(stderr, "usage: check_vs_reference CASE_DIR | --draw-masks CASE_DIR | --forward MODEL_DIR BATCH_JSON REF_SAFETENSORS\n");
     return 2;
 }

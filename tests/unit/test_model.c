@@ -1,5 +1,6 @@
 /* Model invariants that need no reference: checkpoint round trip, seeded dropout, gradients
- * against finite differences with dropout on, the schedule, and that training learns. */
+ * against finite differences with dropout on, label smoothing, which sites draw dropout with which
+ * p (classifier_dropout in the head), the schedule, and that training learns. */
 #include "core/error.h"
 #include "core/fileio.h"
 #include "io/checkpoint.h"
@@ -8,6 +9,7 @@
 #include "train/adamw.h"
 #include "testlib.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +127,107 @@ static void test_dropout_and_gradients(void) {
     sg_model_free(&m);
 }
 
+/* HF Trainer's LabelSmoother: (1 - eps) * NLL + eps * mean over samples and classes of -log p,
+ * recomputed here from the logits in double; and the gradient against finite differences. */
+static void test_label_smoothing(void) {
+    sg_model_config cfg;
+    sg_model_config_preset(&cfg, "tiny", 3, 261);
+    sg_model m;
+    CHECK(sg_model_create(&m, &cfg) == 0);
+    sg_model_init_random(&m, 5);
+    for (size_t i = 0; i < m.table.total; i++) m.params[i] *= 3.0f;
+    sg_batch batch = make_batch(cfg.vocab_size);
+    for (int b = 0; b < B; b++) labels[b] = (b * 2) % 3;
+    CHECK(sg_model_reserve(&m, B, T, 1) == 0);
+    const double eps = 0.2;
+    m.label_smoothing = (float)eps;
+    float loss = sg_model_forward(&m, &batch, 0);
+    double want = 0.0;
+    for (int b = 0; b < B; b++) {
+        const float *z = m.acts.logits + b * 3;
+        double mx = fmax(z[0], fmax(z[1], z[2])), lse = 0.0, all = 0.0;
+        for (int j = 0; j < 3; j++) lse += exp(z[j] - mx);
+        lse = mx + log(lse);
+        for (int j = 0; j < 3; j++) all += lse - z[j];
+        want += (1.0 - eps) * (lse - z[labels[b]]) + eps * all / 3.0;
+    }
+    want /= B;
+    printf("label smoothing 0.2: loss %.7f, from the logits %.7f\n", loss, want);
+    CHECK_NEAR(loss, want, 1e-5 * fabs(want));
+
+    m.step = 2;
+    sg_model_zero_grad(&m);
+    sg_model_forward(&m, &batch, 1);
+    sg_model_backward(&m, &batch);
+    double g2 = 0.0;
+    for (size_t i = 0; i < m.table.total; i++) g2 += (double)m.grads[i] * m.grads[i];
+    float *w0 = malloc(sizeof(float) * m.table.total);
+    memcpy(w0, m.params, sizeof(float) * m.table.total);
+    const double h = 1e-3 / sqrt(g2);
+    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] + (float)(h * m.grads[i]);
+    double lp = loss_at(&m, &batch);
+    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] - (float)(h * m.grads[i]);
+    double lm = loss_at(&m, &batch);
+    printf("label smoothing: finite difference %.6g vs |g|^2 %.6g\n", (lp - lm) / (2 * h), g2);
+    CHECK_NEAR((lp - lm) / (2 * h) / g2, 1.0, 0.005);
+    free(w0);
+    sg_model_free(&m);
+}
+
+/* Which sites draw dropout masks, and with which p (the model/ops.h observer): HF's head uses
+ * classifier_dropout when set, else hidden_dropout_prob. Torch-free; test_model_vs_torch checks
+ * the placement of every mask against the reference. */
+typedef struct {
+    const sg_model *m;
+    float p_of[8][6]; /* [layer + 1][site], 0: not drawn */
+    int draws;
+} site_log;
+
+static void note_site(void *ctx, size_t n, float p, uint64_t seed, uint64_t stream) {
+    site_log *sl = ctx;
+    (void)n;
+    (void)seed;
+    sl->draws++;
+    for (int l = -1; l < sl->m->cfg.layers; l++)
+        for (int site = SG_SITE_EMB; site <= SG_SITE_CLS_MID; site++)
+            if (sg_dropout_stream(sl->m->step, l, site) == stream) sl->p_of[l + 1][site] = p;
+}
+
+static void expect_sites(float hidden, float attn, float classifier, float head_p) {
+    sg_model_config cfg;
+    sg_model_config_preset(&cfg, "tiny", 2, 261);
+    cfg.hidden_dropout = hidden;
+    cfg.attn_dropout = attn;
+    cfg.classifier_dropout = classifier;
+    sg_model m;
+    CHECK(sg_model_create(&m, &cfg) == 0);
+    sg_model_init_random(&m, 1);
+    sg_batch batch = make_batch(cfg.vocab_size);
+    CHECK(sg_model_reserve(&m, B, T, 1) == 0);
+    site_log sl = {.m = &m};
+    sg_dropout_set_observer(note_site, &sl);
+    sg_model_forward(&m, &batch, 1);
+    sg_dropout_set_observer(NULL, NULL);
+    int expected_draws = (hidden > 0) * (1 + 2 * cfg.layers) + (attn > 0) * cfg.layers + (head_p > 0) * 2;
+    CHECK_MSG(sl.draws == expected_draws, "hidden %g attn %g classifier %g: %d masks drawn, expected %d", (double)hidden,
+              (double)attn, (double)classifier, sl.draws, expected_draws);
+    CHECK(sl.p_of[0][SG_SITE_EMB] == hidden);
+    for (int l = 0; l < cfg.layers; l++)
+        CHECK(sl.p_of[l + 1][SG_SITE_ATT] == attn && sl.p_of[l + 1][SG_SITE_ATT_OUT] == hidden &&
+              sl.p_of[l + 1][SG_SITE_FFN_OUT] == hidden);
+    CHECK_MSG(sl.p_of[0][SG_SITE_CLS_IN] == head_p && sl.p_of[0][SG_SITE_CLS_MID] == head_p,
+              "classifier_dropout %g, hidden %g: the head drew p %g / %g, expected %g", (double)classifier, (double)hidden,
+              (double)sl.p_of[0][SG_SITE_CLS_IN], (double)sl.p_of[0][SG_SITE_CLS_MID], (double)head_p);
+    sg_model_free(&m);
+}
+
+static void test_dropout_sites(void) {
+    expect_sites(0.1f, 0.2f, 0.3f, 0.3f);   /* classifier_dropout set: the head uses it */
+    expect_sites(0.1f, 0.2f, -1.0f, 0.1f);  /* null: hidden_dropout_prob */
+    expect_sites(0.0f, 0.0f, 0.25f, 0.25f); /* the head alone */
+    expect_sites(0.1f, 0.0f, 0.0f, 0.0f);   /* classifier_dropout 0 turns the head's off */
+}
+
 static void test_schedule(void) {
     CHECK_NEAR(sg_linear_schedule(0, 0, 10), 1.0, 1e-7);
     CHECK_NEAR(sg_linear_schedule(5, 0, 10), 0.5, 1e-7);
@@ -188,6 +291,8 @@ static void test_bad_config(void) {
 int main(void) {
     test_round_trip();
     test_dropout_and_gradients();
+    test_label_smoothing();
+    test_dropout_sites();
     test_schedule();
     test_learns();
     test_bad_config();
