@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "data/glue.h"
+#include "data/metrics.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -314,6 +315,34 @@ static int check_platform_flags(const sg_run_args *a, const sg_flag *flags, int 
     return 0;
 }
 
+/* HF looks the metric up as eval_<name> in the evaluation's results at the first checkpoint and
+ * fails there (KeyError); here a name the task never reports is refused before anything runs. */
+static int check_best_metric(const char *metric, const sg_glue_task *task) {
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{SG_METRIC_ACCURACY, "accuracy"}, {SG_METRIC_F1, "f1"}, {SG_METRIC_MATTHEWS, "matthews_correlation"},
+                 {SG_METRIC_PEARSON, "pearson"}, {SG_METRIC_SPEARMAN, "spearmanr"}};
+    const char *name = strncmp(metric, "eval_", 5) == 0 ? metric + 5 : metric;
+    size_t len = strlen(name);
+    if (len > 3 && task->split_files[SG_SPLIT_DEV_MISMATCHED] && !strcmp(name + len - 3, "_mm")) len -= 3; /* MNLI mismatched */
+    char known[256] = "loss";
+    int count = 0, found = len == 4 && !strncmp(name, "loss", 4);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(task->metrics & names[i].bit)) continue;
+        count++;
+        found |= strlen(names[i].name) == len && !strncmp(name, names[i].name, len);
+        strncat(known, ", ", sizeof known - strlen(known) - 1);
+        strncat(known, names[i].name, sizeof known - strlen(known) - 1);
+    }
+    if (count > 1) {
+        found |= len == 14 && !strncmp(name, "combined_score", 14);
+        strncat(known, ", combined_score", sizeof known - strlen(known) - 1);
+    }
+    if (!found) return sg_fail("--metric_for_best_model %s: task %s reports %s", metric, task->name, known);
+    return 0;
+}
+
 static int check_combinations(const sg_run_args *a) {
     if (!a->model) return sg_fail("run: --model_name_or_path is required");
     if (!a->output_dir) return sg_fail("run: --output_dir is required");
@@ -330,6 +359,7 @@ static int check_combinations(const sg_run_args *a) {
         if (t->is_regression && a->label_smoothing_factor > 0)
             return sg_fail("--label_smoothing_factor: %s is a regression task (no classes to smooth)", t->name);
     }
+    if (a->task && a->metric_for_best_model && check_best_metric(a->metric_for_best_model, sg_glue_task_find(a->task))) return -1;
     if (a->do_train && !a->resume && !a->overwrite && sg_dir_nonempty(a->output_dir))
         return sg_fail("%s: output directory exists and is not empty (use --overwrite_output_dir to overwrite it, or --resume_from_checkpoint)",
                        a->output_dir);

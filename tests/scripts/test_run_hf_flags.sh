@@ -86,6 +86,8 @@ expect_error scheduler_kwargs_wrong "--lr_scheduler_kwargs: the cosine schedule 
 expect_error scheduler_kwargs_json "--lr_scheduler_kwargs: expected a JSON object" "${EVAL[@]}" --lr_scheduler_kwargs '[1'
 expect_error label_smoothing_regression "--label_smoothing_factor: stsb is a regression task" \
   --model_name_or_path builtin:tiny --task_name stsb --data_dir "$W/data" --do_train --output_dir "$W/o" --label_smoothing_factor 0.1
+expect_error best_metric_unknown "--metric_for_best_model f1: task sst2 reports loss, accuracy" "${BASE[@]}" --do_train \
+  --output_dir "$W/o" --eval_strategy epoch --metric_for_best_model f1
 expect_error save_best_without_eval "--save_strategy best needs --eval_strategy" "${BASE[@]}" --do_train --output_dir "$W/o" \
   --save_strategy best
 expect_error load_best_mismatch "--load_best_model_at_end requires the save and eval strategy to match" "${BASE[@]}" --do_train \
