@@ -184,6 +184,16 @@ expect_error mismatched_refused "classifier has 3 labels but task sst2 has 2 \(-
 expect_line mismatched_reinitialised "classifier of 3 labels replaced by a new 2-label one" --model_name_or_path "$W/three" \
   --task_name sst2 --data_dir "$W/data" --do_eval --max_eval_samples 8 --output_dir "$W/mm" --ignore_mismatched_sizes
 
+# ---- --cache_dir: the hub cache ORG/NAME is resolved in (HF_HUB_CACHE points elsewhere)
+C=$W/cache/models--someorg--tiny
+mkdir -p "$C/refs" "$C/snapshots/0123abc"
+printf 0123abc > "$C/refs/main"
+"$SG" init-model --num_labels 2 --out "$C/snapshots/0123abc" > /dev/null 2>&1 || bad "init-model into the cache"
+expect_line cache_dir "^model: someorg/tiny" --model_name_or_path someorg/tiny --cache_dir "$W/cache" --task_name sst2 \
+  --data_dir "$W/data" --do_eval --max_eval_samples 8 --output_dir "$W/cached"
+expect_error cache_dir_needed "model someorg/tiny not found" --model_name_or_path someorg/tiny --task_name sst2 \
+  --data_dir "$W/data" --do_eval --output_dir "$W/o"
+
 # ---- the new training flags reach the trainer (its numerics are tested with the trainer)
 "$SG" run "${BASE[@]}" --do_train --num_train_epochs 1 --per_device_train_batch_size 8 --gradient_accumulation_steps 2 \
   --lr_scheduler_type constant --learning_rate 1e-3 --logging_steps 1 --logging_first_step --adam_beta1 0.8 --adam_beta2 0.99 \
