@@ -334,9 +334,11 @@ int sg_cmd_run(int argc, char **argv) {
         t.save_extra = trainer_save_extra;
         t.ctx = &ec;
         sg_trainer_install_signals();
-        printf("training: %d examples, %d epochs, %d steps (%d per epoch), batch %d x %d accumulated, lr %g (%s schedule), warmup %d steps\n",
-               train.enc.n, t.epochs, t.total_steps, t.steps_per_epoch, a.train_bs, a.gradient_accumulation_steps, a.lr,
-               a.lr_scheduler_type, t.opt.warmup_steps);
+        char batch[64];
+        if (a.gradient_accumulation_steps > 1) snprintf(batch, sizeof batch, "%d x %d accumulated", a.train_bs, a.gradient_accumulation_steps);
+        else snprintf(batch, sizeof batch, "%d", a.train_bs);
+        printf("training: %d examples, %d epochs, %d steps (%d per epoch), batch %s, lr %g (%s schedule), warmup %d steps\n",
+               train.enc.n, t.epochs, t.total_steps, t.steps_per_epoch, batch, a.lr, a.lr_scheduler_type, t.opt.warmup_steps);
         int trc = sg_trainer_train(&t);
         if (trc == 0) sg_trainer_restore_signals();
         if (trc != 0) {
