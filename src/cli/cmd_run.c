@@ -2,7 +2,8 @@
  * QAT fine-tuning with a transform config, evaluation after transform, evaluation of fine-tuned
  * QANN weights, conversion to a spiking network, a plain baseline — plus spiking evaluation). */
 #include "cli/commands.h"
-#include "cli/flags.h"
+#include "cli/run_args.h"
+#include "cli/run_head.h"
 #include "blas/gemm.h"
 #include "cli/run_snn.h"
 #include "core/error.h"
@@ -27,23 +28,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-typedef struct {
-    const char *model, *task, *data_dir, *train_file, *validation_file, *test_file, *output_dir, *transform_config,
-        *weights_path, *resume, *tokenizer_name, *eval_strategy, *save_strategy, *ignored;
-    int do_train, do_eval, do_predict, max_seq_length, pad_to_max, train_bs, eval_bs, max_steps, warmup_steps, eval_steps,
-        save_steps, save_total_limit, logging_steps, seed, max_train_samples, max_eval_samples, max_predict_samples,
-        overwrite, convert_to_snn, snn_eval, snn_max_steps, calibrate_batches, threads, ignored_bool, tp;
-    double lr, weight_decay, warmup_ratio, epochs, max_grad_norm;
-} run_args;
-
-static sg_strategy parse_strategy(const char *s, const char *flag, int *bad) {
-    if (!strcmp(s, "no")) return SG_STRATEGY_NO;
-    if (!strcmp(s, "steps")) return SG_STRATEGY_STEPS;
-    if (!strcmp(s, "epoch")) return SG_STRATEGY_EPOCH;
-    *bad = sg_fail("--%s: expected no, steps or epoch, not '%s'", flag, s);
-    return SG_STRATEGY_NO;
-}
-
 /* ---- model and tokenizer ---- */
 
 typedef struct {
@@ -53,6 +37,7 @@ typedef struct {
     char tokenizer_dir[4096]; /* "" for the built-in byte tokenizer */
     int levels[4097];     /* per quantizable module; enough for 1024 layers */
     int quantized, unfold_level;
+    int max_seq_length; /* --max_seq_length, clamped to the model's positions */
 } run_model;
 
 static int has_tokenizer_files(const char *dir) {
@@ -62,9 +47,12 @@ static int has_tokenizer_files(const char *dir) {
     return sg_is_file(v) && sg_is_file(m);
 }
 
-static int setup_model(const run_args *a, const sg_glue_task *task, run_model *rm) {
+static int setup_model(const sg_run_args *a, const sg_glue_task *task, run_model *rm) {
     memset(rm, 0, sizeof *rm);
+    rm->max_seq_length = a->max_seq_length;
     const char *builtin = strncmp(a->model, "builtin:", 8) == 0 ? a->model + 8 : NULL;
+    if (!builtin && a->cache_dir && setenv("HF_HUB_CACHE", a->cache_dir, 1)) /* HF's cache_dir is the hub cache */
+        return sg_fail("--cache_dir %s: cannot set HF_HUB_CACHE", a->cache_dir);
     if (!builtin && sg_hf_resolve(a->model, NULL, rm->model_dir, sizeof rm->model_dir)) return -1;
     const char *tdir = a->tokenizer_name ? a->tokenizer_name : (!builtin && has_tokenizer_files(rm->model_dir) ? rm->model_dir : NULL);
     rm->tok = tdir ? sg_tokenizer_load(tdir) : sg_tokenizer_builtin();
@@ -83,11 +71,16 @@ static int setup_model(const run_args *a, const sg_glue_task *task, run_model *r
             return sg_fail("%s: the tokenizer has %d ids but the model only %d embeddings", tdir ? tdir : "builtin tokenizer",
                            (int)sg_tokenizer_vocab_size(rm->tok), cfg.vocab_size);
     }
+    const int positions = cfg.max_positions - cfg.pad_id - 1; /* RoBERTa's positions start after the padding id */
+    if (rm->max_seq_length > positions) { /* run_glue.py: min(max_seq_length, tokenizer.model_max_length), with a warning */
+        printf("warning: --max_seq_length %d is longer than the model's %d positions; using %d\n", rm->max_seq_length, positions,
+               positions);
+        rm->max_seq_length = positions;
+    }
     /* the task decides the head, as run_glue.py passes num_labels to from_pretrained */
     cfg.num_labels = num_labels;
     cfg.problem = task->is_regression ? SG_PROBLEM_REGRESSION : SG_PROBLEM_SINGLE_LABEL;
-    for (int i = 0; i < num_labels && i < SG_MAX_LABELS; i++)
-        {
+    for (int i = 0; i < num_labels && i < SG_MAX_LABELS; i++) {
         if (task->label_names) snprintf(cfg.id2label[i], SG_LABEL_NAME_MAX, "%s", task->label_names[i]);
         else snprintf(cfg.id2label[i], SG_LABEL_NAME_MAX, "LABEL_%d", i);
     }
@@ -98,21 +91,22 @@ static int setup_model(const run_args *a, const sg_glue_task *task, run_model *r
         rm->quantized = 1;
     }
     if (sg_model_create_quantized(&rm->model, &cfg, rm->quantized ? rm->levels : NULL)) return -1;
+    rm->model.label_smoothing = (float)a->label_smoothing_factor;
     if (builtin) {
         sg_model_init_random(&rm->model, (uint64_t)a->seed);
     } else {
-        char path[4200];
         sg_load_report rep;
-        snprintf(path, sizeof path, "%s/model.safetensors", rm->model_dir);
-        if (sg_checkpoint_load_weights(&rm->model, path, (uint64_t)a->seed, &rep)) return -1;
+        if (sg_run_load_checkpoint(&rm->model, rm->model_dir, rm->quantized ? rm->levels : NULL, task, a->ignore_mismatched_sizes,
+                                   (uint64_t)a->seed, &rep))
+            return -1;
         if (rep.classifier_initialised) printf("%s has no classifier: initialised a new %d-label head (seed %d)\n", rm->model_dir, num_labels, a->seed);
     }
     if (a->weights_path) { /* flow 3: fine-tuned QANN weights, with their learned steps */
-        char path[4200];
         sg_load_report rep;
-        snprintf(path, sizeof path, "%s/model.safetensors", a->weights_path);
-        if (sg_checkpoint_load_weights(&rm->model, path, (uint64_t)a->seed, &rep)) return -1;
-        printf("loaded %s (%d quantizer steps restored, %d absent at 1.0)\n", path, rep.steps_loaded, rep.steps_missing);
+        if (sg_run_load_checkpoint(&rm->model, a->weights_path, rm->quantized ? rm->levels : NULL, task, a->ignore_mismatched_sizes,
+                                   (uint64_t)a->seed, &rep))
+            return -1;
+        printf("loaded %s/model.safetensors (%d quantizer steps restored, %d absent at 1.0)\n", a->weights_path, rep.steps_loaded, rep.steps_missing);
         if (rm->quantized) /* learned steps are final: no re-initialisation if training continues */
             for (int i = 0; i <= cfg.layers * Q_PER_LAYER; i++)
                 if (rm->model.quant[i].s) rm->model.quant[i].init_calls = SG_LSQ_INIT_CALLS;
@@ -147,7 +141,7 @@ typedef struct {
     int loaded;
 } split_data;
 
-static int load_split(const run_args *a, const sg_glue_task *task, sg_glue_split split, const char *file,
+static int load_split(const sg_run_args *a, const sg_glue_task *task, sg_glue_split split, const char *file,
                       const sg_glue_data *label_space, int max_samples, run_model *rm, split_data *out) {
     memset(out, 0, sizeof *out);
     int rc = file ? sg_glue_load_custom(file, label_space, &out->raw) : sg_glue_load(a->data_dir, task, split, &out->raw);
@@ -157,7 +151,7 @@ static int load_split(const run_args *a, const sg_glue_task *task, sg_glue_split
                out->raw.skipped, out->raw.skipped == 1 ? "" : "s", out->raw.first_skipped_line, out->raw.skip_reason);
     if (max_samples > 0 && (size_t)max_samples < out->raw.count) out->raw.count = (size_t)max_samples;
     if (out->raw.count == 0) return sg_fail("%s split of %s has no rows", sg_glue_split_name(split), task->name);
-    if (sg_encode_dataset(rm->tok, &out->raw, a->max_seq_length, &out->enc)) return -1;
+    if (sg_encode_dataset(rm->tok, &out->raw, rm->max_seq_length, &out->enc)) return -1;
     out->loaded = 1;
     return 0;
 }
@@ -172,7 +166,7 @@ static void free_split(split_data *s) {
 /* ---- evaluation (also the trainer's callback) ---- */
 
 typedef struct {
-    const run_args *a;
+    const sg_run_args *a;
     const sg_glue_task *task;
     run_model *rm;
     split_data *dev, *dev_mm;
@@ -198,7 +192,7 @@ static int eval_callback(void *ctx, sg_model *m, cJSON *entry) {
 
 static int trainer_save_extra(void *ctx, const char *dir) { return copy_tokenizer(((eval_ctx *)ctx)->rm, dir); }
 
-static int write_predictions(const run_args *a, const sg_glue_task *task, run_model *rm, split_data *test) {
+static int write_predictions(const sg_run_args *a, const sg_glue_task *task, run_model *rm, split_data *test) {
     sg_eval_result r;
     /* predictions need no labels: a labelled split is evaluated too, but only the predictions are written */
     if (sg_evaluate(&rm->model, &test->enc, task->metrics, a->eval_bs, &r)) return -1;
@@ -230,96 +224,10 @@ static void print_summary(const cJSON *all) {
 }
 
 int sg_cmd_run(int argc, char **argv) {
-    run_args a = {0};
-    a.data_dir = "data/glue";
-    a.max_seq_length = 128;
-    a.pad_to_max = 1;
-    a.train_bs = 8;
-    a.eval_bs = 8;
-    a.lr = 5e-5;
-    a.epochs = 3.0;
-    a.max_steps = -1;
-    a.max_grad_norm = 1.0;
-    a.eval_strategy = "no";
-    a.save_strategy = "steps";
-    a.save_steps = 500;
-    a.logging_steps = 500;
-    a.seed = 42;
-    a.snn_max_steps = 256;
-    const char *eval_strategy_alias = NULL;
-    sg_flag flags[] = {
-        {"model_name_or_path", SG_FLAG_STRING, &a.model, "a checkpoint directory, an HF cache name (ORG/NAME) or builtin:tiny|small|base", 0},
-        {"task_name", SG_FLAG_STRING, &a.task, "GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli", 0},
-        {"data_dir", SG_FLAG_STRING, &a.data_dir, "folder holding CoLA/, SST-2/, ... (GLUE's names)", 0},
-        {"train_file", SG_FLAG_STRING, &a.train_file, "custom task: training CSV / JSON-lines (sentence1, sentence2, label)", 0},
-        {"validation_file", SG_FLAG_STRING, &a.validation_file, "custom task: validation file", 0},
-        {"test_file", SG_FLAG_STRING, &a.test_file, "custom task: test file", 0},
-        {"do_train", SG_FLAG_BOOL, &a.do_train, "fine-tune", 0},
-        {"do_eval", SG_FLAG_BOOL, &a.do_eval, "evaluate on the dev split(s)", 0},
-        {"do_predict", SG_FLAG_BOOL, &a.do_predict, "write predictions for the test split", 0},
-        {"max_seq_length", SG_FLAG_INT, &a.max_seq_length, "tokens per sequence after truncation", 0},
-        {"pad_to_max_length", SG_FLAG_BOOL, &a.pad_to_max, "pad every training batch to max_seq_length (else to its longest row); evaluation batches rows by length, which gives the same results", 0},
-        {"per_device_train_batch_size", SG_FLAG_INT, &a.train_bs, "training batch size", 0},
-        {"per_device_eval_batch_size", SG_FLAG_INT, &a.eval_bs, "evaluation batch size", 0},
-        {"learning_rate", SG_FLAG_FLOAT, &a.lr, "AdamW learning rate", 0},
-        {"weight_decay", SG_FLAG_FLOAT, &a.weight_decay, "AdamW weight decay (not on biases and LayerNorm)", 0},
-        {"warmup_ratio", SG_FLAG_FLOAT, &a.warmup_ratio, "linear warmup over this fraction of the steps", 0},
-        {"warmup_steps", SG_FLAG_INT, &a.warmup_steps, "linear warmup steps (overrides warmup_ratio)", 0},
-        {"num_train_epochs", SG_FLAG_FLOAT, &a.epochs, "epochs", 0},
-        {"max_steps", SG_FLAG_INT, &a.max_steps, "stop after this many steps (overrides epochs when > 0)", 0},
-        {"max_grad_norm", SG_FLAG_FLOAT, &a.max_grad_norm, "gradient clipping norm", 0},
-        {"output_dir", SG_FLAG_STRING, &a.output_dir, "where results and checkpoints go", 0},
-        {"overwrite_output_dir", SG_FLAG_BOOL, &a.overwrite, "allow a non-empty output_dir", 0},
-        {"evaluation_strategy", SG_FLAG_STRING, &eval_strategy_alias, "no | steps | epoch (alias of eval_strategy)", 0},
-        {"eval_strategy", SG_FLAG_STRING, &a.eval_strategy, "no | steps | epoch", 0},
-        {"eval_steps", SG_FLAG_INT, &a.eval_steps, "evaluate every N steps (strategy steps; default logging_steps)", 0},
-        {"save_strategy", SG_FLAG_STRING, &a.save_strategy, "no | steps | epoch", 0},
-        {"save_steps", SG_FLAG_INT, &a.save_steps, "checkpoint every N steps (strategy steps)", 0},
-        {"save_total_limit", SG_FLAG_INT, &a.save_total_limit, "keep at most N checkpoints (0: all)", 0},
-        {"logging_steps", SG_FLAG_INT, &a.logging_steps, "log the mean loss every N steps", 0},
-        {"seed", SG_FLAG_INT, &a.seed, "seed of data order, dropout and initialisation", 0},
-        {"max_train_samples", SG_FLAG_INT, &a.max_train_samples, "use only the first N training rows", 0},
-        {"max_eval_samples", SG_FLAG_INT, &a.max_eval_samples, "use only the first N dev rows", 0},
-        {"max_predict_samples", SG_FLAG_INT, &a.max_predict_samples, "use only the first N test rows", 0},
-        {"resume_from_checkpoint", SG_FLAG_STRING, &a.resume, "continue from output_dir/checkpoint-N", 0},
-        {"tokenizer_name", SG_FLAG_STRING, &a.tokenizer_name, "directory with vocab.json + merges.txt (default: the model's, else built-in bytes)", 0},
-        {"transform_config", SG_FLAG_STRING, &a.transform_config, "transform YAML: quantize (and convert) the model", 0},
-        {"model_weights_path", SG_FLAG_STRING, &a.weights_path, "fine-tuned (QANN) weights to load after the transform", 0},
-        {"convert_to_snn", SG_FLAG_BOOL, &a.convert_to_snn, "convert to a spiking network and save it to <weights or output dir>/snn_model", 0},
-        {"snn_eval", SG_FLAG_BOOL, &a.snn_eval, "simulate the spiking network on the dev split and report its metrics", 0},
-        {"snn_max_steps", SG_FLAG_INT, &a.snn_max_steps, "time steps cap of the simulation", 0},
-        {"lsq_calibrate_batches", SG_FLAG_INT, &a.calibrate_batches, "initialise LSQ steps from N training batches (0: s = 1.0)", 0},
-        {"threads", SG_FLAG_INT, &a.threads, "OpenMP/BLAS threads (0: OMP_NUM_THREADS or all cores)", 0},
-        {"tp", SG_FLAG_INT, &a.tp, "tensor parallel: share every linear layer among groups of P MPI ranks (run under mpirun -n P)", 0},
-        /* accepted for command-line compatibility with run_glue.py; they change nothing here */
-        {"report_to", SG_FLAG_STRING, &a.ignored, "accepted and ignored (run_glue.py compatibility)", 0},
-        {"logging_dir", SG_FLAG_STRING, &a.ignored, "accepted and ignored", 0},
-        {"run_name", SG_FLAG_STRING, &a.ignored, "accepted and ignored", 0},
-        {"overwrite_cache", SG_FLAG_BOOL, &a.ignored_bool, "accepted and ignored (nothing is cached)", 0},
-        {"disable_tqdm", SG_FLAG_BOOL, &a.ignored_bool, "accepted and ignored (progress is drawn on a terminal only)", 0},
-    };
-    char *pos[1];
-    int npos = 0, nflags = (int)(sizeof flags / sizeof flags[0]);
-    int rc = sg_flags_parse("run", "--model_name_or_path M --task_name T --output_dir D [--do_train] [--do_eval] ...", flags,
-                            nflags, argc, argv, pos, 0, &npos);
+    sg_run_args a;
+    int rc = sg_run_args_parse(&a, argc, argv);
     if (rc) return rc > 0 ? 0 : (sg_print_error(), 2);
-    if (eval_strategy_alias) a.eval_strategy = eval_strategy_alias;
-    int bad = 0;
-    sg_strategy es = parse_strategy(a.eval_strategy, "eval_strategy", &bad), ss = parse_strategy(a.save_strategy, "save_strategy", &bad);
-#define USAGE_ERROR(...) do { sg_fail(__VA_ARGS__); sg_print_error(); return 2; } while (0)
-    if (bad) return sg_print_error(), 2;
-    if (!a.model) USAGE_ERROR("run: --model_name_or_path is required");
-    if (!a.output_dir) USAGE_ERROR("run: --output_dir is required");
-    if (!a.task && !a.train_file && !a.validation_file) USAGE_ERROR("run: give --task_name (GLUE) or --train_file/--validation_file");
-    if (a.max_seq_length < 4 || a.max_seq_length > 4096) USAGE_ERROR("--max_seq_length %d out of range (4..4096)", a.max_seq_length);
-    if (a.train_bs <= 0 || a.eval_bs <= 0) USAGE_ERROR("batch sizes must be positive");
-    if (a.snn_eval && !a.convert_to_snn) USAGE_ERROR("--snn_eval needs --convert_to_snn");
-    if (a.convert_to_snn && !a.transform_config) USAGE_ERROR("--convert_to_snn needs --transform_config (the spiking network is built from the quantized one)");
-    if (!a.do_train && !a.do_eval && !a.do_predict && !a.convert_to_snn) USAGE_ERROR("run: nothing to do (give --do_train, --do_eval, --do_predict or --convert_to_snn)");
-    if (a.eval_steps <= 0) a.eval_steps = a.logging_steps;
     if (a.threads > 0) omp_set_num_threads(a.threads);
-    if (a.do_train && !a.resume && !a.overwrite && sg_dir_nonempty(a.output_dir))
-        USAGE_ERROR("%s: output directory exists and is not empty (use --overwrite_output_dir to overwrite it, or --resume_from_checkpoint)", a.output_dir);
 
     /* the task: GLUE by name, or a custom one described by its files */
     const sg_glue_task *task = NULL;
@@ -364,6 +272,8 @@ int sg_cmd_run(int argc, char **argv) {
         }
         sg_glue_data_free(&probe);
         task = &custom;
+        if (custom.is_regression && a.label_smoothing_factor > 0)
+            return sg_fail("--label_smoothing_factor: %s holds a regression task (no classes to smooth)", first), sg_print_error(), 2;
     }
     /* a run that fails before writing anything leaves no empty output_dir behind */
     struct stat out_st;
@@ -396,7 +306,7 @@ int sg_cmd_run(int argc, char **argv) {
         if (load_split(&a, task, SG_SPLIT_TRAIN, a.train_file, NULL, a.max_train_samples, &rm, &train)) goto fail;
     }
     const sg_glue_data *space = train.loaded ? &train.raw : NULL;
-    if (a.do_eval || a.snn_eval || (a.do_train && es != SG_STRATEGY_NO)) {
+    if (a.do_eval || a.snn_eval || (a.do_train && a.eval_strategy_v != SG_STRATEGY_NO)) {
         if (load_split(&a, task, SG_SPLIT_DEV, a.validation_file, space, a.max_eval_samples, &rm, &dev)) goto fail;
         if (task->split_files[SG_SPLIT_DEV_MISMATCHED] && !a.validation_file &&
             load_split(&a, task, SG_SPLIT_DEV_MISMATCHED, NULL, NULL, a.max_eval_samples, &rm, &dev_mm))
@@ -415,34 +325,20 @@ int sg_cmd_run(int argc, char **argv) {
     double trained_epoch = 0.0;
     eval_ctx ec = {&a, task, &rm, &dev, &dev_mm};
     if (a.do_train) {
-        sg_train_config tc = {0};
-        tc.learning_rate = a.lr;
-        tc.weight_decay = a.weight_decay;
-        tc.warmup_ratio = a.warmup_ratio;
-        tc.num_train_epochs = a.epochs;
-        tc.max_grad_norm = a.max_grad_norm;
-        tc.warmup_steps = a.warmup_steps;
-        tc.max_steps = a.max_steps;
-        tc.batch_size = a.train_bs;
-        tc.logging_steps = a.logging_steps;
-        tc.eval_steps = a.eval_steps;
-        tc.save_steps = a.save_steps;
-        tc.save_total_limit = a.save_total_limit;
-        tc.seed = a.seed;
-        tc.pad_to_max = a.pad_to_max;
-        tc.eval_strategy = es;
-        tc.save_strategy = ss;
-        tc.output_dir = a.output_dir;
-        tc.resume_from = a.resume;
-        tc.greater_is_better = -1;
+        if (sg_run_args_check_steps(&a, train.enc.n)) goto fail_all;
+        sg_train_config tc;
+        sg_run_args_train_config(&a, &tc);
         sg_trainer t;
         if (sg_trainer_init(&t, &tc, &rm.model, &train.enc)) goto fail_all;
-        t.eval = es != SG_STRATEGY_NO ? eval_callback : NULL;
+        t.eval = a.eval_strategy_v != SG_STRATEGY_NO ? eval_callback : NULL;
         t.save_extra = trainer_save_extra;
         t.ctx = &ec;
         sg_trainer_install_signals();
-        printf("training: %d examples, %d epochs, %d steps (%d per epoch), batch %d, lr %g, warmup %d steps\n", train.enc.n,
-               t.epochs, t.total_steps, t.steps_per_epoch, a.train_bs, a.lr, t.opt.warmup_steps);
+        char batch[64];
+        if (a.gradient_accumulation_steps > 1) snprintf(batch, sizeof batch, "%d x %d accumulated", a.train_bs, a.gradient_accumulation_steps);
+        else snprintf(batch, sizeof batch, "%d", a.train_bs);
+        printf("training: %d examples, %d epochs, %d steps (%d per epoch), batch %s, lr %g (%s schedule), warmup %d steps\n",
+               train.enc.n, t.epochs, t.total_steps, t.steps_per_epoch, batch, a.lr, a.lr_scheduler_type, t.opt.warmup_steps);
         int trc = sg_trainer_train(&t);
         if (trc == 0) sg_trainer_restore_signals();
         if (trc != 0) {
@@ -492,10 +388,10 @@ int sg_cmd_run(int argc, char **argv) {
             if (sg_tp_model_detach(&rm.model)) goto fail_all;
             printf("tensor parallel: the spiking simulation is not distributed; running it at tp=1 on group rank 0\n");
         }
-        const char *base = a.weights_path ? a.weights_path : a.output_dir;
+        /* everything a run writes goes under output_dir; --model_weights_path is an input */
         if ((!tp_on || tpg.rank == 0) &&
-            sg_run_snn(&rm.model, rm.unfold_level, base, a.snn_eval ? &dev.enc : NULL, task->metrics, a.eval_bs,
-                       a.snn_max_steps, a.output_dir, all))
+            sg_run_snn(&rm.model, rm.unfold_level, a.snn_eval ? &dev.enc : NULL, task->metrics, a.eval_bs, a.snn_max_steps,
+                       a.output_dir, all))
             goto fail_all;
     }
     if (sg_results_write(a.output_dir, "all_results.json", all)) goto fail_all;

@@ -26,7 +26,7 @@ static int edit_distance(const char *a, const char *b) {
 
 static void describe_default(const sg_flag *f, char *out, size_t n) {
     switch (f->kind) {
-    case SG_FLAG_BOOL: snprintf(out, n, "%s", *(int *)f->dest ? "on" : "off"); break;
+    case SG_FLAG_BOOL: snprintf(out, n, "%s", *(int *)f->dest < 0 ? "unset" : *(int *)f->dest ? "on" : "off"); break;
     case SG_FLAG_INT: snprintf(out, n, "%d", *(int *)f->dest); break;
     case SG_FLAG_FLOAT: snprintf(out, n, "%g", *(double *)f->dest); break;
     case SG_FLAG_STRING: snprintf(out, n, "%s", *(const char **)f->dest ? *(const char **)f->dest : "none"); break;
@@ -37,8 +37,12 @@ void sg_flags_print_help(const char *command, const char *usage, const sg_flag *
     printf("usage: spikeglue %s %s\n\nflags (--flag value or --flag=value):\n", command, usage);
     for (int i = 0; i < nflags; i++) {
         char def[256];
+        char name[64];
         describe_default(&flags[i], def, sizeof def);
-        printf("  --%-30s %s (default: %s)\n", flags[i].name, flags[i].help, def);
+        snprintf(name, sizeof name, "%s", flags[i].name);
+        for (char *c = name; *c; c++) /* argparse prints the names as declared; ours are declared with '_' */
+            if (*c == '-') *c = '_';
+        printf("  --%-30s %s (default: %s)\n", name, flags[i].help, def);
     }
 }
 
@@ -70,6 +74,44 @@ static int set_value(sg_flag *f, const char *v) {
     return 0;
 }
 
+/* '-' and '_' are the same character in a flag name (--num-labels is --num_labels). */
+static int same_char(char a, char b) { return a == b || ((a == '-' || a == '_') && (b == '-' || b == '_')); }
+
+/* 1 when the first len characters of `given` are `name` (whole: exact) or start it (prefix). */
+static int name_matches(const char *name, const char *given, size_t len, int exact) {
+    size_t n = strlen(name);
+    if (exact ? n != len : n < len) return 0;
+    for (size_t i = 0; i < len; i++)
+        if (!same_char(name[i], given[i])) return 0;
+    return 1;
+}
+
+/* argparse's allow_abbrev: the exact name, else the one flag the given text is a prefix of; a
+ * prefix of several is an error listing them. *out stays NULL when nothing matches. */
+static int find_flag(const char *command, sg_flag *flags, int nflags, const char *given, size_t len, sg_flag **out) {
+    *out = NULL;
+    for (int k = 0; k < nflags; k++)
+        if (name_matches(flags[k].name, given, len, 1)) return (*out = &flags[k]), 0;
+    if (len == 0) return 0;
+    int matches = 0;
+    char list[512] = "";
+    size_t used = 0;
+    for (int k = 0; k < nflags; k++) {
+        if (!name_matches(flags[k].name, given, len, 0)) continue;
+        if (matches++ == 0) *out = &flags[k];
+        if (used < sizeof list - 1) {
+            int w = snprintf(list + used, sizeof list - used, "%s--%s", used ? ", " : "", flags[k].name);
+            used = w > 0 ? used + (size_t)w : used;
+            if (used > sizeof list - 1) used = sizeof list - 1;
+        }
+    }
+    if (matches > 1) {
+        *out = NULL;
+        return sg_fail("%s: ambiguous flag --%.*s could match %s", command, (int)(len < 63 ? len : 63), given, list);
+    }
+    return 0;
+}
+
 int sg_flags_parse(const char *command, const char *usage, sg_flag *flags, int nflags, int argc, char **argv,
                    char **pos, int max_pos, int *npos) {
     *npos = 0;
@@ -87,14 +129,17 @@ int sg_flags_parse(const char *command, const char *usage, sg_flag *flags, int n
         const char *name = arg + 2, *eq = strchr(name, '=');
         size_t len = eq ? (size_t)(eq - name) : strlen(name);
         sg_flag *f = NULL;
-        for (int k = 0; k < nflags && !f; k++)
-            if (strlen(flags[k].name) == len && !strncmp(flags[k].name, name, len)) f = &flags[k];
+        if (find_flag(command, flags, nflags, name, len, &f)) return -1;
         if (!f) {
             char key[64];
             snprintf(key, sizeof key, "%.*s", (int)(len < 63 ? len : 63), name);
+            char plain[64]; /* the typo measured with '_' for '-', as the names are declared */
+            snprintf(plain, sizeof plain, "%s", key);
+            for (char *c = plain; *c; c++)
+                if (*c == '-') *c = '_';
             int best = -1, best_d = 99;
             for (int k = 0; k < nflags; k++) {
-                int d = edit_distance(key, flags[k].name);
+                int d = edit_distance(plain, flags[k].name);
                 if (d < best_d) best_d = d, best = k;
             }
             if (best >= 0 && best_d <= 3 + (int)len / 6)

@@ -1,5 +1,7 @@
 /* Command-line flags for every subcommand: `--name value` and `--name=value`, typed, with
- * defaults shown by --help and the closest known flag suggested for a typo. */
+ * defaults shown by --help and the closest known flag suggested for a typo. As Python's argparse
+ * (allow_abbrev): an unambiguous prefix selects a flag (an exact name wins; an ambiguous prefix is
+ * an error listing the candidates); '-' and '_' are interchangeable in names; --help prints '_'. */
 #ifndef SG_FLAGS_H
 #define SG_FLAGS_H
 

@@ -60,12 +60,12 @@ static int simulate_split(sg_model *m, sg_snn_sim *sim, const sg_encoded *dev, i
     return 0;
 }
 
-int sg_run_snn(sg_model *m, int unfold_level, const char *save_base, const sg_encoded *dev, unsigned metric_set,
-               int batch_size, int max_steps, const char *output_dir, cJSON *all) {
+int sg_run_snn(sg_model *m, int unfold_level, const sg_encoded *dev, unsigned metric_set, int batch_size, int max_steps,
+               const char *output_dir, cJSON *all) {
     sg_snn_model snn;
     if (sg_snn_convert(&snn, m, unfold_level)) return -1;
     char dir[4200];
-    snprintf(dir, sizeof dir, "%s/snn_model", save_base);
+    snprintf(dir, sizeof dir, "%s/snn_model", output_dir);
     if (sg_snn_save(&snn, dir)) {
         sg_snn_model_free(&snn);
         return -1;
@@ -74,6 +74,12 @@ int sg_run_snn(sg_model *m, int unfold_level, const char *save_base, const sg_en
     if (!dev) {
         sg_snn_model_free(&snn);
         return 0;
+    }
+    /* the quantized ANN runs beside the simulation (agreement): its buffers, which no evaluation
+     * may have sized yet (--snn_eval without --do_eval) */
+    if (sg_model_reserve(m, batch_size, dev->T, m->acts.training)) {
+        sg_snn_model_free(&snn);
+        return -1;
     }
     sg_snn_sim_options opt;
     sg_snn_sim_options_default(&opt);

@@ -1,67 +1,12 @@
-/* The run flags (src/cli/flags.c): sg_flags_parse with the flag table of `spikeglue run`
- * (src/cli/cmd_run.c), mirrored here because that table is local to sg_cmd_run, which goes on to
- * load models and write files. Input: the arguments, separated by NUL bytes.
- * --help prints the table: stdout goes to /dev/null while fuzzing. */
+/* The flags of `spikeglue run`: sg_run_args_parse (src/cli/run_args.c), the command's own table,
+ * defaults, parsing and every check that needs only the command line — what sg_cmd_run does before
+ * it loads a model or writes a file. Input: the arguments, separated by NUL bytes.
+ * --help and the notes about accepted flags print on stdout, which goes to /dev/null while fuzzing. */
 #include "fuzz_common.h"
 
-#include "cli/flags.h"
+#include "cli/run_args.h"
 
 #define FUZZ_MAX_ARGS 64
-
-/* name and kind of every `spikeglue run` flag, in its order */
-static const struct {
-    const char *name;
-    sg_flag_kind kind;
-} fuzz_run_flag_table[] = {
-    {"model_name_or_path", SG_FLAG_STRING},
-    {"task_name", SG_FLAG_STRING},
-    {"data_dir", SG_FLAG_STRING},
-    {"train_file", SG_FLAG_STRING},
-    {"validation_file", SG_FLAG_STRING},
-    {"test_file", SG_FLAG_STRING},
-    {"do_train", SG_FLAG_BOOL},
-    {"do_eval", SG_FLAG_BOOL},
-    {"do_predict", SG_FLAG_BOOL},
-    {"max_seq_length", SG_FLAG_INT},
-    {"pad_to_max_length", SG_FLAG_BOOL},
-    {"per_device_train_batch_size", SG_FLAG_INT},
-    {"per_device_eval_batch_size", SG_FLAG_INT},
-    {"learning_rate", SG_FLAG_FLOAT},
-    {"weight_decay", SG_FLAG_FLOAT},
-    {"warmup_ratio", SG_FLAG_FLOAT},
-    {"warmup_steps", SG_FLAG_INT},
-    {"num_train_epochs", SG_FLAG_FLOAT},
-    {"max_steps", SG_FLAG_INT},
-    {"max_grad_norm", SG_FLAG_FLOAT},
-    {"output_dir", SG_FLAG_STRING},
-    {"overwrite_output_dir", SG_FLAG_BOOL},
-    {"evaluation_strategy", SG_FLAG_STRING},
-    {"eval_strategy", SG_FLAG_STRING},
-    {"eval_steps", SG_FLAG_INT},
-    {"save_strategy", SG_FLAG_STRING},
-    {"save_steps", SG_FLAG_INT},
-    {"save_total_limit", SG_FLAG_INT},
-    {"logging_steps", SG_FLAG_INT},
-    {"seed", SG_FLAG_INT},
-    {"max_train_samples", SG_FLAG_INT},
-    {"max_eval_samples", SG_FLAG_INT},
-    {"max_predict_samples", SG_FLAG_INT},
-    {"resume_from_checkpoint", SG_FLAG_STRING},
-    {"tokenizer_name", SG_FLAG_STRING},
-    {"transform_config", SG_FLAG_STRING},
-    {"model_weights_path", SG_FLAG_STRING},
-    {"convert_to_snn", SG_FLAG_BOOL},
-    {"snn_eval", SG_FLAG_BOOL},
-    {"snn_max_steps", SG_FLAG_INT},
-    {"lsq_calibrate_batches", SG_FLAG_INT},
-    {"threads", SG_FLAG_INT},
-    {"report_to", SG_FLAG_STRING},
-    {"logging_dir", SG_FLAG_STRING},
-    {"run_name", SG_FLAG_STRING},
-    {"overwrite_cache", SG_FLAG_BOOL},
-    {"disable_tqdm", SG_FLAG_BOOL},
-};
-#define FUZZ_RUN_NFLAGS ((int)(sizeof fuzz_run_flag_table / sizeof fuzz_run_flag_table[0]))
 
 static int fuzz_run_flags(const uint8_t *data, size_t size) {
     char *copy = malloc(size + 1);
@@ -74,27 +19,21 @@ static int fuzz_run_flags(const uint8_t *data, size_t size) {
     for (char *p = copy; p <= copy + size && argc < FUZZ_MAX_ARGS; p += strlen(p) + 1) argv[argc++] = p;
     argv[argc] = NULL;
 
-    int ints[FUZZ_RUN_NFLAGS];
-    double floats[FUZZ_RUN_NFLAGS];
-    const char *strings[FUZZ_RUN_NFLAGS];
-    sg_flag flags[FUZZ_RUN_NFLAGS];
-    for (int i = 0; i < FUZZ_RUN_NFLAGS; i++) {
-        ints[i] = i;
-        floats[i] = 0.5 * i;
-        strings[i] = NULL;
-        void *dest = fuzz_run_flag_table[i].kind == SG_FLAG_FLOAT    ? (void *)&floats[i]
-                     : fuzz_run_flag_table[i].kind == SG_FLAG_STRING ? (void *)&strings[i]
-                                                                     : (void *)&ints[i];
-        flags[i] = (sg_flag){fuzz_run_flag_table[i].name, fuzz_run_flag_table[i].kind, dest, "help", 0};
-    }
-    char *pos[1];
-    int npos = 0;
-    int rc = sg_flags_parse("run", "--model_name_or_path M ...", flags, FUZZ_RUN_NFLAGS, argc, argv, pos, 0, &npos);
+    sg_run_args a;
+    int rc = sg_run_args_parse(&a, argc, argv);
     int verdict = rc < 0 ? sg_fuzz_verdict(rc, NULL) : SG_FUZZ_OK;
-    /* every refusal names the flag (--x) or the stray argument */
-    if (rc < 0 && !strstr(sg_last_error(), "--") && !strstr(sg_last_error(), "unexpected argument"))
+    /* every refusal names a flag (--x), the stray argument, or the output directory it refuses */
+    if (rc < 0 && !strstr(sg_last_error(), "--") && !strstr(sg_last_error(), "unexpected argument") &&
+        !strstr(sg_last_error(), "output directory"))
         verdict = SG_FUZZ_BAD;
-    for (int i = 0; i < FUZZ_RUN_NFLAGS && rc == 0; i++) /* string values point into argv */
+    /* an accepted command line is one the command can run: its checks held */
+    if (rc == 0 && (!a.model || !a.output_dir || a.train_bs <= 0 || a.eval_bs <= 0 || a.gradient_accumulation_steps < 1 ||
+                    !(a.lr >= 0) || !(a.warmup_ratio >= 0 && a.warmup_ratio <= 1) || a.max_train_samples < 0 ||
+                    a.max_eval_samples < 0 || a.max_predict_samples < 0 || a.logging_steps < 0 || a.save_steps < 0 ||
+                    a.eval_steps < 0 || a.max_seq_length < 4 || a.snn_max_steps < 1))
+        verdict = SG_FUZZ_BAD;
+    const char *strings[] = {a.model, a.task, a.output_dir, a.train_file, a.lr_scheduler_kwargs, a.metric_for_best_model};
+    for (size_t i = 0; i < sizeof strings / sizeof strings[0] && rc == 0; i++) /* string values point into argv */
         if (strings[i] && (strings[i] < copy || strings[i] > copy + size)) verdict = SG_FUZZ_BAD;
     free(copy);
     return verdict;

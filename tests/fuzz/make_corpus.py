@@ -149,4 +149,12 @@ put("run_flags", "hf_bools", argv("--do_train", "True", "--overwrite_output_dir=
 put("run_flags", "typo", argv("--lerning_rate", "1"))
 put("run_flags", "bad_int", argv("--max_steps", "12x"))
 put("run_flags", "positional", argv("extra", "--", "-h"))
+put("run_flags", "hf_training", argv("--model-name", "builtin:tiny", "--dataset_name", "glue", "--dataset_config_name", "rte",
+                                     "--do_train", "--output_dir", "out", "--gradient_accumulation_steps", "4",
+                                     "--lr_scheduler_type", "polynomial", "--lr_scheduler_kwargs", '{"lr_end": 1e-9, "power": 2}',
+                                     "--eval_strategy", "steps", "--eval_steps", "10", "--save_strategy", "best",
+                                     "--load_best_model_at_end", "--metric_for_best_model", "accuracy", "--fp16"))
+put("run_flags", "ambiguous", argv("--model_name_or_path", "m", "--output_dir", "o", "--do_e", "--eval_s", "1"))
+put("run_flags", "nonsense", argv("--model_name_or_path", "m", "--output_dir", "o", "--do_eval", "--warmup_ratio", "2",
+                                  "--lr_scheduler_kwargs", '{"timescale": "x"}'))
 print("corpora written to", CORPUS)

@@ -30,8 +30,9 @@ expect_error() {
 }
 
 # ---- flags
-expect_error unknown_flag "unknown flag --learning_rat \(did you mean --learning_rate\?\)" \
-  "${BASE[@]}" --do_train --output_dir "$W/o" --learning_rat 1e-3
+# (a prefix such as --learning_rat selects --learning_rate, as argparse's allow_abbrev: a typo must not be one)
+expect_error unknown_flag "unknown flag --learnig_rate \(did you mean --learning_rate\?\)" \
+  "${BASE[@]}" --do_train --output_dir "$W/o" --learnig_rate 1e-3
 expect_error bad_number "--learning_rate: expected a number, not 'abc'" "${BASE[@]}" --do_train --output_dir "$W/o" --learning_rate abc
 expect_error missing_value "--output_dir needs a value" "${BASE[@]}" --do_train --output_dir
 expect_error bad_strategy "--eval_strategy: expected no, steps or epoch, not 'sometimes'" \
