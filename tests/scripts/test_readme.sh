@@ -192,8 +192,9 @@ check_setup_no_install() {
 }
 plans() { # name, spec: `spikeglue sweep SPEC --dry-run` (the tree under test) plans the sweep
   local log=$LOGS/plan-$(basename "$2").log
-  # slow unwinding under ASan: MPI's initialisation leaks are then attributed to libmpi & co. (tests/lsan.supp)
-  if ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0" "$BUILD/spikeglue" sweep "$2" --dry-run > "$log" 2>&1; then
+  # a plan check, not a leak check: under ASan, MPI's singleton initialisation sometimes leaks from
+  # threads and unloaded plugins that tests/lsan.supp cannot name (seen under load)
+  if ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" "$BUILD/spikeglue" sweep "$2" --dry-run > "$log" 2>&1; then
     ok "$1: $(head -1 "$log")"
   else bad "$1: $2 --dry-run failed:"; tail -5 "$log" | sed 's/^/    /'; fi
 }
