@@ -153,7 +153,8 @@ check_flow_snn() {
   # README: the spiking network's predictions equal the quantized ANN's (MRPC is a classification)
   python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1])).get("agreement_with_qann") != 1)' out/snn/snn_results.json &&
     ok "the spiking network agrees with the QANN on every sample" || bad "out/snn/snn_results.json: agreement_with_qann is not 1"
-  if [ -d out/snn/snn_model ] || [ -d out/qat/snn_model ]; then ok "the spiking network is saved (snn_model/)"; else bad "no snn_model/ saved"; fi
+  if [ -d out/snn/snn_model ]; then ok "the spiking network is saved under --output_dir (out/snn/snn_model)"; else bad "no out/snn/snn_model saved"; fi
+  if [ -e out/qat/snn_model ]; then bad "flow 4 wrote snn_model/ into --model_weights_path (an input)"; else ok "flow 4 left --model_weights_path unchanged"; fi
 }
 check_demo() {
   local d=results/demo
