@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "sched/results_units.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -148,8 +149,9 @@ static int all_integral(const double *v, int n) {
     return 1;
 }
 
-/* A 1-D dataset (or a scalar one when n < 0). Steps are stored as int64 when they are integers. */
-static hid_t ds_f64(hid_t loc, const char *name, const double *v, int n, int as_int) {
+/* A 1-D dataset (or a scalar one when n < 0) with its `units` attribute. Steps are stored as int64
+ * when they are integers. */
+static hid_t ds_f64(hid_t loc, const char *name, const double *v, int n, int as_int, const char *units) {
     hsize_t dims[1] = {(hsize_t)(n < 0 ? 1 : n)};
     hid_t s = n < 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL), d = -1;
     int nv = n < 0 ? 1 : n;
@@ -164,18 +166,24 @@ static hid_t ds_f64(hid_t loc, const char *name, const double *v, int n, int as_
                                   integral ? (const void *)iv : (const void *)v) >= 0);
     free(iv);
     if (s >= 0) H5Sclose(s);
+    if (ok && attr_str(d, "units", units)) ok = 0;
     if (!ok && d >= 0) H5Dclose(d), d = -1;
     return d;
 }
 
-static int put_f64(hid_t loc, const char *name, const double *v, int n, int as_int) {
-    hid_t d = ds_f64(loc, name, v, n, as_int);
+static int put_f64(hid_t loc, const char *name, const double *v, int n, int as_int, const char *units) {
+    hid_t d = ds_f64(loc, name, v, n, as_int, units);
     if (d < 0) return -1;
     H5Dclose(d);
     return 0;
 }
 
-static int put_scalar(hid_t loc, const char *name, double v) { return isnan(v) ? 0 : put_f64(loc, name, &v, -1, 0); }
+static int put_scalar(hid_t loc, const char *name, double v, const char *units) {
+    return isnan(v) ? 0 : put_f64(loc, name, &v, -1, 0, units);
+}
+
+/* A total over the simulated samples divided by their number (NaN when either is unknown). */
+static double per_sample(double total, double samples) { return samples > 0 ? total / samples : NAN; }
 
 /* HDF5 link names cannot hold '/' or be "."; reserved names get a "metric_" prefix. */
 static void link_name(const char *name, char *out, size_t n, const char *const reserved[]) {
@@ -186,8 +194,13 @@ static void link_name(const char *name, char *out, size_t n, const char *const r
         if (*p == '/') *p = '_';
 }
 
+/* The fixed datasets of /runs/<id>/snn, and format 1's names of the totals (still read, never
+ * written; an SNN metric named like one of them is stored as metric_<name>). */
 static const char *const SNN_RESERVED[] = {"accuracy_by_step", "accuracy_step", "firing_rate", "sops_per_layer",
-                                           "samples", "mean_settle_steps", "max_settle_steps", "spikes", "sops",
+                                           "samples", "mean_settle_steps", "max_settle_steps", "spikes_total",
+                                           "spikes_per_sample", "sops_total", "sops_per_sample", "energy_j_total",
+                                           "energy_mj_per_sample", "ann_macs_total", "ann_macs_per_sample",
+                                           "ann_energy_j_total", "ann_energy_mj_per_sample", "spikes", "sops",
                                            "energy_j", "ann_macs", "ann_energy_j", NULL};
 static const char *const EVAL_RESERVED[] = {"epoch", "step", NULL};
 
@@ -195,14 +208,14 @@ static int put_map(hid_t g, const sg_metric_map *m, const char *const reserved[]
     for (int i = 0; i < m->count; i++) {
         char name[256];
         link_name(m->names[i], name, sizeof name, reserved);
-        if (put_f64(g, name, &m->values[i], -1, 0)) return -1;
+        if (put_f64(g, name, &m->values[i], -1, 0, sg_metric_units(m->names[i]))) return -1;
     }
     return 0;
 }
 
-static int put_layers(hid_t g, const char *name, const sg_metric_map *m) {
+static int put_layers(hid_t g, const char *name, const sg_metric_map *m, const char *units) {
     if (m->count == 0) return 0;
-    hid_t d = ds_f64(g, name, m->values, m->count, 0);
+    hid_t d = ds_f64(g, name, m->values, m->count, 0, units);
     if (d < 0) return -1;
     int rc = attr_str_array(d, "layers", m->names, m->count);
     H5Dclose(d);
@@ -231,20 +244,20 @@ static int write_run(hid_t runs, const sg_run_record *r, const char **where) {
     if (!rc && r->train.n) {
         *where = "train";
         const sg_train_series *t = &r->train;
-        rc = (sub = make_group(g, "train")) < 0 || put_f64(sub, "step", t->step, t->n, 1) ||
-             put_f64(sub, "epoch", t->epoch, t->n, 0) || put_f64(sub, "loss", t->loss, t->n, 0) ||
-             put_f64(sub, "learning_rate", t->learning_rate, t->n, 0);
+        rc = (sub = make_group(g, "train")) < 0 || put_f64(sub, "step", t->step, t->n, 1, SG_UNIT_STEPS) ||
+             put_f64(sub, "epoch", t->epoch, t->n, 0, SG_UNIT_EPOCHS) || put_f64(sub, "loss", t->loss, t->n, 0, SG_UNIT_SCORE) ||
+             put_f64(sub, "learning_rate", t->learning_rate, t->n, 0, SG_UNIT_SCORE);
         if (sub >= 0) H5Gclose(sub), sub = -1;
     }
     if (!rc && r->eval.n) {
         *where = "eval";
         const sg_eval_series *e = &r->eval;
-        rc = (sub = make_group(g, "eval")) < 0 || put_f64(sub, "epoch", e->epoch, e->n, 0) ||
-             put_f64(sub, "step", e->step, e->n, 1);
+        rc = (sub = make_group(g, "eval")) < 0 || put_f64(sub, "epoch", e->epoch, e->n, 0, SG_UNIT_EPOCHS) ||
+             put_f64(sub, "step", e->step, e->n, 1, SG_UNIT_STEPS);
         for (int k = 0; !rc && k < e->nmetrics; k++) {
             char name[256];
             link_name(e->names[k], name, sizeof name, EVAL_RESERVED);
-            rc = put_f64(sub, name, e->values[k], e->n, 0);
+            rc = put_f64(sub, name, e->values[k], e->n, 0, sg_metric_units(e->names[k]));
         }
         if (sub >= 0) H5Gclose(sub), sub = -1;
     }
@@ -255,14 +268,27 @@ static int write_run(hid_t runs, const sg_run_record *r, const char **where) {
     }
     if (!rc && snn_present(r)) {
         *where = "snn";
+        /* totals as measured, and per sample as the leaderboard shows them (energy in mJ) */
+        double n = r->snn_samples;
         rc = (sub = make_group(g, "snn")) < 0 || put_map(sub, &r->snn, SNN_RESERVED) ||
-             (r->snn_by_step.n && (put_f64(sub, "accuracy_by_step", r->snn_by_step.value, r->snn_by_step.n, 0) ||
-                                   put_f64(sub, "accuracy_step", r->snn_by_step.step, r->snn_by_step.n, 1))) ||
-             put_layers(sub, "firing_rate", &r->firing_rate) || put_layers(sub, "sops_per_layer", &r->sops_per_layer) ||
-             put_scalar(sub, "samples", r->snn_samples) || put_scalar(sub, "mean_settle_steps", r->snn_mean_settle_steps) ||
-             put_scalar(sub, "max_settle_steps", r->snn_max_settle_steps) || put_scalar(sub, "spikes", r->snn_spikes) ||
-             put_scalar(sub, "sops", r->snn_sops) || put_scalar(sub, "energy_j", r->snn_energy_j) ||
-             put_scalar(sub, "ann_macs", r->ann_macs) || put_scalar(sub, "ann_energy_j", r->ann_energy_j);
+             (r->snn_by_step.n &&
+              (put_f64(sub, "accuracy_by_step", r->snn_by_step.value, r->snn_by_step.n, 0, SG_UNIT_SCORE) ||
+               put_f64(sub, "accuracy_step", r->snn_by_step.step, r->snn_by_step.n, 1, SG_UNIT_TIME_STEPS))) ||
+             put_layers(sub, "firing_rate", &r->firing_rate, SG_UNIT_FIRING_RATE) ||
+             put_layers(sub, "sops_per_layer", &r->sops_per_layer, SG_UNIT_SOPS_TOTAL) ||
+             put_scalar(sub, "samples", n, SG_UNIT_SAMPLES) ||
+             put_scalar(sub, "mean_settle_steps", r->snn_mean_settle_steps, SG_UNIT_TIME_STEPS) ||
+             put_scalar(sub, "max_settle_steps", r->snn_max_settle_steps, SG_UNIT_TIME_STEPS) ||
+             put_scalar(sub, "spikes_total", r->snn_spikes, SG_UNIT_SPIKES_TOTAL) ||
+             put_scalar(sub, "spikes_per_sample", per_sample(r->snn_spikes, n), SG_UNIT_SPIKES_PER_SAMPLE) ||
+             put_scalar(sub, "sops_total", r->snn_sops, SG_UNIT_SOPS_TOTAL) ||
+             put_scalar(sub, "sops_per_sample", per_sample(r->snn_sops, n), SG_UNIT_SOPS_PER_SAMPLE) ||
+             put_scalar(sub, "energy_j_total", r->snn_energy_j, SG_UNIT_J_TOTAL) ||
+             put_scalar(sub, "energy_mj_per_sample", per_sample(r->snn_energy_j * 1e3, n), SG_UNIT_MJ_PER_SAMPLE) ||
+             put_scalar(sub, "ann_macs_total", r->ann_macs, SG_UNIT_MACS_TOTAL) ||
+             put_scalar(sub, "ann_macs_per_sample", per_sample(r->ann_macs, n), SG_UNIT_MACS_PER_SAMPLE) ||
+             put_scalar(sub, "ann_energy_j_total", r->ann_energy_j, SG_UNIT_J_TOTAL) ||
+             put_scalar(sub, "ann_energy_mj_per_sample", per_sample(r->ann_energy_j * 1e3, n), SG_UNIT_MJ_PER_SAMPLE);
         if (sub >= 0) H5Gclose(sub), sub = -1;
     }
     H5Gclose(g);
@@ -275,8 +301,15 @@ typedef struct {
     char id[SG_RUN_ID_LEN + 1], short_id[SG_RUN_SHORT_ID_LEN + 1], task[16], variant[64], status[12], metric[24];
     long long seed;
     int level, attempts;
-    double qann_score, snn_score, snn_steps, snn_samples, sops, energy_j, ann_macs, ann_energy_j, wall_seconds;
+    double qann_score, snn_score, snn_steps, snn_samples, sops_per_sample, energy_mj_per_sample, ann_macs_per_sample,
+        ann_energy_mj_per_sample, wall_seconds;
 } summary_row;
+
+/* /summary's `units` attribute: one per field, in the order of summary_type ("" for text). */
+static const char *const SUMMARY_UNITS[] = {"", "", "", "", "", "", "", "", "", SG_UNIT_SCORE, SG_UNIT_SCORE,
+                                            SG_UNIT_TIME_STEPS, SG_UNIT_SAMPLES, SG_UNIT_SOPS_PER_SAMPLE,
+                                            SG_UNIT_MJ_PER_SAMPLE, SG_UNIT_MACS_PER_SAMPLE, SG_UNIT_MJ_PER_SAMPLE,
+                                            SG_UNIT_SECONDS};
 
 static int str_member(hid_t ct, const char *name, size_t offset, size_t size) {
     hid_t t = H5Tcopy(H5T_C_S1);
@@ -294,9 +327,9 @@ static hid_t summary_type(void) {
     int bad = STR(id) || STR(short_id) || STR(task) || NUM(seed, H5T_NATIVE_LLONG) || STR(variant) ||
               NUM(level, H5T_NATIVE_INT) || STR(status) || NUM(attempts, H5T_NATIVE_INT) || STR(metric) ||
               NUM(qann_score, H5T_NATIVE_DOUBLE) || NUM(snn_score, H5T_NATIVE_DOUBLE) || NUM(snn_steps, H5T_NATIVE_DOUBLE) ||
-              NUM(snn_samples, H5T_NATIVE_DOUBLE) || NUM(sops, H5T_NATIVE_DOUBLE) || NUM(energy_j, H5T_NATIVE_DOUBLE) ||
-              NUM(ann_macs, H5T_NATIVE_DOUBLE) || NUM(ann_energy_j, H5T_NATIVE_DOUBLE) ||
-              NUM(wall_seconds, H5T_NATIVE_DOUBLE);
+              NUM(snn_samples, H5T_NATIVE_DOUBLE) || NUM(sops_per_sample, H5T_NATIVE_DOUBLE) ||
+              NUM(energy_mj_per_sample, H5T_NATIVE_DOUBLE) || NUM(ann_macs_per_sample, H5T_NATIVE_DOUBLE) ||
+              NUM(ann_energy_mj_per_sample, H5T_NATIVE_DOUBLE) || NUM(wall_seconds, H5T_NATIVE_DOUBLE);
 #undef STR
 #undef NUM
     if (bad) {
@@ -326,16 +359,18 @@ static int write_summary(hid_t f, const sg_run_record *recs, const int *order, i
         w->snn_score = sg_task_main_metric(r->task, &r->snn);
         w->snn_steps = r->snn_mean_settle_steps;
         w->snn_samples = r->snn_samples;
-        w->sops = r->snn_sops;
-        w->energy_j = r->snn_energy_j;
-        w->ann_macs = r->ann_macs;
-        w->ann_energy_j = r->ann_energy_j;
+        w->sops_per_sample = per_sample(r->snn_sops, r->snn_samples);
+        w->energy_mj_per_sample = per_sample(r->snn_energy_j * 1e3, r->snn_samples);
+        w->ann_macs_per_sample = per_sample(r->ann_macs, r->snn_samples);
+        w->ann_energy_mj_per_sample = per_sample(r->ann_energy_j * 1e3, r->snn_samples);
         w->wall_seconds = r->wall_seconds;
     }
     hsize_t dims[1] = {(hsize_t)n};
     hid_t t = summary_type(), s = H5Screate_simple(1, dims, NULL), d = -1;
     int ok = t >= 0 && s >= 0 && (d = H5Dcreate2(f, "summary", t, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
-             (n == 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0);
+             (n == 0 || H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0) &&
+             H5Tget_nmembers(t) == (int)(sizeof SUMMARY_UNITS / sizeof SUMMARY_UNITS[0]) &&
+             attr_str_array(d, "units", (char *const *)SUMMARY_UNITS, H5Tget_nmembers(t)) == 0;
     if (d >= 0) H5Dclose(d);
     if (s >= 0) H5Sclose(s);
     if (t >= 0) H5Tclose(t);
@@ -370,7 +405,7 @@ static int build_image(const sg_run_record *recs, const int *order, int n, const
              (f = H5Fcreate("spikeglue-results-image.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl)) < 0;
     if (!rc) {
         *where = "root attributes";
-        rc = attr_str(f, "format", "spikeglue-results") || attr_i32(f, "format_version", 1) ||
+        rc = attr_str(f, "format", "spikeglue-results") || attr_i32(f, "format_version", 2) ||
              attr_str(f, "sweep", sweep ? sweep : "") || attr_i32(f, "runs", n) ||
              attr_f64(f, "written", (double)time(NULL)) || attr_str(f, "energy_unit", "J") ||
              attr_str(f, "version", SG_VERSION);
@@ -571,6 +606,13 @@ static double get_scalar(hid_t loc, const char *name, int *bad) {
     return x;
 }
 
+/* A total: <name>_total (format 2), else format 1's <name>. Per-sample datasets are derived from them. */
+static double get_total(hid_t loc, const char *name, int *bad) {
+    char total[64];
+    snprintf(total, sizeof total, "%s_total", name);
+    return get_scalar(loc, H5Lexists(loc, total, H5P_DEFAULT) > 0 ? total : name, bad);
+}
+
 static const char *unreserve(const char *name) { return strncmp(name, "metric_", 7) ? name : name + 7; }
 
 static int is_reserved(const char *name, const char *const reserved[]) {
@@ -691,11 +733,11 @@ static int read_run(hid_t runs, const char *id, sg_run_record *r, const char **w
             r->snn_samples = get_scalar(sub, "samples", &bad);
             r->snn_mean_settle_steps = get_scalar(sub, "mean_settle_steps", &bad);
             r->snn_max_settle_steps = get_scalar(sub, "max_settle_steps", &bad);
-            r->snn_spikes = get_scalar(sub, "spikes", &bad);
-            r->snn_sops = get_scalar(sub, "sops", &bad);
-            r->snn_energy_j = get_scalar(sub, "energy_j", &bad);
-            r->ann_macs = get_scalar(sub, "ann_macs", &bad);
-            r->ann_energy_j = get_scalar(sub, "ann_energy_j", &bad);
+            r->snn_spikes = get_total(sub, "spikes", &bad);
+            r->snn_sops = get_total(sub, "sops", &bad);
+            r->snn_energy_j = get_total(sub, "energy_j", &bad);
+            r->ann_macs = get_total(sub, "ann_macs", &bad);
+            r->ann_energy_j = get_total(sub, "ann_energy_j", &bad);
         }
         rc = bad;
         if (sub >= 0) H5Gclose(sub), sub = -1;
