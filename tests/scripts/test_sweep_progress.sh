@@ -24,7 +24,8 @@ ok() { echo "ok   $*"; }
 bad() { echo "FAIL $*"; fail=1; }
 "$SG" synth --out data --train_rows 256 --dev_rows 32 > /dev/null || { echo "FAIL synth"; exit 1; }
 
-# the baseline trains long enough (640 steps) to be seen running; q8 converts and simulates
+# the baseline trains long enough (24 epochs of 16 steps) to be seen running; q8 converts and simulates
+STEPS=384
 cat > prog.yaml <<EOF2
 name: prog
 model: builtin:tiny
@@ -35,7 +36,7 @@ variants:
   baseline: {transform: none}
   q8: {transform: $SRC/configs/levels/q8.yaml, start_from: baseline, train: {epochs: 1}}
 pipeline: [finetune, convert, snn_eval]
-train: {epochs: 40, batch_size: 16, learning_rate: 1e-3, max_seq_length: 32, max_train_samples: 256, max_eval_samples: 32}
+train: {epochs: 24, batch_size: 16, learning_rate: 1e-3, max_seq_length: 32, max_train_samples: 256, max_eval_samples: 32}
 snn: {max_steps: 16}
 retries: 0
 EOF2
@@ -57,10 +58,10 @@ for _ in $(seq 1 600); do
 done
 if [ -n "$hb" ]; then
   ok "a running run's heartbeat: $(cat "$hb")"
-  /usr/bin/python3 - "$hb" <<'PY' && ok "the heartbeat has phase, step < total, loss, ETA, pid, updated_at" || bad "heartbeat content"
+  /usr/bin/python3 - "$hb" "$STEPS" <<'PY' && ok "the heartbeat has phase, step < total, loss, ETA, pid, updated_at" || bad "heartbeat content"
 import json, sys, time
 h = json.load(open(sys.argv[1]))
-assert h["phase"] == "train" and 0 < h["step"] < h["total"] == 640, h
+assert h["phase"] == "train" and 0 < h["step"] < h["total"] == int(sys.argv[2]), h
 assert isinstance(h["loss"], float) and h["eta_seconds"] is not None and h["eta_seconds"] >= 0, h
 assert h["pid"] > 0 and abs(time.time() - h["updated_at"]) < 120 and h["finished"] is False, h
 PY
@@ -68,7 +69,7 @@ else
   bad "no heartbeat of a running run appeared"; cat bg.log
 fi
 "$SG" status r/prog > st1 2>&1
-grep -Eq '^  [0-9a-f]{8} sst2  seed 1 baseline +train [0-9]+/640 loss [0-9.]+ ETA [0-9hms]+ \(updated [0-9]+s ago\)$' st1 \
+grep -Eq '^  [0-9a-f]{8} sst2  seed 1 baseline +train [0-9]+/'"$STEPS"' loss [0-9.]+ ETA [0-9hms]+ \(updated [0-9]+s ago\)$' st1 \
   && ok "status lists the running run: $(grep 'train ' st1)" || { bad "status while running"; cat st1; }
 grep -q 'STALE' st1 && bad "status calls a live run stale" || true
 
@@ -81,8 +82,31 @@ rank_pid=$(ps -o ppid= -p "${run_pid:-0}" 2> /dev/null | tr -d ' ')
 kill -9 -- -"$BG"; wait "$BG" 2> /dev/null; BG=
 for _ in $(seq 1 50); do kill -0 "${run_pid:-0}" 2> /dev/null || break; sleep 0.1; done
 "$SG" status r/prog > st2 2>&1
-grep -Eq '^  [0-9a-f]{8} sst2  seed 1 baseline +STALE: process [0-9]+ on .* is gone \(last: train [0-9]+/640' st2 \
+grep -Eq '^  [0-9a-f]{8} sst2  seed 1 baseline +STALE: process [0-9]+ on .* is gone \(last: train [0-9]+/'"$STEPS" st2 \
   && ok "after kill -9, status: $(grep STALE st2 | sed 's/^ *//')" || { bad "status after the kill"; cat st2; }
+
+# ---- SIGTERM to the sweep (a cluster's preemption): its run checkpoints, the sweep exits 143
+wait_heartbeat() { # a fresh heartbeat of a running run (newer than the file $1), printed
+  for _ in $(seq 1 600); do
+    for f in r/prog/runs/*/progress.json; do
+      [ -f "$f" ] && [ "$f" -nt "$1" ] && grep -q '"finished": false' "$f" && ! grep -q '"step": 0,' "$f" && echo "$f" && return 0
+    done
+    sleep 0.2
+  done
+  return 1
+}
+touch mark
+setsid mpirun -n 1 "$SG" sweep prog.yaml --results r --threads 1 --resume > term.log 2>&1 &
+BG=$!
+if hb2=$(wait_heartbeat mark); then
+  run_pid=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$hb2")
+  kill -TERM "$(ps -o ppid= -p "$run_pid" | tr -d ' ')"
+  wait "$BG"; rc=$?; BG=
+  [ $rc = 143 ] && grep -q 'sweep stopped by signal 15' term.log && ok "SIGTERM: the sweep stopped with exit 143" \
+    || { bad "SIGTERM (exit $rc)"; tail -5 term.log; }
+else
+  bad "no heartbeat in the resumed sweep"
+fi
 
 # ---- resumed with its output in a file: clean log, no redraws, and nothing left running
 mpirun -n 1 "$SG" sweep prog.yaml --results r --threads 1 --resume > log 2>&1
@@ -99,7 +123,7 @@ q8=$(ls -d r/prog/runs/* | while read -r d; do grep -q '"phase": "snn"' "$d/prog
 # ---- on a terminal: one line redrawn in place, naming the running run's step / total and loss
 script -qfec "mpirun -n 1 '$SG' sweep prog.yaml --results t --threads 1" /dev/null > tty.out 2>&1
 grep -aq $'\r\033\[Ksweep \[' tty.out && ok "on a pty the sweep redraws its line (\\r + erase)" || { bad "no live line on a pty"; head -c 600 tty.out; }
-grep -aEq $'\r\033\\[Ksweep \\[[#.]+\\] 0/2 failed 0 running 1 ETA [0-9hms]+ \\| [0-9a-f]{8} train [0-9]+/640 loss [0-9.]+' tty.out \
+grep -aEq $'\r\033\\[Ksweep \\[[#.]+\\] 0/2 failed 0 running 1 ETA [0-9hms]+ \\| [0-9a-f]{8} train [0-9]+/'"$STEPS"$' loss [0-9.]+' tty.out \
   && ok "the live line shows runs done/total, running, ETA, the running run's step/total and loss" \
   || { bad "live line content"; tr '\r' '\n' < tty.out | grep -a '^.\[Ksweep' | head -5; }
 grep -aq '^done .* baseline' <(tr '\r' '\n' < tty.out | sed 's/^\x1b\[K//') && ok "done lines still print whole on a pty" || bad "done line on a pty"
