@@ -12,6 +12,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <math.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -221,10 +222,11 @@ static void live_refresh(sweep *s) {
         if (run_dir_of(s, i, dir, sizeof dir)) continue;
         snprintf(path, sizeof path, "%s/%s", dir, SG_HEARTBEAT_NAME);
         if (sg_heartbeat_read(path, &hb)) continue; /* not written yet */
-        /* training is most of a run's cost: its fraction stands for the run's */
-        s->cost_partial += s->plan.runs[i].cost * sg_heartbeat_fraction(&hb) * (strcmp(hb.phase, "train") ? 1.0 : 0.9);
+        /* training is most of a run's cost (taken as 90%); the simulation comes after it */
+        double f = sg_heartbeat_fraction(&hb), share = strcmp(hb.phase, "snn") ? 0.9 * f : 0.9 + 0.1 * f;
+        s->cost_partial += s->plan.runs[i].cost * share;
         char loss[32] = "";
-        if (hb.loss == hb.loss) snprintf(loss, sizeof loss, " loss %.3f", hb.loss);
+        if (!isnan(hb.loss)) snprintf(loss, sizeof loss, " loss %.3f", hb.loss);
         int w = snprintf(s->running_text + used, sizeof s->running_text - used, "%s%s %s %ld/%ld%s", used ? ", " : "",
                          s->plan.runs[i].short_id, hb.phase, hb.step, hb.total, loss);
         if (w < 0 || (size_t)w >= sizeof s->running_text - used) break;
@@ -509,7 +511,7 @@ static int coordinate(sweep *s) {
         if (rc == 0 && commit_due(s, finished || !progress) && sg_store_sync(&s->store)) rc = -1;
         if (rc == 0 && refresh_results(s, finished || !progress)) rc = -1;
         if (finished) break;
-        live_refresh(s);
+        if (rc == 0) live_refresh(s); /* it clears the error state its reads leave: never over a real error */
         if (progress) idle_rounds = 0;
         else nap_backoff(idle_rounds++);
     }
