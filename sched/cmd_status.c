@@ -1,13 +1,17 @@
 /* spikeglue status results/<sweep>: progress of a sweep, read-only: runs finished / failed /
  * started / waiting from plan.json and the results journals (the sweep's own and its array
- * slices'), and the queue state of the SLURM jobs recorded by `spikeglue submit`. Nothing is
+ * slices'), each running run's progress from its heartbeat (runs/<id>/progress.json: phase,
+ * step / total, loss, ETA; stale when its process is gone or it stopped beating), and the queue
+ * state of the SLURM jobs recorded by `spikeglue submit`. Nothing is
  * locked or written, so it is safe beside a running sweep. Exit code 0, 2 for bad arguments,
  * 1 when the directory holds no sweep. */
 #include "cli/flags.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "sched/heartbeat_view.h"
 #include "sched/merge.h"
 #include "sched/results_store.h"
+#include "sched/runner.h"
 #include "sched/slurm.h"
 
 #include <cjson/cJSON.h>
@@ -23,6 +27,9 @@ typedef struct {
     sg_run_status status; /* best over the journals */
     double end;
     int started;          /* a run directory exists */
+    int slice;            /* where its run directory is: 0 the sweep's own, k > 0 slices/<k>/ */
+    char task[16], variant[64];
+    long long seed;
 } run_state;
 
 typedef struct {
@@ -58,15 +65,21 @@ static int read_plan(const char *path, run_table *t) {
     int n = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, runs) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
-        if (cJSON_IsString(id) && table_find(t, id->valuestring, 1)) n++;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id"), *task = cJSON_GetObjectItemCaseSensitive(r, "task"),
+                    *variant = cJSON_GetObjectItemCaseSensitive(r, "variant"), *seed = cJSON_GetObjectItemCaseSensitive(r, "seed");
+        run_state *rs = cJSON_IsString(id) ? table_find(t, id->valuestring, 1) : NULL;
+        if (!rs) continue;
+        n++;
+        if (cJSON_IsString(task)) snprintf(rs->task, sizeof rs->task, "%s", task->valuestring);
+        if (cJSON_IsString(variant)) snprintf(rs->variant, sizeof rs->variant, "%s", variant->valuestring);
+        if (cJSON_IsNumber(seed)) rs->seed = (long long)seed->valuedouble;
     }
     cJSON_Delete(root);
     return runs ? n : -1;
 }
 
 /* Adds a journal's records (and marks started runs from <dir>/runs/). Counts into *fin, *fail. */
-static int read_journal_dir(const char *dir, run_table *t, int plan_known, int *fin, int *fail, int *foreign) {
+static int read_journal_dir(const char *dir, int slice, run_table *t, int plan_known, int *fin, int *fail, int *foreign) {
     char path[4400];
     snprintf(path, sizeof path, "%s/%s", dir, SG_STORE_JOURNAL);
     sg_run_record *recs;
@@ -93,7 +106,10 @@ static int read_journal_dir(const char *dir, run_table *t, int plan_known, int *
         struct dirent *e;
         while ((e = readdir(d))) {
             run_state *r = sg_run_id_valid(e->d_name) ? table_find(t, e->d_name, 0) : NULL;
-            if (r) r->started = 1;
+            if (r && !r->started) {
+                r->started = 1;
+                r->slice = slice;
+            }
         }
         closedir(d);
     }
@@ -139,6 +155,35 @@ static void print_jobs(const char *sweep_dir) {
     cJSON_Delete(root);
 }
 
+/* Runs started and not recorded yet: what their heartbeats say. */
+static void print_running(const char *dir, const char *name, const run_table *t) {
+    int shown = 0;
+    double now = sg_wall_now();
+    for (int i = 0; i < t->n; i++) {
+        const run_state *r = &t->runs[i];
+        if (!r->started || r->status != SG_RUN_NONE) continue;
+        char path[4600], text[1400], why[300];
+        if (r->slice > 0)
+            snprintf(path, sizeof path, "%s/slices/%d/%s/runs/%s/%s", dir, r->slice, name, r->id, SG_HEARTBEAT_NAME);
+        else
+            snprintf(path, sizeof path, "%s/runs/%s/%s", dir, r->id, SG_HEARTBEAT_NAME);
+        sg_heartbeat hb;
+        if (sg_heartbeat_read(path, &hb)) {
+            snprintf(text, sizeof text, "no heartbeat (not started yet, or written by an older spikeglue)");
+        } else {
+            char what[600], ago[32];
+            sg_heartbeat_format(&hb, what, sizeof what);
+            sg_format_duration(now - hb.updated_at, ago, sizeof ago);
+            if (sg_heartbeat_stale(&hb, now, why, sizeof why))
+                snprintf(text, sizeof text, "STALE: %s (last: %s, %s ago)", why, what, ago);
+            else
+                snprintf(text, sizeof text, "%s (updated %s ago)", what, ago);
+        }
+        if (!shown++) printf("running (heartbeats in runs/<id>/%s):\n", SG_HEARTBEAT_NAME);
+        printf("  %.8s %-5s seed %lld %-10s %s\n", r->id, r->task[0] ? r->task : "?", r->seed, r->variant[0] ? r->variant : "?", text);
+    }
+}
+
 int sg_cmd_status(int argc, char **argv) {
     const char *usage = "results/<sweep>";
     char *pos[1];
@@ -158,7 +203,7 @@ int sg_cmd_status(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/plan.json", dir);
     int total = read_plan(path, &t);
     int fin = 0, fail = 0, foreign = 0;
-    if (read_journal_dir(dir, &t, total >= 0, &fin, &fail, &foreign)) {
+    if (read_journal_dir(dir, 0, &t, total >= 0, &fin, &fail, &foreign)) {
         free(t.runs);
         return sg_print_error(), 1;
     }
@@ -192,7 +237,7 @@ int sg_cmd_status(int argc, char **argv) {
         int stotal = read_plan(plan_path, &st);
         free(st.runs);
         int sf = 0, sx = 0, sforeign = 0;
-        if (read_journal_dir(sdir, &t, total >= 0, &sf, &sx, &sforeign)) {
+        if (read_journal_dir(sdir, ks[s], &t, total >= 0, &sf, &sx, &sforeign)) {
             fprintf(stderr, "spikeglue: warning: %s\n", sg_last_error());
             continue;
         }
@@ -215,6 +260,7 @@ int sg_cmd_status(int argc, char **argv) {
                finished, failed);
     if (nks) printf("array slices (%d):\n", nks);
     for (int i = 0; i < nlines; i++) printf("%s\n", lines[i]);
+    print_running(dir, name, &t);
     if (foreign) printf("note: %d record%s of runs not in plan.json (an earlier version of the spec)\n", foreign, foreign == 1 ? "" : "s");
     snprintf(path, sizeof path, "%s/%s", dir, SG_STORE_H5);
     printf("results: %s%s\n", path, sg_is_file(path) ? "" : " (not written yet)");

@@ -4,9 +4,11 @@
 #include "hub/fetch.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define MAX_RUNS 1000000
 #define MODEL_MAX 4096
@@ -225,6 +227,33 @@ static int sort_keys(cJSON *node) {
     return 0;
 }
 
+/* path made absolute against the current directory, "." and ".." folded lexically (not through
+ * symlinks), so the result is the same whether the folder exists yet or not (a sweep's synthetic
+ * data is written after its plan is built). */
+static int absolute_path(const char *path, char *out, size_t cap) {
+    char joined[8192], cwd[4096];
+    if (path[0] == '/') snprintf(joined, sizeof joined, "%s", path);
+    else if (!getcwd(cwd, sizeof cwd)) return sg_fail("data_dir %s: cannot read the current directory: %s", path, strerror(errno));
+    else snprintf(joined, sizeof joined, "%s/%s", cwd, path);
+    size_t len = 0;
+    char *save = NULL;
+    out[0] = '\0';
+    for (char *part = strtok_r(joined, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        if (!strcmp(part, ".")) continue;
+        if (!strcmp(part, "..")) {
+            char *slash = strrchr(out, '/');
+            len = slash ? (size_t)(slash - out) : 0;
+            out[len] = '\0';
+            continue;
+        }
+        int w = snprintf(out + len, cap - len, "/%s", part);
+        if (w < 0 || (size_t)w >= cap - len) return sg_fail("data_dir %s: the absolute path is too long", path);
+        len += (size_t)w;
+    }
+    if (!len) snprintf(out, cap, "/");
+    return 0;
+}
+
 static int make_config(const sg_plan *plan, sg_plan_run *r) {
     const sg_jobspec *s = plan->spec;
     const sg_job_variant *v = &s->variants[r->variant];
@@ -235,7 +264,13 @@ static int make_config(const sg_plan *plan, sg_plan_run *r) {
     cJSON_AddStringToObject(c, "task", r->task->name);
     cJSON_AddNumberToObject(c, "seed", r->seed);
     cJSON_AddStringToObject(c, "variant", r->variant_name);
-    cJSON_AddStringToObject(c, "data_dir", s->data_dir);
+    /* recorded absolute: a results file read elsewhere still says which data it came from */
+    char data_dir[4096];
+    if (absolute_path(s->data_dir, data_dir, sizeof data_dir)) {
+        cJSON_Delete(c);
+        return -1;
+    }
+    cJSON_AddStringToObject(c, "data_dir", data_dir);
     cJSON_AddStringToObject(c, "model", r->model);
     cJSON_AddStringToObject(c, "tool", plan->version);
     if (r->dep >= 0) cJSON_AddStringToObject(c, "start_from", plan->runs[r->dep].id);

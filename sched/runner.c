@@ -48,6 +48,12 @@ const char *sg_find_in_path(const char *exe, char *buf, size_t cap) {
 static int child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads,
                        double time_limit, int fresh_mpi);
 
+void sg_child_heartbeat_path(const char *log_path, char *out, size_t cap) {
+    const char *slash = strrchr(log_path, '/');
+    if (slash) snprintf(out, cap, "%.*s/%s", (int)(slash - log_path), log_path, SG_HEARTBEAT_NAME);
+    else snprintf(out, cap, "%s", SG_HEARTBEAT_NAME);
+}
+
 int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit) {
     return child_start(c, exe, argv, log_path, threads, time_limit, 0);
 }
@@ -65,20 +71,26 @@ static int child_start(sg_child *c, const char *exe, char *const argv[], const c
     /* the child's environment: ours, with its thread count */
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = calloc(n + 2, sizeof(char *));
-    char threads_var[64];
+    char **env = calloc(n + 3, sizeof(char *));
+    char threads_var[64], beat_var[4400];
     if (!env) {
         close(fd);
         return sg_fail("out of memory");
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if ((threads <= 0 || strncmp(environ[i], "OMP_NUM_THREADS=", 16) != 0) && !(fresh_mpi && mpi_job_var(environ[i])))
+        if ((threads <= 0 || strncmp(environ[i], "OMP_NUM_THREADS=", 16) != 0) && !(fresh_mpi && mpi_job_var(environ[i])) &&
+            strncmp(environ[i], SG_PROGRESS_FILE_ENV "=", strlen(SG_PROGRESS_FILE_ENV) + 1) != 0)
             env[k++] = environ[i];
     if (threads > 0) {
         snprintf(threads_var, sizeof threads_var, "OMP_NUM_THREADS=%d", threads);
         env[k++] = threads_var;
     }
+    /* the run's heartbeat beside its log; an earlier attempt's is removed so it is never read as this one's */
+    sg_child_heartbeat_path(log_path, beat_var + strlen(SG_PROGRESS_FILE_ENV "="), sizeof beat_var - strlen(SG_PROGRESS_FILE_ENV "="));
+    memcpy(beat_var, SG_PROGRESS_FILE_ENV "=", strlen(SG_PROGRESS_FILE_ENV "="));
+    unlink(beat_var + strlen(SG_PROGRESS_FILE_ENV "="));
+    env[k++] = beat_var;
     env[k] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);

@@ -14,7 +14,12 @@ typedef struct {
     int killed_for_time;
 } sg_child;
 
-/* Starts `exe argv...` with stdout+stderr appended to log_path and OMP_NUM_THREADS=threads (when > 0). */
+/* The heartbeat a run writes beside its log (train/progress.h): <run dir>/progress.json. */
+#define SG_HEARTBEAT_NAME "progress.json"
+void sg_child_heartbeat_path(const char *log_path, char *out, size_t cap);
+
+/* Starts `exe argv...` with stdout+stderr appended to log_path, OMP_NUM_THREADS=threads (when > 0)
+ * and SG_PROGRESS_FILE naming its heartbeat (sg_child_heartbeat_path). */
 int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit);
 /* The same for a child that is itself an MPI job (`mpirun -n P spikeglue run --tp P`): the
  * environment loses the variables that tie a process to our own MPI job (OMPI_*, PMIX_*, PMI_*),

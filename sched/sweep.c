@@ -3,6 +3,7 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "data/synth.h"
+#include "sched/heartbeat_view.h"
 #include "sched/plan.h"
 #include "sched/report.h"
 #include "sched/results_store.h"
@@ -10,6 +11,8 @@
 #include "train/progress.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <math.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -76,6 +79,9 @@ typedef struct {
     double last_refresh, refresh_cost, refresh_total;
     double unsynced_since; /* when the oldest journal line not yet fsynced was written, 0: none */
     int refreshes;
+    double last_live;          /* when the live line last read the heartbeats (monotonic) */
+    double cost_partial;       /* expected cost already spent by running runs, from their heartbeats */
+    char running_text[384];    /* the running runs' "short_id phase step/total loss" for the live line */
     double worker_wait;        /* summed over assignments: time workers waited for work */
     long dispatched;           /* assignments to worker ranks */
 } sweep;
@@ -187,15 +193,65 @@ static void model_override_of(const sweep *s, int i, char *out, size_t n) {
     if (run_dir_of(s, d, dir, sizeof dir) == 0) sg_plan_output_dir(dir, out, n);
 }
 
+/* The sweep's ETA weighs runs by their expected cost, counting what running runs have done by
+ * their heartbeats (so it is known before the first run ends). */
 static void eta_text(const sweep *s, char *buf, size_t n) {
-    double el = wall_now() - s->t0;
-    if (s->cost_done <= 0) {
-        snprintf(buf, n, "done %d/%d failed %d running %d", s->done, s->total, s->failed, s->running);
-        return;
+    double el = wall_now() - s->t0, spent = s->cost_done + s->cost_partial;
+    char eta[48] = "";
+    if (spent > 0 && el > 0) {
+        char d[32];
+        sg_format_duration(el / spent * (s->cost_total - spent), d, sizeof d);
+        snprintf(eta, sizeof eta, " ETA %s", d);
     }
-    char eta[32];
-    sg_format_duration(el / s->cost_done * (s->cost_total - s->cost_done), eta, sizeof eta);
-    snprintf(buf, n, "done %d/%d failed %d running %d ETA %s", s->done, s->total, s->failed, s->running, eta);
+    snprintf(buf, n, "failed %d running %d%s%s%s", s->failed, s->running, eta, s->running_text[0] ? " | " : "",
+             s->running_text);
+}
+
+/* The live line on a terminal: about once a second, the running runs' heartbeats. */
+static void live_refresh(sweep *s) {
+    double now = sg_now();
+    if (!s->progress.tty || now - s->last_live < 1.0) return;
+    s->last_live = now;
+    s->cost_partial = 0;
+    s->running_text[0] = '\0';
+    size_t used = 0;
+    for (int i = 0; i < s->plan.nruns; i++) {
+        if (s->state[i] != RS_RUNNING) continue;
+        char dir[4096], path[4200];
+        sg_heartbeat hb;
+        if (run_dir_of(s, i, dir, sizeof dir)) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, SG_HEARTBEAT_NAME);
+        if (sg_heartbeat_read(path, &hb)) continue; /* not written yet */
+        /* training is most of a run's cost (taken as 90%); the simulation comes after it */
+        double f = sg_heartbeat_fraction(&hb), share = strcmp(hb.phase, "snn") ? 0.9 * f : 0.9 + 0.1 * f;
+        s->cost_partial += s->plan.runs[i].cost * share;
+        char loss[32] = "";
+        if (!isnan(hb.loss)) snprintf(loss, sizeof loss, " loss %.3f", hb.loss);
+        int w = snprintf(s->running_text + used, sizeof s->running_text - used, "%s%s %s %ld/%ld%s", used ? ", " : "",
+                         s->plan.runs[i].short_id, hb.phase, hb.step, hb.total, loss);
+        if (w < 0 || (size_t)w >= sizeof s->running_text - used) break;
+        used += (size_t)w;
+    }
+    sg_clear_error();
+    char text[512];
+    eta_text(s, text, sizeof text);
+    sg_progress_redraw(&s->progress, text);
+}
+
+/* Whether the sweep's output is a terminal. Under Open MPI a rank's stdout is a pseudo-terminal
+ * whatever mpirun's own is, so there the launcher's stdout decides (our parent when mpirun starts
+ * the ranks itself; on other nodes the daemon's, not a terminal). SG_LIVE=0/1 decides outright. */
+static int output_is_terminal(void) {
+    const char *force = getenv("SG_LIVE");
+    if (force && *force) return atoi(force) != 0;
+    if (!getenv("OMPI_COMM_WORLD_SIZE")) return isatty(STDOUT_FILENO);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%ld/fd/1", (long)getppid());
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return 0;
+    int tty = isatty(fd);
+    close(fd);
+    return tty;
 }
 
 /* A finished run is reported (its line printed, the progress counted) only once results.h5
@@ -230,7 +286,8 @@ static int refresh_results(sweep *s, int force) {
         free(s->unreported[k]);
     }
     s->nunreported = 0;
-    char text[128];
+    s->last_live = 0; /* the running runs changed: the live line reads their heartbeats again */
+    char text[512];
     eta_text(s, text, sizeof text);
     sg_progress_update(&s->progress, s->done, text);
     return 0;
@@ -454,6 +511,7 @@ static int coordinate(sweep *s) {
         if (rc == 0 && commit_due(s, finished || !progress) && sg_store_sync(&s->store)) rc = -1;
         if (rc == 0 && refresh_results(s, finished || !progress)) rc = -1;
         if (finished) break;
+        if (rc == 0) live_refresh(s); /* it clears the error state its reads leave: never over a real error */
         if (progress) idle_rounds = 0;
         else nap_backoff(idle_rounds++);
     }
@@ -654,7 +712,7 @@ int sg_sweep_main(const sg_sweep_options *o) {
            s.sweep_dir);
     fflush(stdout);
     s.t0 = wall_now();
-    sg_progress_start(&s.progress, "sweep", s.total);
+    sg_progress_start_on(&s.progress, "sweep", s.total, stdout, output_is_terminal(), 1);
     int rc = coordinate(&s);
     sg_progress_finish(&s.progress);
     if (rc) {

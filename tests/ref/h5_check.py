@@ -5,7 +5,8 @@
 
 Always: the file opens; the root says format "spikeglue-results"; every /runs/<id> group has
 its attributes (status one of finished|failed|timeout|diverged) and consistent series lengths;
-/summary has one row per run with the same ids, tasks, seeds and statuses.
+/summary has one row per run with the same ids, tasks, seeds and statuses; from format_version 2,
+every dataset has a non-empty `units` attribute (/summary: one per field, "" for text and ids).
 --committed FILE: lines "committed <i> <id>" (store_writer's output); every such id must be in
   /runs — a record reported committed must never be missing.
 --points P: runs come from store_writer with P points: check their data value by value (no torn
@@ -96,6 +97,9 @@ def main():
                         text(row["status"]) != text(g.attrs["status"]):
                     errors.append(f"/summary row {rid} disagrees with /runs/{rid}")
 
+        if int(f.attrs.get("format_version", 1)) >= 2:
+            check_units(f, errors)
+
         if a.committed:
             committed = {}
             with open(a.committed) as c:
@@ -115,6 +119,25 @@ def main():
     if not errors and not a.committed:
         print(f"h5_check: {a.h5}: ok ({len(ids)} runs)")
     return 1 if errors else 0
+
+
+def check_units(f, errors):
+    def visit(name, obj):
+        if not isinstance(obj, h5py.Dataset):
+            return
+        u = obj.attrs.get("units")
+        if name == "summary":
+            fields = obj.dtype.names or ()
+            units = [text(x) for x in u] if u is not None else []
+            if len(units) != len(fields):
+                errors.append(f"/summary: units has {len(units)} entries for {len(fields)} fields")
+            for field, unit in zip(fields, units):
+                kind = obj.dtype[field].kind  # text has no unit; every measured (float) field has one
+                if (kind == "S" and unit) or (kind == "f" and not unit):
+                    errors.append(f"/summary: field {field} has units {unit!r}")
+        elif u is None or not text(u):
+            errors.append(f"/{name}: no units attribute")
+    f.visititems(visit)
 
 
 def check_writer_run(rid, g, points, errors):
