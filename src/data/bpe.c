@@ -506,7 +506,7 @@ sg_bpe *sg_bpe_load(const char *dir) {
         sg_fail("tokenizer directory path too long: %.100s...", dir);
         return NULL;
     }
-    if (sg_require_dir(dir, "tokenizer directory") ||
+    if (sg_require_dir(dir, "a tokenizer directory with vocab.json and merges.txt") ||
         sg_require_file(vocab_path, "a tokenizer directory needs vocab.json and merges.txt") ||
         sg_require_file(merges_path, "vocab.json without merges.txt is not a usable BPE tokenizer"))
         return NULL;
