@@ -105,6 +105,11 @@ static int sg_st_check_metadata(const char *path, const cJSON *meta) {
     return 0;
 }
 
+/* A tensor name from the file as a quoted, escaped excerpt (buf: SG_QUOTE_BUF bytes). */
+static const char *quote_name(char *buf, const char *name) {
+    return sg_quote(buf, SG_QUOTE_BUF, name, strlen(name), SG_QUOTE_EXCERPT);
+}
+
 /* Fill `t` from one header entry, checking types, dtype, shape and the byte count. */
 static int sg_st_load_entry(const sg_safetensors *st, const cJSON *item, sg_st_tensor *t) {
     const char *path = st->path, *name = item->string;
@@ -208,26 +213,28 @@ static int sg_st_check_layout(const sg_safetensors *st) {
     for (int i = 0; i < st->count; i++) order[i] = &st->tensors[i];
 
     int rc = 0;
+    char qa[SG_QUOTE_BUF], qb[SG_QUOTE_BUF]; /* names come from the file: quoted excerpts */
     qsort(order, (size_t)st->count, sizeof *order, sg_cmp_name);
     for (int i = 1; i < st->count && rc == 0; i++)
         if (!strcmp(order[i - 1]->name, order[i]->name))
-            rc = sg_fail("%s: tensor '%s' appears twice in the header (duplicate name)", path, order[i]->name);
+            rc = sg_fail("%s: tensor %s appears twice in the header (duplicate name)", path, quote_name(qa, order[i]->name));
 
     qsort(order, (size_t)st->count, sizeof *order, sg_cmp_offsets);
     size_t expect = 0;
     for (int i = 0; i < st->count && rc == 0; i++) {
         const sg_st_tensor *t = order[i], *prev = i ? order[i - 1] : NULL;
         if (t->begin < expect)
-            rc = sg_fail("%s: tensor '%s': data_offsets [%zu, %zu] overlap tensor '%s' [%zu, %zu]", path, t->name,
-                         t->begin, t->end, prev->name, prev->begin, prev->end);
+            rc = sg_fail("%s: tensor %s: data_offsets [%zu, %zu] overlap tensor %s [%zu, %zu]", path,
+                         quote_name(qa, t->name), t->begin, t->end, quote_name(qb, prev->name), prev->begin, prev->end);
         else if (t->begin > expect && prev)
-            rc = sg_fail("%s: tensor '%s': data_offsets [%zu, %zu] leave a hole of %zu bytes after tensor '%s' "
+            rc = sg_fail("%s: tensor %s: data_offsets [%zu, %zu] leave a hole of %zu bytes after tensor %s "
                          "[%zu, %zu]",
-                         path, t->name, t->begin, t->end, t->begin - expect, prev->name, prev->begin, prev->end);
+                         path, quote_name(qa, t->name), t->begin, t->end, t->begin - expect, quote_name(qb, prev->name),
+                         prev->begin, prev->end);
         else if (t->begin > expect)
-            rc = sg_fail("%s: tensor '%s': data_offsets [%zu, %zu] leave a hole of %zu bytes at the start of the "
+            rc = sg_fail("%s: tensor %s: data_offsets [%zu, %zu] leave a hole of %zu bytes at the start of the "
                          "data buffer",
-                         path, t->name, t->begin, t->end, t->begin);
+                         path, quote_name(qa, t->name), t->begin, t->end, t->begin);
         expect = t->end;
     }
     if (rc == 0 && expect != st->data_size)

@@ -86,6 +86,18 @@ done
 grep -q 'rnd.csv:1:' err_csv && why=$(clean_text err_csv 400) && ok "random-bytes csv: $(wc -c < err_csv) bytes, escaped" \
   || bad "random-bytes csv: ${why:-no line number}: $(head -c 300 err_csv)"
 
+# a tensor name with terminal escapes in a checkpoint's header
+cp -r ck evil && python3 - evil/model.safetensors <<'PY'
+import json, struct, sys
+p = sys.argv[1]; b = open(p, 'rb').read(); n = struct.unpack('<Q', b[:8])[0]; h = json.loads(b[8:8 + n])
+h['evil\u001b[2J\u0007' + 'x' * 200] = {'dtype': 'F32', 'shape': [0], 'data_offsets': [0, 0]}
+s = json.dumps(h).encode(); s += b' ' * (-len(s) % 8)
+open(p, 'wb').write(struct.pack('<Q', len(s)) + s + b[8 + n:])
+PY
+$SG model-info evil > /dev/null 2> err_name
+why=$(clean_text err_name 300) && grep -q "tensor 'evil.x1b" err_name && ok "tensor name with escapes: $(wc -c < err_name) bytes, escaped" \
+  || bad "tensor name with escapes: ${why:-not named}: $(head -c 300 err_name | cat -v)"
+
 # ---- 3. a directory where a file belongs (and the reverse) is called what it is -------------
 mkdir -p dirs/MRPC/dev.tsv dirs/data.csv dirs/lines
 cp -r ck dirs/cfg && rm dirs/cfg/config.json && mkdir dirs/cfg/config.json
