@@ -204,8 +204,8 @@ static int map_label(const custom_reader *r, size_t i, int kind, char *const *na
             snprintf(why, why_cap, "label %s is not a number (regression task)", sg_quote(quoted, sizeof quoted, t, strlen(t), 40));
             return -1;
         }
-        if (!isfinite(dv)) {
-            snprintf(why, why_cap, "label %s is not finite", sg_quote(quoted, sizeof quoted, t, strlen(t), 40));
+        if (!isfinite((float)dv)) { /* scores are floats: 1e300 would become inf and poison the loss */
+            snprintf(why, why_cap, "label %s is not a finite 32-bit float", sg_quote(quoted, sizeof quoted, t, strlen(t), 40));
             return -1;
         }
         *score = (float)dv;

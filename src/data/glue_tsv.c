@@ -225,7 +225,8 @@ static int find_column(const field *f, int n, const char *name) {
  * and a binary file's "header" must not reach the terminal raw. */
 #define HEADER_EXCERPT 100
 
-/* Parse a label field into a class id (or a score for regression). 0 or -1 (unknown label). */
+/* Parse a label field into a class id (or a score for regression). 0, -1 (unknown label) or -2 (a
+ * score outside float range). */
 static int parse_label(const sg_glue_task *task, const char *p, size_t len, int *label, float *score) {
     trim(&p, &len);
     if (task->is_regression) {
@@ -235,7 +236,10 @@ static int parse_label(const sg_glue_task *task, const char *p, size_t len, int 
         buf[len] = '\0';
         errno = 0;
         double v = strtod(buf, &end);
-        if (*end || errno == ERANGE || !isfinite(v)) return -1;
+        if (*end || end == buf || !isfinite(v)) return -1;
+        if (errno == ERANGE && fabs(v) < 1) errno = 0; /* underflow (1e-400): a score of ~0, as Python reads it */
+        /* scores are stored as float: 1e300 would become inf and poison the loss */
+        if (errno == ERANGE || !isfinite((float)v)) return -2;
         *score = (float)v;
         return 0;
     }
@@ -340,12 +344,12 @@ int sg_glue_read_tsv(const sg_glue_task *task, FILE *fp, const char *path, int w
         }
         int label = -1;
         float score = NAN;
-        if (cols.col_label >= 0 &&
-            parse_label(task, fields[cols.col_label].p, fields[cols.col_label].len, &label, &score) != 0) {
+        int parsed = cols.col_label >= 0 ? parse_label(task, fields[cols.col_label].p, fields[cols.col_label].len, &label, &score) : 0;
+        if (parsed != 0) {
             char quoted[SG_QUOTE_BUF];
-            sg_glue_builder_skip(&b, line_no, "unknown label %s (expected %s)",
-                                 sg_quote(quoted, sizeof quoted, fields[cols.col_label].p, fields[cols.col_label].len, 40),
-                                 expected);
+            sg_quote(quoted, sizeof quoted, fields[cols.col_label].p, fields[cols.col_label].len, 40);
+            if (parsed == -2) sg_glue_builder_skip(&b, line_no, "score %s is not a finite 32-bit float", quoted);
+            else sg_glue_builder_skip(&b, line_no, "unknown label %s (expected %s)", quoted, expected);
             continue;
         }
         const field *fa = &fields[cols.col_a], *fb = cols.col_b >= 0 ? &fields[cols.col_b] : NULL;

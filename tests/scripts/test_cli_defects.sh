@@ -178,6 +178,20 @@ python3 -c "print('x' * 2000000)" > long_line.txt
 one_line_error "tokenize --lines with a 2 MB line" "long_line.txt:1: line longer than" "" -- \
   $SG tokenize --tokenizer builtin --lines long_line.txt
 
+# a regression score beyond float range (1e300) is a skipped row, not an infinite loss
+mkdir -p big/STS-B
+{ printf 'index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n'
+  printf '0\tg\tf\ty\t0\ts\ts\ta cat\ta dog\t1e300\n1\tg\tf\ty\t1\ts\ts\tone\ttwo\t2.5\n2\tg\tf\ty\t2\ts\ts\tsun\tmoon\t4.0\n'
+} > big/STS-B/dev.tsv
+printf '{"sentence1": "a", "sentence2": "b", "label": 1e300}\n{"sentence1": "c", "sentence2": "d", "label": 2.5}\n{"sentence1": "e", "sentence2": "f", "label": 4}\n' > big.jsonl
+for how in "tsv|--task_name stsb --data_dir big|skipped 1 .*line 2: score .1e300. is not a finite 32-bit float" "jsonl|--train_file big.jsonl --validation_file big.jsonl|big.jsonl: skipped 1 .*line 1"; do
+  IFS='|' read -r name args pattern <<< "$how"
+  # shellcheck disable=SC2086
+  $SG run --model_name_or_path builtin:tiny $args --do_eval --output_dir "$W/big_$name" > big_$name.log 2>&1; rc=$?
+  [ $rc = 0 ] && grep -Eq "$pattern" big_$name.log && ok "score 1e300 ($name): $(grep -E "$pattern" big_$name.log)" \
+    || bad "score 1e300 ($name): exit $rc: $(grep -E 'error|skipped' big_$name.log | head -2)"
+done
+
 # ---- 4. the sweep names the signal that stopped it ------------------------------------------
 "$SG" synth --out "$W/sdata" --train_rows 2000 --dev_rows 64 > /dev/null || { echo "FAIL synth"; exit 1; }
 cat > sig.yaml <<EOF
