@@ -25,7 +25,7 @@ int sg_cmd_init_model(int argc, char **argv) {
     int rc = sg_flags_parse("init-model", "--size tiny|small|base --num-labels N --out DIR", flags,
                             (int)(sizeof flags / sizeof flags[0]), argc, argv, pos, 0, &npos);
     if (rc) return rc > 0 ? 0 : (sg_print_error(), 2);
-    if (!out) return sg_fail("init-model: --out DIR is required"), sg_print_error(), 2;
+    if (!out || !*out) return sg_fail("init-model: --out DIR is required"), sg_print_error(), 2;
     /* a checkpoint (and the results beside it) is never replaced by random weights by accident */
     if (!overwrite && sg_dir_nonempty(out))
         return sg_fail("init-model: %s: output directory exists and is not empty (use --overwrite_output_dir to replace "
