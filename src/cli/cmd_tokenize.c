@@ -33,7 +33,7 @@ static void print_ids(FILE *out, const sg_ids *ids) {
 static int tokenize_lines(sg_tokenizer *t, const char *path, int pair, int max_len, sg_ids *ids) {
     if (strcmp(path, "-") != 0 && sg_path_kind_of(path) == SG_PATH_DIR) return sg_require_file(path, "--lines");
     FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb"); /* pipes welcome: <(cmd), /dev/stdin */
-    if (!in) return sg_fail("%s: cannot open: %s", path, strerror(errno));
+    if (!in) return sg_fail_open(path, errno);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;

@@ -23,13 +23,24 @@ static int fail_path(const char *path, const char *problem, const char *what) {
     return what && *what ? sg_fail("%s: %s (%s)", path, problem, what) : sg_fail("%s: %s", path, problem);
 }
 
+int sg_fail_open(const char *path, int err) {
+    if (err == ENOTDIR) { /* "a/model.safetensors/model.safetensors": name the file used as a folder */
+        char prefix[4096];
+        snprintf(prefix, sizeof prefix, "%s", path);
+        for (char *slash = strrchr(prefix, '/'); slash && slash > prefix; slash = strrchr(prefix, '/')) {
+            *slash = '\0';
+            if (sg_path_kind_of(prefix) == SG_PATH_FILE)
+                return sg_fail("%s: is a file, not a directory (in the path %s)", prefix, path);
+        }
+    }
+    return sg_fail("%s: cannot open: %s", path, strerror(err));
+}
+
 /* After a failed stat: ENOENT is `absent`; anything else (EACCES, ENOTDIR, ...) gives its reason. */
 static int fail_missing(const char *path, const char *absent, const char *what) {
     int e = errno;
     if (e == ENOENT) return fail_path(path, absent, what);
-    char problem[160];
-    snprintf(problem, sizeof problem, "cannot open: %s", strerror(e));
-    return fail_path(path, problem, what);
+    return sg_fail_open(path, e);
 }
 
 int sg_require_file(const char *path, const char *what) {
@@ -58,14 +69,19 @@ FILE *sg_open_read(const char *path) {
         int e = errno;
         /* fopen(dir, "rb") succeeds on Linux; a failure that names a directory is EISDIR elsewhere */
         if (sg_path_kind_of(path) == SG_PATH_DIR) sg_require_file(path, NULL);
-        else sg_fail("%s: cannot open: %s", path, strerror(e));
+        else sg_fail_open(path, e);
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
         fclose(f);
-        if (S_ISDIR(st.st_mode)) sg_fail("%s: is a directory, not a file", path);
-        else sg_fail("%s: not a regular file", path);
+        sg_fail("%s: cannot stat: %s", path, strerror(e));
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fclose(f);
+        sg_fail("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory, not a file" : "not a regular file");
         return NULL;
     }
     return f;
@@ -76,8 +92,9 @@ char *sg_read_file(const char *path, size_t max_bytes, size_t *len) {
     if (!f) return NULL;
     struct stat st;
     if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
         fclose(f);
-        sg_fail("%s: cannot stat: %s", path, strerror(errno));
+        sg_fail("%s: cannot stat: %s", path, strerror(e));
         return NULL;
     }
     if ((unsigned long long)st.st_size > max_bytes) {

@@ -15,6 +15,10 @@ sg_path_kind sg_path_kind_of(const char *path);
  * what the file is for, e.g. "dev split of task mrpc", and is appended in parentheses. */
 int sg_require_file(const char *path, const char *what);
 int sg_require_dir(const char *path, const char *what);
+/* The error for an open(path) that failed with errno `err`: "cannot open: <reason>", except that
+ * ENOTDIR names the path component that is a file ("m/model.safetensors: is a file, not a
+ * directory"). Returns -1. */
+int sg_fail_open(const char *path, int err);
 /* fopen(path, "rb") of a regular file; NULL + the same one-line errors as sg_require_file. */
 FILE *sg_open_read(const char *path);
 /* Read a whole file (NUL-terminated copy; *len excludes the NUL). Refuses files over max_bytes. */

@@ -2,6 +2,7 @@
  * how HuggingFace numbers and scores its labels. */
 #include "data/glue.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -122,11 +123,13 @@ int sg_glue_resolve(const char *data_dir, const sg_glue_task *task, sg_glue_spli
     if (!file)
         return sg_fail("task %s has no %s split", task ? task->name : "?", sg_glue_split_name(split));
     if (!data_dir || !*data_dir) return sg_fail("no data directory given (--data_dir)");
-    if (sg_path_kind_of(data_dir) == SG_PATH_MISSING) return sg_fail("%s: data directory not found", data_dir);
-    if (sg_require_dir(data_dir, "--data_dir")) return -1; /* a file, or unreadable: say which */
+    /* missing: the messages scripts know; a file, unreadable or under a file: sg_require_* says which */
+    if (sg_path_kind_of(data_dir) == SG_PATH_MISSING && errno == ENOENT)
+        return sg_fail("%s: data directory not found", data_dir);
+    if (sg_require_dir(data_dir, "--data_dir")) return -1;
     int len = snprintf(path, cap, "%s/%s", data_dir, task->folder);
     if (len < 0 || (size_t)len >= cap) return sg_fail("%s/%s: path too long", data_dir, task->folder);
-    if (sg_path_kind_of(path) == SG_PATH_MISSING)
+    if (sg_path_kind_of(path) == SG_PATH_MISSING && errno == ENOENT)
         return sg_fail("%s: task folder not found (task %s expects %s/%s/%s)", path, task->name, data_dir,
                        task->folder, file);
     char what[128];
@@ -134,7 +137,7 @@ int sg_glue_resolve(const char *data_dir, const sg_glue_task *task, sg_glue_spli
     if (sg_require_dir(path, what)) return -1;
     len = snprintf(path, cap, "%s/%s/%s", data_dir, task->folder, file);
     if (len < 0 || (size_t)len >= cap) return sg_fail("%s/%s/%s: path too long", data_dir, task->folder, file);
-    if (sg_path_kind_of(path) == SG_PATH_MISSING)
+    if (sg_path_kind_of(path) == SG_PATH_MISSING && errno == ENOENT)
         return sg_fail("%s: file not found (%s split of task %s)", path, sg_glue_split_name(split), task->name);
     snprintf(what, sizeof what, "%s split of task %s", sg_glue_split_name(split), task->name);
     if (sg_require_file(path, what)) return -1;

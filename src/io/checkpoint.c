@@ -7,6 +7,7 @@
 #include "io/safetensors.h"
 #include "parallel/tp.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +152,8 @@ int sg_checkpoint_load_quantized(sg_model *m, const char *dir, const int *module
                                  sg_load_report *report) {
     char path[4096];
     sg_model_config cfg;
-    if (sg_path_kind_of(dir) == SG_PATH_MISSING) return sg_fail("%s: model directory not found", dir);
+    if (sg_path_kind_of(dir) == SG_PATH_MISSING) /* errno from its stat: ENOTDIR names the file in the way */
+        return errno == ENOENT ? sg_fail("%s: model directory not found", dir) : sg_fail_open(dir, errno);
     if (sg_require_dir(dir, "model directory")) return -1; /* a file (config.json?) given for the directory */
     if (sg_path_join(path, sizeof path, dir, "config.json") || sg_model_config_load(&cfg, path)) return -1;
     if (sg_model_create_quantized(m, &cfg, module_levels)) return -1;

@@ -330,7 +330,7 @@ int sg_st_open(sg_safetensors *st, const char *path) {
     memcpy(st->path, path, path_len + 1);
 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return sg_fail("%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return sg_fail_open(path, errno);
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int err = errno;

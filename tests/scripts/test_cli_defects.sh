@@ -113,6 +113,10 @@ one_line_error "--data_dir is a file" "plain_file: is a file, not a directory" "
 one_line_error "config.json is a directory" "dirs/cfg/config.json: is a directory" "$NF" -- $SG model-info dirs/cfg
 one_line_error "model.safetensors is a directory" "dirs/st/model.safetensors: is a directory" "$NF" -- $SG model-info dirs/st
 one_line_error "model-info of a file" "ck/config.json: is a file, not a directory" "$NF" -- $SG model-info ck/config.json
+mkdir -p mrpc_ok/MRPC && printf 'Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\ta cat\ta dog\n0\t3\t4\tsun\tmoon\n' > mrpc_ok/MRPC/dev.tsv
+one_line_error "--model_weights_path is a file" "ck/model.safetensors: is a file, not a directory" "$NF" -- \
+  $SG run --model_name_or_path ck --model_weights_path ck/model.safetensors --task_name mrpc --data_dir mrpc_ok --do_eval --output_dir "$W/out"
+one_line_error "model-info under a file" "ck/config.json: is a file, not a directory" "$NF" -- $SG model-info ck/config.json/sub
 one_line_error "tokenize --lines DIR" "dirs/lines: is a directory" "read error" -- $SG tokenize --tokenizer builtin --lines dirs/lines
 one_line_error "tokenize --tokenizer FILE" "plain_file: is a file, not a directory" "$NF" -- $SG tokenize --tokenizer plain_file x
 
