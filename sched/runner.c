@@ -176,8 +176,9 @@ static void classify(sg_child *c, int wstatus, sg_run_status *status, int *inter
     }
     *status = strstr(error, "diverged") ? SG_RUN_DIVERGED : SG_RUN_FAILED;
     if (!error[0]) {
-        char sig[160];
-        if (WIFSIGNALED(wstatus)) snprintf(error, len, "killed by %s", sg_signal_describe(WTERMSIG(wstatus), sig, sizeof sig));
+        int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+        if (sig && signal_name(sig)) snprintf(error, len, "killed by %s (%s)", signal_name(sig), strsignal(sig));
+        else if (sig) snprintf(error, len, "killed by signal %d (%s)", sig, strsignal(sig));
         else snprintf(error, len, "exited with status %d", WEXITSTATUS(wstatus));
     }
 }
