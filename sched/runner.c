@@ -129,8 +129,8 @@ static const char *signal_name(int sig) {
 
 const char *sg_signal_describe(int sig, char *buf, size_t cap) {
     const char *name = signal_name(sig);
-    /* Open MPI's launcher sets these in every rank; a singleton (no mpirun) has neither */
-    int under_mpirun = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK");
+    /* Open MPI's mpirun sets this in every rank; a singleton's MPI_Init does not (it sets PMIX_RANK) */
+    int under_mpirun = getenv("OMPI_COMM_WORLD_SIZE") != NULL;
     const char *why = sig == SIGINT                   ? " (Ctrl-C)"
                       : sig == SIGTERM && under_mpirun ? " (from mpirun, which sends it to every rank when it is "
                                                          "stopped with Ctrl-C or SIGTERM; or from the batch system)"

@@ -223,6 +223,11 @@ if start_sweep sig_int.log "$SG" sweep sig.yaml --results "$W/r_int" --threads 1
   grep -q 'sweep stopped by SIGINT (Ctrl-C)' sig_int.log && ok "sweep without mpirun, SIGINT: $(grep 'stopped by' sig_int.log)" \
     || bad "sweep without mpirun, SIGINT: $(grep -E 'stopped|signal' sig_int.log)"
 else bad "the sweep did not start: $(tail -3 sig_int.log)"; fi
+if start_sweep sig_term.log "$SG" sweep sig.yaml --results "$W/r_term" --threads 1; then
+  kill -TERM $MP; wait $MP; MP=
+  grep -q 'sweep stopped by SIGTERM;' sig_term.log && ok "sweep without mpirun, SIGTERM: $(grep 'stopped by' sig_term.log)" \
+    || bad "sweep without mpirun, SIGTERM: $(grep -E 'stopped|signal' sig_term.log)"
+else bad "the sweep did not start: $(tail -3 sig_term.log)"; fi
 if command -v mpirun > /dev/null; then
   if start_sweep sig_mpi.log mpirun -n 1 "$SG" sweep sig.yaml --results "$W/r_mpi" --threads 1; then
     kill -INT $MP; wait $MP; MP=
