@@ -117,6 +117,42 @@ static int child_start(sg_child *c, const char *exe, char *const argv[], const c
     return 0;
 }
 
+static const char *signal_name(int sig) {
+    switch (sig) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGILL: return "SIGILL";
+    case SIGTRAP: return "SIGTRAP";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGKILL: return "SIGKILL";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGPIPE: return "SIGPIPE";
+    case SIGALRM: return "SIGALRM";
+    case SIGTERM: return "SIGTERM";
+    case SIGXCPU: return "SIGXCPU";
+    default: return NULL;
+    }
+}
+
+const char *sg_signal_describe(int sig, char *buf, size_t cap) {
+    const char *name = signal_name(sig);
+    /* Open MPI's mpirun sets this in every rank; a singleton's MPI_Init does not (it sets PMIX_RANK) */
+    int under_mpirun = getenv("OMPI_COMM_WORLD_SIZE") != NULL;
+    const char *why = sig == SIGINT                   ? " (Ctrl-C)"
+                      : sig == SIGTERM && under_mpirun ? " (from mpirun, which sends it to every rank when it is "
+                                                         "stopped with Ctrl-C or SIGTERM; or from the batch system)"
+                      : sig == SIGUSR1                 ? " (SLURM's warning before the time limit)"
+                                                       : "";
+    if (name) snprintf(buf, cap, "%s%s", name, why);
+    else snprintf(buf, cap, "signal %d (%s)", sig, strsignal(sig));
+    return buf;
+}
+
 /* The run's own one-line error ("spikeglue: error: ..."), the last one in its log. */
 static void last_error_line(const char *log_path, char *error, size_t len) {
     FILE *f = fopen(log_path, "r");
@@ -152,7 +188,9 @@ static void classify(sg_child *c, int wstatus, sg_run_status *status, int *inter
     }
     *status = strstr(error, "diverged") ? SG_RUN_DIVERGED : SG_RUN_FAILED;
     if (!error[0]) {
-        if (WIFSIGNALED(wstatus)) snprintf(error, len, "killed by signal %d (%s)", WTERMSIG(wstatus), strsignal(WTERMSIG(wstatus)));
+        int sig = WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0;
+        if (sig && signal_name(sig)) snprintf(error, len, "killed by %s (%s)", signal_name(sig), strsignal(sig));
+        else if (sig) snprintf(error, len, "killed by signal %d (%s)", sig, strsignal(sig));
         else snprintf(error, len, "exited with status %d", WEXITSTATUS(wstatus));
     }
 }

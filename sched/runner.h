@@ -36,6 +36,11 @@ int sg_child_wait(sg_child *c, sg_run_status *status, int *interrupted, char *er
 /* Forward a signal (SIGTERM on preemption: the run checkpoints and exits). */
 void sg_child_signal(sg_child *c, int sig);
 
+/* A signal by its name for messages, with what usually sends it: "SIGINT (Ctrl-C)"; under mpirun,
+ * which turns the Ctrl-C it receives into SIGTERM for every rank, SIGTERM says so. "signal N" for
+ * signals without a name here. Returns buf. */
+const char *sg_signal_describe(int sig, char *buf, size_t cap);
+
 /* The spikeglue binary itself (/proc/self/exe), for starting runs. */
 const char *sg_self_exe(void);
 

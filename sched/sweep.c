@@ -432,7 +432,9 @@ static int coordinate(sweep *s) {
         if (g_sweep_signal && !interrupted_by_signal) { /* preemption: runs checkpoint, we flush and stop */
             interrupted_by_signal = 1;
             if (local_run >= 0) sg_child_signal(&local, SIGTERM);
-            sg_progress_log(&s->progress, "signal %d: asking running pipelines to checkpoint, then stopping", (int)g_sweep_signal);
+            char sig[160];
+            sg_progress_log(&s->progress, "%s: asking running pipelines to checkpoint, then stopping",
+                            sg_signal_describe((int)g_sweep_signal, sig, sizeof sig));
         }
         /* rank 0's own run */
         if (local_run >= 0) {
@@ -719,7 +721,9 @@ int sg_sweep_main(const sg_sweep_options *o) {
         sg_print_error();
         status = 1;
     } else if (g_sweep_signal) {
-        fprintf(stderr, "spikeglue: sweep stopped by signal %d; %d runs committed; continue with --resume\n", (int)g_sweep_signal, s.done);
+        char sig[160];
+        fprintf(stderr, "spikeglue: sweep stopped by %s; %d runs committed; continue with --resume\n",
+                sg_signal_describe((int)g_sweep_signal, sig, sizeof sig), s.done);
         status = 143;
     } else {
         double wall = wall_now() - s.t0;

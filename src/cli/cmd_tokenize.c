@@ -1,6 +1,8 @@
 /* spikeglue tokenize: print RoBERTa-framed input ids as JSON arrays (one per text or line). */
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/fileio.h"
+#include "data/glue.h"
 #include "data/tokenizer.h"
 
 #include <errno.h>
@@ -29,14 +31,16 @@ static void print_ids(FILE *out, const sg_ids *ids) {
 }
 
 static int tokenize_lines(sg_tokenizer *t, const char *path, int pair, int max_len, sg_ids *ids) {
-    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    if (!in) return sg_fail("%s: cannot open: %s", path, strerror(errno));
+    if (strcmp(path, "-") != 0 && sg_path_kind_of(path) == SG_PATH_DIR) return sg_require_file(path, "--lines");
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb"); /* pipes welcome: <(cmd), /dev/stdin */
+    if (!in) return sg_fail_open(path, errno);
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     long lineno = 0;
     int rc = 0;
-    while (rc == 0 && (n = getline(&line, &cap, in)) >= 0) {
+    /* bounded like a dataset line: an endless stream without newlines is refused, not buffered */
+    while (rc == 0 && (n = sg_glue_getline(&line, &cap, in)) >= 0) {
         lineno++;
         size_t len = (size_t)n;
         if (len && line[len - 1] == '\n') len--;
@@ -57,7 +61,8 @@ static int tokenize_lines(sg_tokenizer *t, const char *path, int pair, int max_l
         else
             print_ids(stdout, ids);
     }
-    if (rc == 0 && ferror(in)) rc = sg_fail("%s: read error", path);
+    if (rc == 0 && n < -1) rc = sg_glue_line_error(n, path, (size_t)lineno + 1);
+    if (rc == 0 && ferror(in)) rc = sg_fail("%s: read error: %s", path, strerror(errno));
     free(line);
     if (in != stdin) fclose(in);
     return rc;
@@ -103,14 +108,16 @@ int sg_cmd_tokenize(int argc, char **argv) {
         } else if (ntexts < 2) {
             texts[ntexts++] = arg;
         } else {
-            return report(sg_fail("tokenize: too many texts (at most two, with --pair)"));
+            return report(sg_fail("tokenize: too many texts: at most two, a pair with --pair"));
         }
     }
     if (!dir) return report(sg_fail("tokenize: --tokenizer DIR|builtin is required"));
     if (lines && ntexts) return report(sg_fail("tokenize: give either --lines FILE or texts, not both"));
-    if (!lines && ntexts != (pair ? 2 : 1))
-        return report(sg_fail("tokenize: expected %s, got %d text%s", pair ? "two texts with --pair" : "one text",
-                              ntexts, ntexts == 1 ? "" : "s"));
+    if (!lines && pair && ntexts != 2)
+        return report(sg_fail("tokenize: --pair takes two texts, got %d", ntexts));
+    if (!lines && !pair && ntexts == 2)
+        return report(sg_fail("tokenize: got two texts: add --pair to tokenize them as a pair (or give one text)"));
+    if (!lines && ntexts == 0) return report(sg_fail("tokenize: expected a text (or --lines FILE)"));
 
     sg_tokenizer *t = sg_tokenizer_open(dir);
     if (!t) return report(-1);

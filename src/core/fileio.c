@@ -1,7 +1,7 @@
+#define _XOPEN_SOURCE 700 /* nftw; before any header, which fileio.h includes */
 #include "core/fileio.h"
 #include "core/error.h"
 
-#define _XOPEN_SOURCE 700
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
@@ -12,16 +12,89 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *sg_read_file(const char *path, size_t max_bytes, size_t *len) {
+sg_path_kind sg_path_kind_of(const char *path) {
+    struct stat st;
+    if (stat(path, &st) != 0) return SG_PATH_MISSING;
+    return S_ISREG(st.st_mode) ? SG_PATH_FILE : S_ISDIR(st.st_mode) ? SG_PATH_DIR : SG_PATH_OTHER;
+}
+
+/* "<path>: <problem>[ (<what>)]" */
+static int fail_path(const char *path, const char *problem, const char *what) {
+    return what && *what ? sg_fail("%s: %s (%s)", path, problem, what) : sg_fail("%s: %s", path, problem);
+}
+
+int sg_fail_open(const char *path, int err) {
+    if (err == ENOTDIR) { /* "a/model.safetensors/model.safetensors": name the file used as a folder */
+        char prefix[4096];
+        snprintf(prefix, sizeof prefix, "%s", path);
+        for (char *slash = strrchr(prefix, '/'); slash && slash > prefix; slash = strrchr(prefix, '/')) {
+            *slash = '\0';
+            if (sg_path_kind_of(prefix) == SG_PATH_FILE)
+                return sg_fail("%s: is a file, not a directory (in the path %s)", prefix, path);
+        }
+    }
+    return sg_fail("%s: cannot open: %s", path, strerror(err));
+}
+
+/* After a failed stat: ENOENT is `absent`; anything else (EACCES, ENOTDIR, ...) gives its reason. */
+static int fail_missing(const char *path, const char *absent, const char *what) {
+    int e = errno;
+    if (e == ENOENT) return fail_path(path, absent, what);
+    return sg_fail_open(path, e);
+}
+
+int sg_require_file(const char *path, const char *what) {
+    switch (sg_path_kind_of(path)) {
+    case SG_PATH_FILE: return 0;
+    case SG_PATH_DIR: return fail_path(path, "is a directory, not a file", what);
+    case SG_PATH_OTHER: return fail_path(path, "not a regular file", what);
+    default: break;
+    }
+    return fail_missing(path, "no such file", what);
+}
+
+int sg_require_dir(const char *path, const char *what) {
+    switch (sg_path_kind_of(path)) {
+    case SG_PATH_DIR: return 0;
+    case SG_PATH_FILE: return fail_path(path, "is a file, not a directory", what);
+    case SG_PATH_OTHER: return fail_path(path, "not a directory", what);
+    default: break;
+    }
+    return fail_missing(path, "no such directory", what);
+}
+
+FILE *sg_open_read(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        sg_fail("%s: cannot open: %s", path, strerror(errno));
+        int e = errno;
+        /* fopen(dir, "rb") succeeds on Linux; a failure that names a directory is EISDIR elsewhere */
+        if (sg_path_kind_of(path) == SG_PATH_DIR) sg_require_file(path, NULL);
+        else sg_fail_open(path, e);
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
         fclose(f);
-        sg_fail("%s: not a regular file", path);
+        sg_fail("%s: cannot stat: %s", path, strerror(e));
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        fclose(f);
+        sg_fail("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory, not a file" : "not a regular file");
+        return NULL;
+    }
+    return f;
+}
+
+char *sg_read_file(const char *path, size_t max_bytes, size_t *len) {
+    FILE *f = sg_open_read(path);
+    if (!f) return NULL;
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
+        fclose(f);
+        sg_fail("%s: cannot stat: %s", path, strerror(e));
         return NULL;
     }
     if ((unsigned long long)st.st_size > max_bytes) {

@@ -4,7 +4,23 @@
 #define SG_FILEIO_H
 
 #include <stddef.h>
+#include <stdio.h>
 
+/* What a path names (stat, following symlinks), so messages can say "is a directory" rather
+ * than "not found" when the user gave a folder where a file belongs (or the reverse). */
+typedef enum { SG_PATH_MISSING, SG_PATH_FILE, SG_PATH_DIR, SG_PATH_OTHER } sg_path_kind;
+sg_path_kind sg_path_kind_of(const char *path);
+/* 0 when path is a regular file / a directory; otherwise -1 + one line naming path and what it
+ * is instead ("is a directory, not a file", "no such file", ...). `what` (may be NULL) says
+ * what the file is for, e.g. "dev split of task mrpc", and is appended in parentheses. */
+int sg_require_file(const char *path, const char *what);
+int sg_require_dir(const char *path, const char *what);
+/* The error for an open(path) that failed with errno `err`: "cannot open: <reason>", except that
+ * ENOTDIR names the path component that is a file ("m/model.safetensors: is a file, not a
+ * directory"). Returns -1. */
+int sg_fail_open(const char *path, int err);
+/* fopen(path, "rb") of a regular file; NULL + the same one-line errors as sg_require_file. */
+FILE *sg_open_read(const char *path);
 /* Read a whole file (NUL-terminated copy; *len excludes the NUL). Refuses files over max_bytes. */
 char *sg_read_file(const char *path, size_t max_bytes, size_t *len);
 int sg_write_file_atomic(const char *path, const void *data, size_t len);

@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/quote.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -249,6 +250,7 @@ static uint32_t byte_codepoint(int b) {
 
 /* vocab.json (JSON object token -> id) from memory; `path` names it in messages. */
 static int load_vocab(bpe_model *m, const char *text, size_t len, const char *path) {
+    if (len == 0) return sg_fail("%s: empty file (expected a JSON object mapping tokens to ids)", path);
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     if (!root) {
@@ -259,6 +261,7 @@ static int load_vocab(bpe_model *m, const char *text, size_t len, const char *pa
     }
     int rc = 0;
     int32_t max_id = -1;
+    char q1[SG_QUOTE_BUF], q2[SG_QUOTE_BUF]; /* tokens come from the file: quoted excerpts */
     if (!cJSON_IsObject(root)) {
         rc = sg_fail("%s: expected a JSON object mapping tokens to ids", path);
         goto done;
@@ -266,7 +269,8 @@ static int load_vocab(bpe_model *m, const char *text, size_t len, const char *pa
     for (cJSON *it = root->child; it; it = it->next) {
         double v = it->valuedouble;
         if (!cJSON_IsNumber(it) || !(v >= 0 && v < MAX_VOCAB_ID) || v != (double)(int32_t)v) {
-            rc = sg_fail("%s: token '%.60s': id %s (expected an integer in [0, %d))", path, it->string,
+            rc = sg_fail("%s: token %s: id %s (expected an integer in [0, %d))", path,
+                         sg_quote(q1, sizeof q1, it->string, strlen(it->string), SG_QUOTE_EXCERPT),
                          cJSON_IsNumber(it) ? "out of range or not an integer" : "is not a number", MAX_VOCAB_ID);
             goto done;
         }
@@ -276,7 +280,8 @@ static int load_vocab(bpe_model *m, const char *text, size_t len, const char *pa
             goto done;
         }
         if (m->syms.vocab_id[sym] >= 0) {
-            rc = sg_fail("%s: token '%.60s' appears twice", path, it->string);
+            rc = sg_fail("%s: token %s appears twice", path,
+                         sg_quote(q1, sizeof q1, it->string, strlen(it->string), SG_QUOTE_EXCERPT));
             goto done;
         }
         m->syms.vocab_id[sym] = (int32_t)v;
@@ -297,8 +302,10 @@ static int load_vocab(bpe_model *m, const char *text, size_t len, const char *pa
         int32_t id = m->syms.vocab_id[sym];
         if (id < 0) continue;
         if (m->id_sym[id] >= 0) {
-            rc = sg_fail("%s: id %d is used by both '%.60s' and '%.60s'", path, (int)id,
-                         m->syms.pool + m->syms.off[m->id_sym[id]], m->syms.pool + m->syms.off[sym]);
+            const char *a = m->syms.pool + m->syms.off[m->id_sym[id]], *b = m->syms.pool + m->syms.off[sym];
+            rc = sg_fail("%s: id %d is used by both %s and %s", path, (int)id,
+                         sg_quote(q1, sizeof q1, a, strlen(a), SG_QUOTE_EXCERPT),
+                         sg_quote(q2, sizeof q2, b, strlen(b), SG_QUOTE_EXCERPT));
             goto done;
         }
         m->id_sym[id] = (int32_t)sym;
@@ -499,20 +506,10 @@ sg_bpe *sg_bpe_load(const char *dir) {
         sg_fail("tokenizer directory path too long: %.100s...", dir);
         return NULL;
     }
-    FILE *probe = fopen(vocab_path, "rb");
-    if (!probe) {
-        sg_fail("%s: cannot open: %s (a tokenizer directory needs vocab.json and merges.txt)", vocab_path,
-                strerror(errno));
+    if (sg_require_dir(dir, "a tokenizer directory with vocab.json and merges.txt") ||
+        sg_require_file(vocab_path, "a tokenizer directory needs vocab.json and merges.txt") ||
+        sg_require_file(merges_path, "vocab.json without merges.txt is not a usable BPE tokenizer"))
         return NULL;
-    }
-    fclose(probe);
-    probe = fopen(merges_path, "rb");
-    if (!probe) {
-        sg_fail("%s: cannot open: %s (vocab.json without merges.txt is not a usable BPE tokenizer)",
-                merges_path, strerror(errno));
-        return NULL;
-    }
-    fclose(probe);
     size_t vocab_len = 0, merges_len = 0;
     char *vocab = sg_read_file(vocab_path, SG_TOKENIZER_MAX_FILE_BYTES, &vocab_len);
     char *merges = vocab ? sg_read_file(merges_path, SG_TOKENIZER_MAX_FILE_BYTES, &merges_len) : NULL;

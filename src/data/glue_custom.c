@@ -13,6 +13,8 @@
 #include <strings.h>
 
 #include "core/error.h"
+#include "core/fileio.h"
+#include "core/quote.h"
 
 /* How one row's label was written. */
 enum { RAW_NONE, RAW_TEXT /* CSV cell */, RAW_STRING /* JSON string */, RAW_NUMBER /* JSON number */ };
@@ -193,16 +195,17 @@ static int map_label(const custom_reader *r, size_t i, int kind, char *const *na
                      float *score, char *why, size_t why_cap) {
     const raw_label *l = &r->labels[i];
     const char *t = label_text(r, i);
+    char quoted[SG_QUOTE_BUF]; /* labels come from the file: an excerpt, escaped */
     long long iv;
     double dv;
     if (kind == SG_LABELS_FLOAT) {
         if (l->raw == RAW_NUMBER) dv = l->number;
         else if (l->raw != RAW_TEXT || !parse_float_text(t, &dv)) {
-            snprintf(why, why_cap, "label '%.40s' is not a number (regression task)", t);
+            snprintf(why, why_cap, "label %s is not a number (regression task)", sg_quote(quoted, sizeof quoted, t, strlen(t), 40));
             return -1;
         }
-        if (!isfinite(dv)) {
-            snprintf(why, why_cap, "label '%.40s' is not finite", t);
+        if (!isfinite((float)dv)) { /* scores are floats: 1e300 would become inf and poison the loss */
+            snprintf(why, why_cap, "label %s is not a finite 32-bit float", sg_quote(quoted, sizeof quoted, t, strlen(t), 40));
             return -1;
         }
         *score = (float)dv;
@@ -233,7 +236,7 @@ static int map_label(const custom_reader *r, size_t i, int kind, char *const *na
             return 0;
         }
     }
-    snprintf(why, why_cap, "unknown label '%.40s' (not among the %d training labels)", t, num);
+    snprintf(why, why_cap, "unknown label %s (not among the %d training labels)", sg_quote(quoted, sizeof quoted, t, strlen(t), 40), num);
     return -1;
 }
 
@@ -374,14 +377,25 @@ static int csv_column(const csv_reader *c, const char *name) {
     return -1;
 }
 
-static void csv_header_list(const csv_reader *c, char *out, size_t cap) {
-    size_t used = 0;
-    out[0] = '\0';
-    for (size_t i = 0; i < c->nf && used + 1 < cap; i++) {
-        int w = snprintf(out + used, cap - used, "%s%s", i ? ", " : "", csv_field(c, i));
-        if (w < 0) break;
-        used += (size_t)w;
+/* The header's fields joined by ",", quoted as a short escaped excerpt (the file may be binary). */
+#define HEADER_EXCERPT 100
+static void csv_header_quote(const csv_reader *c, char *out, size_t cap) {
+    size_t total = 0;
+    for (size_t i = 0; i < c->nf; i++) total += strlen(csv_field(c, i)) + (i > 0);
+    char *joined = malloc(total + 1);
+    if (!joined) {
+        snprintf(out, cap, "(%zu fields)", c->nf);
+        return;
     }
+    size_t used = 0;
+    for (size_t i = 0; i < c->nf; i++) {
+        size_t n = strlen(csv_field(c, i));
+        if (i) joined[used++] = ',';
+        memcpy(joined + used, csv_field(c, i), n);
+        used += n;
+    }
+    sg_quote(out, cap, joined, used, HEADER_EXCERPT);
+    free(joined);
 }
 
 static int read_csv(custom_reader *r, FILE *fp) {
@@ -396,8 +410,8 @@ static int read_csv(custom_reader *r, FILE *fp) {
         if (col_a < 0) col_a = csv_column(&c, "sentence");
         col_label = csv_column(&c, "label");
         if (col_a < 0) {
-            char have[512];
-            csv_header_list(&c, have, sizeof have);
+            char have[HEADER_EXCERPT + 48];
+            csv_header_quote(&c, have, sizeof have);
             rc = sg_fail("%s:%zu: header lacks column 'sentence1' (or 'sentence') (header: %s)", r->path, line, have);
         }
     }
@@ -499,11 +513,12 @@ static int has_suffix(const char *s, const char *suffix) {
 
 int sg_glue_load_custom(const char *path, const sg_glue_data *label_space, sg_glue_data *out) {
     memset(out, 0, sizeof *out);
+    if (sg_path_kind_of(path) == SG_PATH_DIR) return sg_require_file(path, NULL); /* before the suffix */
     int csv = has_suffix(path, ".csv");
     if (!csv && !has_suffix(path, ".json") && !has_suffix(path, ".jsonl"))
         return sg_fail("%s: unsupported file type (expected .csv, .json or .jsonl)", path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return sg_fail("%s: cannot open: %s", path, strerror(errno));
+    FILE *fp = sg_open_read(path);
+    if (!fp) return -1;
     int rc = sg_glue_read_custom(fp, path, label_space, out);
     fclose(fp);
     return rc;

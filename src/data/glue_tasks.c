@@ -2,12 +2,13 @@
  * how HuggingFace numbers and scores its labels. */
 #include "data/glue.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include "core/error.h"
+#include "core/fileio.h"
 
 static const char *const k_binary_tokens[] = {"0", "1"};
 static const char *const k_nli3_tokens[] = {"entailment", "neutral", "contradiction"};
@@ -120,19 +121,25 @@ int sg_glue_resolve(const char *data_dir, const sg_glue_task *task, sg_glue_spli
     const char *file = sg_glue_split_file(task, split);
     if (!file)
         return sg_fail("task %s has no %s split", task ? task->name : "?", sg_glue_split_name(split));
-    struct stat st;
     if (!data_dir || !*data_dir) return sg_fail("no data directory given (--data_dir)");
-    if (stat(data_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+    /* missing: the messages scripts know; a file, unreadable or under a file: sg_require_* says which */
+    if (sg_path_kind_of(data_dir) == SG_PATH_MISSING && errno == ENOENT)
         return sg_fail("%s: data directory not found", data_dir);
+    if (sg_require_dir(data_dir, "--data_dir")) return -1;
     int len = snprintf(path, cap, "%s/%s", data_dir, task->folder);
     if (len < 0 || (size_t)len >= cap) return sg_fail("%s/%s: path too long", data_dir, task->folder);
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
-        return sg_fail("%s: task folder not found (task %s expects %s/%s/%s)", path, task->name,
-                       data_dir, task->folder, file);
+    if (sg_path_kind_of(path) == SG_PATH_MISSING && errno == ENOENT)
+        return sg_fail("%s: task folder not found (task %s expects %s/%s/%s)", path, task->name, data_dir,
+                       task->folder, file);
+    char what[128];
+    snprintf(what, sizeof what, "the folder of task %s", task->name);
+    if (sg_require_dir(path, what)) return -1;
     len = snprintf(path, cap, "%s/%s/%s", data_dir, task->folder, file);
     if (len < 0 || (size_t)len >= cap) return sg_fail("%s/%s/%s: path too long", data_dir, task->folder, file);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+    if (sg_path_kind_of(path) == SG_PATH_MISSING && errno == ENOENT)
         return sg_fail("%s: file not found (%s split of task %s)", path, sg_glue_split_name(split), task->name);
+    snprintf(what, sizeof what, "%s split of task %s", sg_glue_split_name(split), task->name);
+    if (sg_require_file(path, what)) return -1;
     return 0;
 }
 

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/fileio.h"
+#include "core/quote.h"
 
 /* ---- builder ---- */
 
@@ -219,18 +221,12 @@ static int find_column(const field *f, int n, const char *name) {
     return -1;
 }
 
-/* "a, b, c" of the header fields, for error messages. */
-static void header_list(const field *f, int n, char *out, size_t cap) {
-    size_t used = 0;
-    out[0] = '\0';
-    for (int i = 0; i < n && used + 1 < cap; i++) {
-        int w = snprintf(out + used, cap - used, "%s%.*s", i ? ", " : "", (int)f[i].len, f[i].p);
-        if (w < 0) break;
-        used += (size_t)w;
-    }
-}
+/* Headers are quoted with their tabs shown (\t): a header separated by spaces is a common mistake,
+ * and a binary file's "header" must not reach the terminal raw. */
+#define HEADER_EXCERPT 100
 
-/* Parse a label field into a class id (or a score for regression). 0 or -1 (unknown label). */
+/* Parse a label field into a class id (or a score for regression). 0, -1 (unknown label) or -2 (a
+ * score outside float range). */
 static int parse_label(const sg_glue_task *task, const char *p, size_t len, int *label, float *score) {
     trim(&p, &len);
     if (task->is_regression) {
@@ -240,7 +236,10 @@ static int parse_label(const sg_glue_task *task, const char *p, size_t len, int 
         buf[len] = '\0';
         errno = 0;
         double v = strtod(buf, &end);
-        if (*end || errno == ERANGE || !isfinite(v)) return -1;
+        if (*end || end == buf || !isfinite(v)) return -1;
+        if (errno == ERANGE && fabs(v) < 1) errno = 0; /* underflow (1e-400): a score of ~0, as Python reads it */
+        /* scores are stored as float: 1e300 would become inf and poison the loss */
+        if (errno == ERANGE || !isfinite((float)v)) return -2;
         *score = (float)v;
         return 0;
     }
@@ -271,8 +270,8 @@ typedef struct {
     int col_a, col_b, col_label; /* -1 when absent */
 } tsv_columns;
 
-static int read_header(const sg_glue_task *task, const char *path, size_t line_no, const field *f, int n,
-                       int with_labels, tsv_columns *cols) {
+static int read_header(const sg_glue_task *task, const char *path, size_t line_no, const char *line, size_t len,
+                       const field *f, int n, int with_labels, tsv_columns *cols) {
     const sg_glue_layout *lay = &task->layout;
     const char *need[3] = {with_labels ? lay->col_a : lay->test_col_a, lay->col_b,
                            with_labels ? lay->col_label : NULL};
@@ -282,10 +281,9 @@ static int read_header(const sg_glue_task *task, const char *path, size_t line_n
         if (!need[i]) continue;
         *slot[i] = find_column(f, n, need[i]);
         if (*slot[i] < 0) {
-            char have[512];
-            header_list(f, n, have, sizeof have);
+            char have[HEADER_EXCERPT + 48];
             return sg_fail("%s:%zu: header lacks column '%s' needed by task %s (header: %s)", path, line_no,
-                           need[i], task->name, have);
+                           need[i], task->name, sg_quote(have, sizeof have, line, len, HEADER_EXCERPT));
         }
     }
     cols->ncols = n;
@@ -295,8 +293,8 @@ static int read_header(const sg_glue_task *task, const char *path, size_t line_n
 int sg_glue_load_tsv(const sg_glue_task *task, const char *path, int with_labels, sg_glue_data *out) {
     memset(out, 0, sizeof *out);
     if (!task) return sg_fail("%s: no task given", path);
-    FILE *fp = fopen(path, "rb");
-    if (!fp) return sg_fail("%s: cannot open: %s", path, strerror(errno));
+    FILE *fp = sg_open_read(path);
+    if (!fp) return -1;
     int rc = sg_glue_read_tsv(task, fp, path, with_labels, out);
     fclose(fp);
     return rc;
@@ -333,7 +331,7 @@ int sg_glue_read_tsv(const sg_glue_task *task, FILE *fp, const char *path, int w
             break;
         }
         if (has_header && !header_seen) {
-            if (read_header(task, path, line_no, fields, n, with_labels, &cols) != 0) {
+            if (read_header(task, path, line_no, s, len, fields, n, with_labels, &cols) != 0) {
                 rc = -1;
                 break;
             }
@@ -346,11 +344,12 @@ int sg_glue_read_tsv(const sg_glue_task *task, FILE *fp, const char *path, int w
         }
         int label = -1;
         float score = NAN;
-        if (cols.col_label >= 0 &&
-            parse_label(task, fields[cols.col_label].p, fields[cols.col_label].len, &label, &score) != 0) {
-            sg_glue_builder_skip(&b, line_no, "unknown label '%.*s' (expected %s)",
-                                 (int)(fields[cols.col_label].len > 40 ? 40 : fields[cols.col_label].len),
-                                 fields[cols.col_label].p, expected);
+        int parsed = cols.col_label >= 0 ? parse_label(task, fields[cols.col_label].p, fields[cols.col_label].len, &label, &score) : 0;
+        if (parsed != 0) {
+            char quoted[SG_QUOTE_BUF];
+            sg_quote(quoted, sizeof quoted, fields[cols.col_label].p, fields[cols.col_label].len, 40);
+            if (parsed == -2) sg_glue_builder_skip(&b, line_no, "score %s is not a finite 32-bit float", quoted);
+            else sg_glue_builder_skip(&b, line_no, "unknown label %s (expected %s)", quoted, expected);
             continue;
         }
         const field *fa = &fields[cols.col_a], *fb = cols.col_b >= 0 ? &fields[cols.col_b] : NULL;

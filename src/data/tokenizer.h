@@ -57,6 +57,15 @@ sg_tokenizer *sg_tokenizer_load_memory(const char *vocab_json, size_t vocab_len,
 sg_tokenizer *sg_tokenizer_builtin(void);
 /* "builtin" -> sg_tokenizer_builtin(), anything else is a directory for sg_tokenizer_load(). */
 sg_tokenizer *sg_tokenizer_open(const char *spec);
+/* Which tokenizer files a model directory holds: NONE (neither vocab.json nor merges.txt: the
+ * model goes with the built-in byte tokenizer), BOTH (load it with sg_tokenizer_load), or PARTIAL
+ * (one without the other), which records an error naming the missing file: a half tokenizer is
+ * refused, never silently replaced by the byte tokenizer. */
+typedef enum { SG_TOKENIZER_FILES_NONE, SG_TOKENIZER_FILES_BOTH, SG_TOKENIZER_FILES_PARTIAL } sg_tokenizer_files;
+sg_tokenizer_files sg_tokenizer_files_in(const char *dir);
+/* 0 when every id of t has a row in a model of model_vocab_size embeddings; else -1 + "<name>: the
+ * tokenizer has N ids but the model only M embeddings". */
+int sg_tokenizer_check_fits(const sg_tokenizer *t, int32_t model_vocab_size, const char *name);
 /* A new handle sharing t's read-only tables, with its own cache: one per thread. */
 sg_tokenizer *sg_tokenizer_clone(const sg_tokenizer *t);
 void sg_tokenizer_free(sg_tokenizer *t);

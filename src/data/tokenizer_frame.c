@@ -3,6 +3,9 @@
 #include "data/tokenizer.h"
 
 #include "core/error.h"
+#include "core/fileio.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +59,26 @@ sg_tokenizer *sg_tokenizer_builtin(void) { return wrap(NULL); }
 
 sg_tokenizer *sg_tokenizer_open(const char *spec) {
     return strcmp(spec, "builtin") == 0 ? sg_tokenizer_builtin() : sg_tokenizer_load(spec);
+}
+
+sg_tokenizer_files sg_tokenizer_files_in(const char *dir) {
+    char vocab[4200], merges[4200];
+    if (sg_path_join(vocab, sizeof vocab, dir, "vocab.json") || sg_path_join(merges, sizeof merges, dir, "merges.txt"))
+        return SG_TOKENIZER_FILES_PARTIAL;
+    int has_vocab = sg_path_kind_of(vocab) != SG_PATH_MISSING, has_merges = sg_path_kind_of(merges) != SG_PATH_MISSING;
+    if (has_vocab && has_merges) return SG_TOKENIZER_FILES_BOTH;
+    if (!has_vocab && !has_merges) return SG_TOKENIZER_FILES_NONE;
+    sg_fail("%s: no such file, but %s is there (a BPE tokenizer needs both vocab.json and merges.txt; "
+            "without either the built-in byte tokenizer is used)",
+            has_vocab ? merges : vocab, has_vocab ? "vocab.json" : "merges.txt");
+    return SG_TOKENIZER_FILES_PARTIAL;
+}
+
+int sg_tokenizer_check_fits(const sg_tokenizer *t, int32_t model_vocab_size, const char *name) {
+    int32_t n = sg_tokenizer_vocab_size(t);
+    if (n > model_vocab_size)
+        return sg_fail("%s: the tokenizer has %d ids but the model only %d embeddings", name, (int)n, (int)model_vocab_size);
+    return 0;
 }
 
 sg_tokenizer *sg_tokenizer_clone(const sg_tokenizer *t) {

@@ -2,10 +2,12 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/quote.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
 #include "parallel/tp.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,7 +131,9 @@ int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed
             rep.ignored++;
             continue;
         }
-        sg_fail("%s: tensor '%s' does not belong to a RoBERTa model of this config", path, st.tensors[i].name);
+        char quoted[SG_QUOTE_BUF]; /* the name comes from the file */
+        sg_fail("%s: tensor %s does not belong to a RoBERTa model of this config", path,
+                sg_quote(quoted, sizeof quoted, st.tensors[i].name, strlen(st.tensors[i].name), SG_QUOTE_EXCERPT));
         goto done;
     }
     rc = 0;
@@ -148,7 +152,9 @@ int sg_checkpoint_load_quantized(sg_model *m, const char *dir, const int *module
                                  sg_load_report *report) {
     char path[4096];
     sg_model_config cfg;
-    if (!sg_is_dir(dir)) return sg_fail("%s: model directory not found", dir);
+    if (sg_path_kind_of(dir) == SG_PATH_MISSING) /* errno from its stat: ENOTDIR names the file in the way */
+        return errno == ENOENT ? sg_fail("%s: model directory not found", dir) : sg_fail_open(dir, errno);
+    if (sg_require_dir(dir, "model directory")) return -1; /* a file (config.json?) given for the directory */
     if (sg_path_join(path, sizeof path, dir, "config.json") || sg_model_config_load(&cfg, path)) return -1;
     if (sg_model_create_quantized(m, &cfg, module_levels)) return -1;
     if (sg_path_join(path, sizeof path, dir, "model.safetensors") ||

@@ -11,6 +11,8 @@
 #include "io/safetensors.h"
 
 #include "core/error.h"
+#include "core/fileio.h"
+#include "core/quote.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -103,15 +105,22 @@ static int sg_st_check_metadata(const char *path, const cJSON *meta) {
     return 0;
 }
 
+/* A tensor name from the file as a quoted, escaped excerpt (buf: SG_QUOTE_BUF bytes). */
+static const char *quote_name(char *buf, const char *name) {
+    return sg_quote(buf, SG_QUOTE_BUF, name, strlen(name), SG_QUOTE_EXCERPT);
+}
+
 /* Fill `t` from one header entry, checking types, dtype, shape and the byte count. */
 static int sg_st_load_entry(const sg_safetensors *st, const cJSON *item, sg_st_tensor *t) {
     const char *path = st->path, *name = item->string;
     size_t name_len = strlen(name);
     if (name_len >= SG_ST_NAME_MAX)
-        return sg_fail("%s: tensor name '%.40s...' is %zu bytes, longer than the limit of %d", path, name,
-                       name_len, SG_ST_NAME_MAX - 1);
+        return sg_fail("%s: tensor name %s is longer than the limit of %d bytes", path,
+                       sg_quote((char[SG_QUOTE_BUF]){0}, SG_QUOTE_BUF, name, name_len, 60), SG_ST_NAME_MAX - 1);
     memcpy(t->name, name, name_len + 1);
-    if (!cJSON_IsObject(item)) return sg_fail("%s: tensor '%s': entry is not a JSON object", path, name);
+    char quoted[SG_QUOTE_BUF]; /* messages show the name as a quoted, escaped excerpt */
+    name = sg_quote(quoted, sizeof quoted, name, name_len, SG_QUOTE_EXCERPT);
+    if (!cJSON_IsObject(item)) return sg_fail("%s: tensor %s: entry is not a JSON object", path, name);
 
     const cJSON *dtype = NULL, *shape = NULL, *offsets = NULL;
     for (const cJSON *f = item->child; f; f = f->next) {
@@ -120,27 +129,28 @@ static int sg_st_load_entry(const sg_safetensors *st, const cJSON *item, sg_st_t
                              : !strcmp(f->string, "data_offsets") ? &offsets
                                                                   : NULL;
         if (!slot) continue; /* unknown fields are ignored, as serde does */
-        if (*slot) return sg_fail("%s: tensor '%s': duplicate key '%s'", path, name, f->string);
+        if (*slot) return sg_fail("%s: tensor %s: duplicate key '%s'", path, name, f->string);
         *slot = f;
     }
-    if (!dtype) return sg_fail("%s: tensor '%s': missing 'dtype'", path, name);
-    if (!shape) return sg_fail("%s: tensor '%s': missing 'shape'", path, name);
-    if (!offsets) return sg_fail("%s: tensor '%s': missing 'data_offsets'", path, name);
+    if (!dtype) return sg_fail("%s: tensor %s: missing 'dtype'", path, name);
+    if (!shape) return sg_fail("%s: tensor %s: missing 'shape'", path, name);
+    if (!offsets) return sg_fail("%s: tensor %s: missing 'data_offsets'", path, name);
 
-    if (!cJSON_IsString(dtype)) return sg_fail("%s: tensor '%s': 'dtype' is not a string", path, name);
+    if (!cJSON_IsString(dtype)) return sg_fail("%s: tensor %s: 'dtype' is not a string", path, name);
     int dt = -1;
     for (int i = 0; i < SG_DT_COUNT; i++)
         if (!strcmp(dtype->valuestring, sg_dtypes[i].name)) dt = i;
     if (dt < 0)
-        return sg_fail("%s: tensor '%s': unsupported dtype '%.40s' (expected F32, F16, BF16, F64, I64, I32, "
+        return sg_fail("%s: tensor %s: unsupported dtype %s (expected F32, F16, BF16, F64, I64, I32, "
                        "I8, U8 or BOOL)",
-                       path, name, dtype->valuestring);
+                       path, name, sg_quote((char[SG_QUOTE_BUF]){0}, SG_QUOTE_BUF, dtype->valuestring,
+                                            strlen(dtype->valuestring), 40));
     t->dtype = (sg_dtype)dt;
 
-    if (!cJSON_IsArray(shape)) return sg_fail("%s: tensor '%s': 'shape' is not an array", path, name);
+    if (!cJSON_IsArray(shape)) return sg_fail("%s: tensor %s: 'shape' is not an array", path, name);
     int ndim = cJSON_GetArraySize(shape);
     if (ndim > SG_ST_MAX_DIMS)
-        return sg_fail("%s: tensor '%s': shape has %d dims, more than the limit of %d", path, name, ndim,
+        return sg_fail("%s: tensor %s: shape has %d dims, more than the limit of %d", path, name, ndim,
                        SG_ST_MAX_DIMS);
     t->ndim = ndim;
     size_t numel = 1;
@@ -148,29 +158,29 @@ static int sg_st_load_entry(const sg_safetensors *st, const cJSON *item, sg_st_t
     for (const cJSON *v = shape->child; v; v = v->next, d++) {
         size_t dim;
         if (sg_json_size(v, &dim) != 0)
-            return sg_fail("%s: tensor '%s': shape dimension %d is not an integer in [0, 2^53]", path, name, d);
+            return sg_fail("%s: tensor %s: shape dimension %d is not an integer in [0, 2^53]", path, name, d);
         t->shape[d] = (int64_t)dim;
         if (sg_mul_size(numel, dim, &numel) != 0) overflow = 1;
     }
     size_t need = 0;
     char sbuf[256];
     if (overflow || sg_mul_size(numel, sg_dtypes[dt].size, &need) != 0)
-        return sg_fail("%s: tensor '%s': shape %s %s: element count overflows", path, name,
+        return sg_fail("%s: tensor %s: shape %s %s: element count overflows", path, name,
                        sg_fmt_shape(sbuf, sizeof sbuf, t->shape, ndim), sg_dtypes[dt].lower);
     t->numel = numel;
 
     size_t begin, end;
     if (!cJSON_IsArray(offsets) || cJSON_GetArraySize(offsets) != 2 || sg_json_size(offsets->child, &begin) != 0 ||
         sg_json_size(offsets->child->next, &end) != 0)
-        return sg_fail("%s: tensor '%s': 'data_offsets' must be 2 non-negative integers [begin, end]", path, name);
+        return sg_fail("%s: tensor %s: 'data_offsets' must be 2 non-negative integers [begin, end]", path, name);
     if (begin > end)
-        return sg_fail("%s: tensor '%s': data_offsets [%zu, %zu] begin after they end", path, name, begin, end);
+        return sg_fail("%s: tensor %s: data_offsets [%zu, %zu] begin after they end", path, name, begin, end);
     if (end > st->data_size)
-        return sg_fail("%s: tensor '%s': data_offsets [%zu, %zu] run past the end of the %zu-byte data buffer "
+        return sg_fail("%s: tensor %s: data_offsets [%zu, %zu] run past the end of the %zu-byte data buffer "
                        "(file truncated?)",
                        path, name, begin, end, st->data_size);
     if (end - begin != need)
-        return sg_fail("%s: tensor '%s': data_offsets [%zu, %zu] hold %zu bytes but shape %s %s needs %zu", path,
+        return sg_fail("%s: tensor %s: data_offsets [%zu, %zu] hold %zu bytes but shape %s %s needs %zu", path,
                        name, begin, end, end - begin, sg_fmt_shape(sbuf, sizeof sbuf, t->shape, ndim),
                        sg_dtypes[dt].lower, need);
     t->begin = begin;
@@ -203,26 +213,28 @@ static int sg_st_check_layout(const sg_safetensors *st) {
     for (int i = 0; i < st->count; i++) order[i] = &st->tensors[i];
 
     int rc = 0;
+    char qa[SG_QUOTE_BUF], qb[SG_QUOTE_BUF]; /* names come from the file: quoted excerpts */
     qsort(order, (size_t)st->count, sizeof *order, sg_cmp_name);
     for (int i = 1; i < st->count && rc == 0; i++)
         if (!strcmp(order[i - 1]->name, order[i]->name))
-            rc = sg_fail("%s: tensor '%s' appears twice in the header (duplicate name)", path, order[i]->name);
+            rc = sg_fail("%s: tensor %s appears twice in the header (duplicate name)", path, quote_name(qa, order[i]->name));
 
     qsort(order, (size_t)st->count, sizeof *order, sg_cmp_offsets);
     size_t expect = 0;
     for (int i = 0; i < st->count && rc == 0; i++) {
         const sg_st_tensor *t = order[i], *prev = i ? order[i - 1] : NULL;
         if (t->begin < expect)
-            rc = sg_fail("%s: tensor '%s': data_offsets [%zu, %zu] overlap tensor '%s' [%zu, %zu]", path, t->name,
-                         t->begin, t->end, prev->name, prev->begin, prev->end);
+            rc = sg_fail("%s: tensor %s: data_offsets [%zu, %zu] overlap tensor %s [%zu, %zu]", path,
+                         quote_name(qa, t->name), t->begin, t->end, quote_name(qb, prev->name), prev->begin, prev->end);
         else if (t->begin > expect && prev)
-            rc = sg_fail("%s: tensor '%s': data_offsets [%zu, %zu] leave a hole of %zu bytes after tensor '%s' "
+            rc = sg_fail("%s: tensor %s: data_offsets [%zu, %zu] leave a hole of %zu bytes after tensor %s "
                          "[%zu, %zu]",
-                         path, t->name, t->begin, t->end, t->begin - expect, prev->name, prev->begin, prev->end);
+                         path, quote_name(qa, t->name), t->begin, t->end, t->begin - expect, quote_name(qb, prev->name),
+                         prev->begin, prev->end);
         else if (t->begin > expect)
-            rc = sg_fail("%s: tensor '%s': data_offsets [%zu, %zu] leave a hole of %zu bytes at the start of the "
+            rc = sg_fail("%s: tensor %s: data_offsets [%zu, %zu] leave a hole of %zu bytes at the start of the "
                          "data buffer",
-                         path, t->name, t->begin, t->end, t->begin);
+                         path, quote_name(qa, t->name), t->begin, t->end, t->begin);
         expect = t->end;
     }
     if (rc == 0 && expect != st->data_size)
@@ -318,7 +330,7 @@ int sg_st_open(sg_safetensors *st, const char *path) {
     memcpy(st->path, path, path_len + 1);
 
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return sg_fail("%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return sg_fail_open(path, errno);
     struct stat sb;
     if (fstat(fd, &sb) != 0) {
         int err = errno;
@@ -327,7 +339,7 @@ int sg_st_open(sg_safetensors *st, const char *path) {
     }
     if (!S_ISREG(sb.st_mode)) {
         close(fd);
-        return sg_fail("%s: not a regular file", path);
+        return sg_fail("%s: %s", path, S_ISDIR(sb.st_mode) ? "is a directory, not a file" : "not a regular file");
     }
     if (sb.st_size < 8) {
         close(fd);

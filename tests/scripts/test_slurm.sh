@@ -218,7 +218,7 @@ for _ in $(seq 150); do
 done
 wait_jobs $rq1 $rq2 || echo "timeout waiting for the requeued jobs"
 echo "requeue tests: $(( $(date +%s) - t )) s"
-check "USR1: the batch script forwarded it and requeued the job" "grep -q 'time limit near: requeueing job $rq2' rq/rq_usr1/slurm/*.out && grep -q 'signal 10: asking' rq/rq_usr1/slurm/*.out" ||
+check "USR1: the batch script forwarded it and requeued the job" "grep -q 'time limit near: requeueing job $rq2' rq/rq_usr1/slurm/*.out && grep -q 'SIGUSR1 .*: asking' rq/rq_usr1/slurm/*.out" ||
   tail -30 rq/rq_usr1/slurm/*.out
 for pair in "$rq1 rq_scontrol" "$rq2 rq_usr1"; do
   set -- $pair

@@ -285,7 +285,7 @@ static void test_decode(void) {
 static void test_reject_missing_file(void) {
     expect_reject("does-not-exist.safetensors", "cannot open", "No such file", NULL);
     mkdir(tmp_path("adir.safetensors"), 0700);
-    expect_reject("adir.safetensors", "not a regular file", NULL);
+    expect_reject("adir.safetensors", "is a directory, not a file", NULL);
     rmdir(tmp_path("adir.safetensors"));
 }
 
