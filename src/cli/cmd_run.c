@@ -40,12 +40,9 @@ typedef struct {
     int max_seq_length; /* --max_seq_length, clamped to the model's positions */
 } run_model;
 
-static int has_tokenizer_files(const char *dir) {
-    char v[4200], m[4200];
-    snprintf(v, sizeof v, "%s/vocab.json", dir);
-    snprintf(m, sizeof m, "%s/merges.txt", dir);
-    return sg_is_file(v) && sg_is_file(m);
-}
+/* vocab.json and merges.txt both there (half a tokenizer is loaded, so that it fails naming the
+ * missing file instead of silently falling back to the byte tokenizer) */
+static int has_tokenizer_files(const char *dir) { return sg_tokenizer_files_in(dir) != SG_TOKENIZER_FILES_NONE; }
 
 static int setup_model(const sg_run_args *a, const sg_glue_task *task, run_model *rm) {
     memset(rm, 0, sizeof *rm);
