@@ -103,6 +103,24 @@ static const run_flag k_run_flags[] = {
     F("bf16", SG_FLAG_BOOL, bf16, "no effect: computes in fp32 on this CPU (no half-precision path)"),
     F("deepspeed", SG_FLAG_STRING, deepspeed, "refused: scale with --tp P (tensor parallel) under mpirun"),
     F("push_to_hub", SG_FLAG_BOOL, push_to_hub, "refused: no hub here"),
+    /* more TrainingArguments seen in published GLUE recipes (DDP / GPU / hub settings) */
+    F("ddp_find_unused_parameters", SG_FLAG_BOOL, no_effect_off, "no effect: no DDP here (scale with --tp under mpirun)"),
+    F("ddp_timeout", SG_FLAG_INT, no_effect_int, "no effect: no DDP here (scale with --tp under mpirun)"),
+    F("local_rank", SG_FLAG_INT, no_effect_int, "no effect: no torch.distributed launcher here (ranks come from mpirun)"),
+    F("gradient_checkpointing", SG_FLAG_BOOL, no_effect_off, "no effect: every layer's activations are kept (one arena, sized once)"),
+    F("torch_compile", SG_FLAG_BOOL, no_effect_off, "no effect: the model is compiled C"),
+    F("tf32", SG_FLAG_BOOL, no_effect_off, "no effect: computes in fp32 on this CPU"),
+    F("half_precision_backend", SG_FLAG_STRING, no_effect_string, "no effect: computes in fp32 on this CPU"),
+    F("fp16_opt_level", SG_FLAG_STRING, no_effect_string, "no effect: computes in fp32 on this CPU"),
+    F("auto_find_batch_size", SG_FLAG_BOOL, no_effect_off, "no effect: the batch size is the one given (no out-of-memory retries)"),
+    F("eval_accumulation_steps", SG_FLAG_INT, no_effect_int, "no effect: predictions stay in host memory as they are computed"),
+    F("dataloader_pin_memory", SG_FLAG_BOOL, no_effect_on, "no effect: no GPU to pin memory for"),
+    F("save_safetensors", SG_FLAG_BOOL, no_effect_on, "no effect: checkpoints are always model.safetensors"),
+    F("remove_unused_columns", SG_FLAG_BOOL, no_effect_on, "no effect: only the task's text and label columns are read"),
+    F("group_by_length", SG_FLAG_BOOL, no_effect_off, "no effect: training batches keep their seeded random order (evaluation groups rows by length anyway)"),
+    F("hub_model_id", SG_FLAG_STRING, no_effect_string, "no effect: no hub here (--push_to_hub is refused)"),
+    F("hub_token", SG_FLAG_STRING, no_effect_string, "no effect: no hub here (--push_to_hub is refused)"),
+    F("hub_strategy", SG_FLAG_STRING, no_effect_string, "no effect: no hub here (--push_to_hub is refused)"),
     F("report_to", SG_FLAG_STRING, ignored_string, "accepted and ignored (run_glue.py compatibility)"),
     F("logging_dir", SG_FLAG_STRING, ignored_string, "accepted and ignored"),
     F("run_name", SG_FLAG_STRING, ignored_string, "accepted and ignored"),
@@ -114,6 +132,7 @@ static const run_flag k_run_flags[] = {
 
 static void set_defaults(sg_run_args *a) {
     memset(a, 0, sizeof *a);
+    a->no_effect_on = 1;
     a->data_dir = "data/glue";
     a->max_seq_length = 128;
     a->pad_to_max = 1;

@@ -23,8 +23,8 @@ typedef struct {
     int convert_to_snn, snn_eval, snn_max_steps, calibrate_batches, threads, tp;
     /* accepted for run_glue.py command lines; each says in one line what happens instead */
     int trust_remote_code, use_fast_tokenizer, dataloader_num_workers, no_cuda, use_cpu, fp16, bf16, push_to_hub;
-    const char *ignored_string;
-    int ignored_bool;
+    const char *ignored_string, *no_effect_string;
+    int ignored_bool, no_effect_off, no_effect_on, no_effect_int;
 
     /* resolved by sg_run_args_parse */
     sg_strategy eval_strategy_v, save_strategy_v, logging_strategy_v;

@@ -73,6 +73,13 @@ for f in "--fp16" "--bf16" "--no_cuda" "--use_cpu" "--trust_remote_code" "--use_
   expect_line "accepted $name" "^$name: no effect" "${EVAL[@]}" $f
 done
 expect_line log_level "^--log_level warning: no effect" "${EVAL[@]}" --log_level warning
+# DDP / GPU / hub settings from published recipes (a prefix, as argparse allows, for the first)
+for f in "--ddp_find_unused False" "--ddp_timeout 1800" "--local_rank -1" "--gradient_checkpointing" "--torch_compile" \
+  "--tf32 True" "--save_safetensors True" "--group_by_length" "--hub_model_id me/model" "--eval_accumulation_steps 4"; do
+  name=${f%% *}
+  [ "$name" = --ddp_find_unused ] && name=--ddp_find_unused_parameters
+  expect_line "accepted $name" "^$name: no effect" "${EVAL[@]}" $f
+done
 expect_line optim_alias "^--optim adamw_hf: runs AdamW" "${EVAL[@]}" --optim adamw_hf
 expect_error optim_other "--optim adafactor: not available here" "${EVAL[@]}" --optim adafactor
 expect_error deepspeed "--deepspeed: not supported.*--tp" "${EVAL[@]}" --deepspeed ds.json
