@@ -36,7 +36,7 @@ variants:
   baseline: {transform: none}
   q8: {transform: $SRC/configs/levels/q8.yaml, start_from: baseline, train: {epochs: 1}}
 pipeline: [finetune, convert, snn_eval]
-train: {epochs: 24, batch_size: 16, learning_rate: 1e-3, max_seq_length: 32, max_train_samples: 256, max_eval_samples: 32}
+train: {epochs: 24, batch_size: 16, learning_rate: 1e-3, max_seq_length: 32, max_train_samples: 256, max_eval_samples: 32, logging_steps: 8}
 snn: {max_steps: 16}
 retries: 0
 EOF2
@@ -102,7 +102,7 @@ if hb2=$(wait_heartbeat mark); then
   run_pid=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pid"])' "$hb2")
   kill -TERM "$(ps -o ppid= -p "$run_pid" | tr -d ' ')"
   wait "$BG"; rc=$?; BG=
-  [ $rc = 143 ] && grep -q 'sweep stopped by signal 15' term.log && ok "SIGTERM: the sweep stopped with exit 143" \
+  [ $rc = 143 ] && grep -q 'sweep stopped by SIGTERM' term.log && ok "SIGTERM: the sweep stopped with exit 143" \
     || { bad "SIGTERM (exit $rc)"; tail -5 term.log; }
 else
   bad "no heartbeat in the resumed sweep"
