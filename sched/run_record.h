@@ -118,9 +118,10 @@ int sg_eval_series_set(sg_eval_series *s, int index, const char *name, double va
 /* Fill the measured parts from DIR/out/ (or DIR itself when it has no out/): all_results.json
  * (final eval_* → qann, snn_* → snn), trainer_state.json (log_history → train and eval series)
  * and snn_results.json (metrics, accuracy by step, settle steps, spikes, SOPs, energy, firing
- * rates; read tolerantly). Identity fields (id, task, status, …) are left as the caller set
- * them. A missing file leaves its parts empty; malformed JSON is an error naming the file and
- * line. Returns 0 or -1 (sg_fail). */
+ * rates), the SNN keys through the run-output contract (io/run_outputs.h): a key of ours it does
+ * not know is an error naming it. Identity fields (id, task, status, …) are left as the caller
+ * set them. A missing file leaves its parts empty; malformed JSON is an error naming the file and
+ * line. Returns 0 or -1 (sg_fail). (sched/run_record_dir.c) */
 int sg_run_record_from_dir(const char *dir, sg_run_record *rec);
 
 /* The record as a JSON object (the journal's line format); NULL on out of memory (sg_fail). */
