@@ -154,18 +154,6 @@ void sg_run_record_init(sg_run_record *r) {
     clear_snn_cost(r);
 }
 
-void sg_run_record_free(sg_run_record *r) {
-    free(r->task), free(r->variant), free(r->error), free(r->config), free(r->version), free(r->host);
-    train_free(&r->train);
-    eval_free(&r->eval);
-    sg_metric_map_free(&r->qann);
-    sg_metric_map_free(&r->snn);
-    steps_free(&r->snn_by_step);
-    sg_metric_map_free(&r->firing_rate);
-    sg_metric_map_free(&r->sops_per_layer);
-    sg_run_record_init(r);
-}
-
 void sg_run_record_clear_measured(sg_run_record *r) {
     train_free(&r->train);
     eval_free(&r->eval);
@@ -175,6 +163,12 @@ void sg_run_record_clear_measured(sg_run_record *r) {
     sg_metric_map_free(&r->firing_rate);
     sg_metric_map_free(&r->sops_per_layer);
     clear_snn_cost(r);
+}
+
+void sg_run_record_free(sg_run_record *r) {
+    free(r->task), free(r->variant), free(r->error), free(r->config), free(r->version), free(r->host);
+    sg_run_record_clear_measured(r);
+    sg_run_record_init(r);
 }
 
 void sg_run_records_free(sg_run_record *recs, int n) {

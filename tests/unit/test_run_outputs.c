@@ -19,23 +19,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int run_binary(const char *binary, char **argv, const char *log) {
+/* `spikeglue ARGS > log 2>&1`; the exit status, or -1. Paths come from mkdtemp and the
+ * environment and are single-quoted. */
+static int run_spikeglue(const char *binary, const char *args, const char *log) {
+    char cmd[32768];
+    snprintf(cmd, sizeof cmd, "'%s' %s > '%s' 2>&1", binary, args, log);
     fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        FILE *out = freopen(log, "w", stdout);
-        if (!out || dup2(fileno(stdout), 2) < 0) _exit(127);
-        char *args[64];
-        int n = 0;
-        args[n++] = (char *)binary;
-        for (int i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
-        args[n] = NULL;
-        execv(binary, args);
-        _exit(127);
-    }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0) return -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    int status = system(cmd);
+    return status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static cJSON *load_json(const char *path) {
@@ -167,11 +158,13 @@ int main(void) {
     opt.dev_rows = 16;
     CHECK(sg_synth_write(data, &opt) == 0);
 
-    char *argv[] = {"run", "--model_name_or_path", "builtin:tiny", "--task_name", "sst2", "--data_dir", data,
-                    "--max_seq_length", "32", "--transform_config", cfg, "--lsq_calibrate_batches", "1", "--do_train",
-                    "--num_train_epochs", "1", "--max_train_samples", "16", "--per_device_train_batch_size", "8",
-                    "--logging_steps", "1", "--do_eval", "--convert_to_snn", "--snn_eval", "--output_dir", out, NULL};
-    int rc = run_binary(binary, argv, log);
+    char args[16384];
+    snprintf(args, sizeof args,
+             "run --model_name_or_path builtin:tiny --task_name sst2 --data_dir '%s' --max_seq_length 32 "
+             "--transform_config '%s' --lsq_calibrate_batches 1 --do_train --num_train_epochs 1 --max_train_samples 16 "
+             "--per_device_train_batch_size 8 --logging_steps 1 --do_eval --convert_to_snn --snn_eval --output_dir '%s'",
+             data, cfg, out);
+    int rc = run_spikeglue(binary, args, log);
     CHECK_MSG(rc == 0, "spikeglue run exited %d; see %s", rc, log);
     snprintf(all_path, sizeof all_path, "%s/all_results.json", out);
     snprintf(snn_path, sizeof snn_path, "%s/snn_results.json", out);
