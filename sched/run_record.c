@@ -1,7 +1,7 @@
 #include "sched/run_record.h"
 
 #include "core/error.h"
-#include "core/fileio.h"
+#include "core/grow.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -11,17 +11,6 @@
 #include <string.h>
 
 /* ---- small containers ---------------------------------------------------------------------- */
-
-static int grow(void **p, int *cap, int need, size_t elem) {
-    if (need <= *cap) return 0;
-    int c = *cap ? *cap : 8;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, (size_t)c * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 int sg_run_record_set_str(char **field, const char *value) {
     char *copy = NULL;
@@ -37,10 +26,11 @@ int sg_metric_map_set(sg_metric_map *m, const char *name, double value) {
             m->values[i] = value;
             return 0;
         }
-    int cap_names = m->cap, cap_values = m->cap;
-    if (grow((void **)&m->names, &cap_names, m->count + 1, sizeof(char *)) ||
-        grow((void **)&m->values, &cap_values, m->count + 1, sizeof(double)))
-        return sg_fail("out of memory");
+    /* names and values share m->cap: both grow from it, and it moves only when both did */
+    size_t cap_names = m->cap, cap_values = m->cap, need = (size_t)m->count + 1;
+    if (sg_grow((void **)&m->names, &cap_names, need, sizeof(char *), 8) ||
+        sg_grow((void **)&m->values, &cap_values, need, sizeof(double), 8))
+        return -1;
     m->cap = cap_names < cap_values ? cap_names : cap_values;
     if (!(m->names[m->count] = strdup(name))) return sg_fail("out of memory");
     m->values[m->count++] = value;
@@ -60,17 +50,15 @@ void sg_metric_map_free(sg_metric_map *m) {
     memset(m, 0, sizeof *m);
 }
 
-/* Grow several parallel double arrays that share one count/capacity. */
-static int grow_parallel(double **arrays[], int narrays, int *cap, int need) {
-    if (need <= *cap) return 0;
-    int c = *cap ? *cap * 2 : 16;
-    while (c < need) c *= 2;
+/* Grow several parallel double arrays that share one capacity; *cap moves only when all grew. */
+static int grow_parallel(double **arrays[], int narrays, size_t *cap, int need) {
+    size_t grown = *cap;
     for (int k = 0; k < narrays; k++) {
-        double *q = realloc(*arrays[k], (size_t)c * sizeof(double));
-        if (!q) return sg_fail("out of memory");
-        *arrays[k] = q;
+        size_t c = *cap;
+        if (sg_grow((void **)arrays[k], &c, (size_t)need, sizeof(double), 16)) return -1;
+        grown = c;
     }
-    *cap = c;
+    *cap = grown;
     return 0;
 }
 
@@ -95,14 +83,13 @@ int sg_step_series_push(sg_step_series *s, double step, double value) {
 }
 
 int sg_eval_series_push(sg_eval_series *s, double epoch, double step) {
-    int cap = s->cap;
+    size_t cap = s->cap;
     double **arr[] = {&s->epoch, &s->step};
     if (grow_parallel(arr, 2, &cap, s->n + 1)) return -1;
     for (int k = 0; k < s->nmetrics; k++) {
-        double *q = realloc(s->values[k], (size_t)cap * sizeof(double));
-        if (!q) return sg_fail("out of memory");
-        s->values[k] = q;
-        q[s->n] = NAN;
+        size_t c = s->cap;
+        if (sg_grow((void **)&s->values[k], &c, cap, sizeof(double), cap)) return -1;
+        s->values[k][s->n] = NAN;
     }
     s->cap = cap;
     s->epoch[s->n] = epoch;
@@ -122,7 +109,7 @@ int sg_eval_series_set(sg_eval_series *s, int index, const char *name, double va
         double **values = realloc(s->values, sizeof(double *) * (size_t)(k + 1));
         if (!values) return sg_fail("out of memory");
         s->values = values;
-        double *v = malloc(sizeof(double) * (size_t)(s->cap > 0 ? s->cap : 1));
+        double *v = malloc(sizeof(double) * (s->cap > 0 ? s->cap : 1));
         char *nm = strdup(name);
         if (!v || !nm) {
             free(v);
@@ -167,8 +154,7 @@ void sg_run_record_init(sg_run_record *r) {
     clear_snn_cost(r);
 }
 
-void sg_run_record_free(sg_run_record *r) {
-    free(r->task), free(r->variant), free(r->error), free(r->config), free(r->version), free(r->host);
+void sg_run_record_clear_measured(sg_run_record *r) {
     train_free(&r->train);
     eval_free(&r->eval);
     sg_metric_map_free(&r->qann);
@@ -176,6 +162,12 @@ void sg_run_record_free(sg_run_record *r) {
     steps_free(&r->snn_by_step);
     sg_metric_map_free(&r->firing_rate);
     sg_metric_map_free(&r->sops_per_layer);
+    clear_snn_cost(r);
+}
+
+void sg_run_record_free(sg_run_record *r) {
+    free(r->task), free(r->variant), free(r->error), free(r->config), free(r->version), free(r->host);
+    sg_run_record_clear_measured(r);
     sg_run_record_init(r);
 }
 
@@ -553,13 +545,13 @@ int sg_run_record_from_json(const cJSON *o, sg_run_record *r, const char *where)
     double **train_dest[] = {&r->train.step, &r->train.epoch, &r->train.loss, &r->train.learning_rate};
     if (read_series(cJSON_GetObjectItemCaseSensitive(o, "train"), train_keys, train_dest, 4, &r->train.n, where))
         return -1;
-    r->train.cap = r->train.n;
+    r->train.cap = (size_t)r->train.n;
 
     const cJSON *eval = cJSON_GetObjectItemCaseSensitive(o, "eval");
     static const char *const eval_keys[] = {"epoch", "step"};
     double **eval_dest[] = {&r->eval.epoch, &r->eval.step};
     if (read_series(eval, eval_keys, eval_dest, 2, &r->eval.n, where)) return -1;
-    r->eval.cap = r->eval.n;
+    r->eval.cap = (size_t)r->eval.n;
     const cJSON *metrics = eval ? cJSON_GetObjectItemCaseSensitive(eval, "metrics") : NULL, *m;
     cJSON_ArrayForEach(m, metrics) {
         double *v = NULL;
@@ -574,7 +566,7 @@ int sg_run_record_from_json(const cJSON *o, sg_run_record *r, const char *where)
     double **step_dest[] = {&r->snn_by_step.step, &r->snn_by_step.value};
     if (read_series(cJSON_GetObjectItemCaseSensitive(o, "snn_by_step"), step_keys, step_dest, 2, &r->snn_by_step.n, where))
         return -1;
-    r->snn_by_step.cap = r->snn_by_step.n;
+    r->snn_by_step.cap = (size_t)r->snn_by_step.n;
 
     if (read_map(cJSON_GetObjectItemCaseSensitive(o, "qann"), &r->qann, where, "qann") ||
         read_map(cJSON_GetObjectItemCaseSensitive(o, "snn"), &r->snn, where, "snn") ||
@@ -589,244 +581,5 @@ int sg_run_record_from_json(const cJSON *o, sg_run_record *r, const char *where)
     r->snn_energy_j = num_or_nan(cJSON_GetObjectItemCaseSensitive(o, "snn_energy_j"));
     r->ann_macs = num_or_nan(cJSON_GetObjectItemCaseSensitive(o, "ann_macs"));
     r->ann_energy_j = num_or_nan(cJSON_GetObjectItemCaseSensitive(o, "ann_energy_j"));
-    return 0;
-}
-
-/* ---- run directory → record ------------------------------------------------------------------ */
-
-/* Parse a JSON file; *present = 0 (and NULL, no error) when there is no such file. */
-static cJSON *parse_json_file(const char *path, int *present) {
-    *present = sg_is_file(path);
-    if (!*present) return NULL;
-    size_t len = 0;
-    char *text = sg_read_file(path, (size_t)512 << 20, &len);
-    if (!text) return NULL;
-    const char *end = NULL;
-    cJSON *o = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!o) {
-        int line = 1;
-        for (const char *p = text; end && p < end && p < text + len; p++) line += *p == '\n';
-        sg_fail("%s:%d: malformed JSON", path, line);
-    }
-    free(text);
-    return o;
-}
-
-static const char *strip(const char *name, const char *prefix) {
-    size_t n = strlen(prefix);
-    return strncmp(name, prefix, n) ? name : name + n;
-}
-
-/* Throughput numbers HF logs beside each evaluation; not metrics of the model. */
-static int is_perf_key(const char *k) {
-    return !strcmp(k, "runtime") || !strcmp(k, "samples_per_second") || !strcmp(k, "steps_per_second") ||
-           !strcmp(k, "samples");
-}
-
-/* One SNN number by name: cost figures go to their fields, everything else is a metric. */
-static int apply_snn_number(sg_run_record *r, const char *key, double v) {
-    const char *k = strip(strip(strip(key, "snn_"), "eval_"), "snn_");
-    if (!strcmp(k, "samples")) r->snn_samples = v;
-    else if (!strcmp(k, "mean_settle_step") || !strcmp(k, "mean_settle_steps") || !strcmp(k, "settle_steps") ||
-             !strcmp(k, "mean_time_steps") || !strcmp(k, "time_steps"))
-        r->snn_mean_settle_steps = v;
-    else if (!strcmp(k, "max_settle_step") || !strcmp(k, "max_settle_steps")) r->snn_max_settle_steps = v;
-    else if (!strcmp(k, "spikes")) r->snn_spikes = v;
-    else if (!strcmp(k, "sops")) r->snn_sops = v;
-    else if (!strcmp(k, "energy_j")) r->snn_energy_j = v;
-    else if (!strcmp(k, "energy_mj")) r->snn_energy_j = v * 1e-3;
-    else if (!strcmp(k, "energy_uj")) r->snn_energy_j = v * 1e-6;
-    else if (!strcmp(k, "energy_pj")) r->snn_energy_j = v * 1e-12;
-    else if (!strcmp(k, "ann_macs")) r->ann_macs = v;
-    else if (!strcmp(k, "ann_energy_j")) r->ann_energy_j = v;
-    else if (!strcmp(k, "ann_energy_mj")) r->ann_energy_j = v * 1e-3;
-    else if (!strcmp(k, "ann_energy_pj")) r->ann_energy_j = v * 1e-12;
-    else return sg_metric_map_set(&r->snn, k, v);
-    return 0;
-}
-
-static const cJSON *first_number(const cJSON *o, const char *const keys[]) {
-    for (int i = 0; keys[i]; i++) {
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
-        if (cJSON_IsNumber(v)) return v;
-    }
-    return NULL;
-}
-
-/* Accuracy by time step: [a1, a2, …] (step i+1), [{"step": t, "accuracy": a}, …] or
- * {"steps": [...], "values" | "accuracy": [...]}. */
-static int read_by_step(sg_run_record *r, const cJSON *v) {
-    static const char *const step_keys[] = {"step", "steps", "t", "time_step", NULL};
-    static const char *const value_keys[] = {"accuracy", "value", "metric", "main_metric", "combined_score",
-                                             "matthews_correlation", "pearson", NULL};
-    r->snn_by_step.n = 0;
-    if (cJSON_IsArray(v)) {
-        int i = 0;
-        const cJSON *x;
-        cJSON_ArrayForEach(x, v) {
-            i++;
-            if (cJSON_IsNumber(x) || cJSON_IsNull(x)) {
-                if (sg_step_series_push(&r->snn_by_step, i, num_or_nan(x))) return -1;
-            } else if (cJSON_IsObject(x)) {
-                const cJSON *t = first_number(x, step_keys), *a = first_number(x, value_keys);
-                if (a && sg_step_series_push(&r->snn_by_step, t ? t->valuedouble : i, a->valuedouble)) return -1;
-            }
-        }
-    } else if (cJSON_IsObject(v)) {
-        const cJSON *steps = cJSON_GetObjectItemCaseSensitive(v, "steps"), *vals = NULL;
-        for (int k = 0; value_keys[k] && !cJSON_IsArray(vals); k++) vals = cJSON_GetObjectItemCaseSensitive(v, value_keys[k]);
-        if (!cJSON_IsArray(vals)) vals = cJSON_GetObjectItemCaseSensitive(v, "values");
-        for (int i = 0; i < cJSON_GetArraySize(vals); i++) {
-            const cJSON *t = cJSON_GetArrayItem(steps, i);
-            if (sg_step_series_push(&r->snn_by_step, cJSON_IsNumber(t) ? t->valuedouble : i + 1,
-                                    num_or_nan(cJSON_GetArrayItem(vals, i))))
-                return -1;
-        }
-    }
-    return 0;
-}
-
-/* Per-layer stats: [{"name", "firing_rate", "sops", …}, …]; entries (finer) only fill what layers did not. */
-static int read_layer_stats(sg_run_record *r, const cJSON *a, int fill_rates, int fill_sops) {
-    const cJSON *x;
-    cJSON_ArrayForEach(x, a) {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(x, "name");
-        if (!cJSON_IsString(name)) continue;
-        const cJSON *kind = cJSON_GetObjectItemCaseSensitive(x, "kind");
-        const char *k = cJSON_IsString(kind) ? kind->valuestring : "";
-        const cJSON *fr = cJSON_GetObjectItemCaseSensitive(x, "firing_rate"), *sops = cJSON_GetObjectItemCaseSensitive(x, "sops");
-        if (fill_rates && cJSON_IsNumber(fr) && strcmp(k, "synapses") &&
-            sg_metric_map_set(&r->firing_rate, name->valuestring, fr->valuedouble))
-            return -1;
-        if (fill_sops && cJSON_IsNumber(sops) && strcmp(k, "neurons") &&
-            sg_metric_map_set(&r->sops_per_layer, name->valuestring, sops->valuedouble))
-            return -1;
-    }
-    return 0;
-}
-
-/* name → number object or [{"name", "value"|<key>}] list into a per-layer map. */
-static int read_named_values(sg_metric_map *m, const cJSON *v, const char *value_key) {
-    const cJSON *x;
-    cJSON_ArrayForEach(x, v) {
-        if (cJSON_IsNumber(x) && x->string) {
-            if (sg_metric_map_set(m, x->string, x->valuedouble)) return -1;
-        } else if (cJSON_IsObject(x)) {
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(x, "name");
-            const cJSON *val = cJSON_GetObjectItemCaseSensitive(x, value_key);
-            if (!cJSON_IsNumber(val)) val = cJSON_GetObjectItemCaseSensitive(x, "value");
-            if (cJSON_IsString(name) && cJSON_IsNumber(val) && sg_metric_map_set(m, name->valuestring, val->valuedouble))
-                return -1;
-        }
-    }
-    return 0;
-}
-
-static int is_by_step_key(const char *k) {
-    return !strcmp(k, "accuracy_by_step") || !strcmp(k, "accuracy_by_time_step") || !strcmp(k, "metric_by_step") ||
-           !strcmp(k, "by_step") || !strcmp(k, "accuracy_vs_steps") || !strcmp(k, "main_metric_by_step") ||
-           !strcmp(k, "snn_accuracy_by_step");
-}
-
-/* snn_results.json, read tolerantly: numbers anywhere at the top (or in "metrics", "stats",
- * "cost"), a "total" stats object, "layers" / "entries" stat lists, accuracy by step. */
-static int read_snn_object(sg_run_record *r, const cJSON *o, int depth) {
-    const cJSON *x;
-    const cJSON *layers = cJSON_GetObjectItemCaseSensitive(o, "layers");
-    cJSON_ArrayForEach(x, o) {
-        const char *k = x->string ? x->string : "";
-        int rc = 0;
-        if (cJSON_IsNumber(x)) rc = apply_snn_number(r, k, x->valuedouble);
-        else if (is_by_step_key(k)) rc = read_by_step(r, x);
-        else if (!strcmp(k, "total") && cJSON_IsObject(x)) {
-            static const char *const keys[] = {"sops", "spikes", "energy_j", "energy_mj", "energy_pj", "ann_macs",
-                                               "ann_energy_j", "ann_energy_mj", "ann_energy_pj", NULL};
-            for (int i = 0; keys[i] && !rc; i++) {
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(x, keys[i]);
-                if (cJSON_IsNumber(v)) rc = apply_snn_number(r, keys[i], v->valuedouble);
-            }
-        } else if (!strcmp(k, "layers") && cJSON_IsArray(x)) rc = read_layer_stats(r, x, 1, 1);
-        else if (!strcmp(k, "entries") && cJSON_IsArray(x) && !cJSON_IsArray(layers)) rc = read_layer_stats(r, x, 1, 1);
-        else if (!strcmp(k, "firing_rates") || !strcmp(k, "firing_rate_per_layer") || !strcmp(k, "firing_rate"))
-            rc = read_named_values(&r->firing_rate, x, "firing_rate");
-        else if (!strcmp(k, "sops_per_layer")) rc = read_named_values(&r->sops_per_layer, x, "sops");
-        else if (cJSON_IsObject(x) && depth < 2 &&
-                 (!strcmp(k, "metrics") || !strcmp(k, "stats") || !strcmp(k, "snn_stats") || !strcmp(k, "cost") ||
-                  !strcmp(k, "snn") || !strcmp(k, "energy")))
-            rc = read_snn_object(r, x, depth + 1);
-        if (rc) return -1;
-    }
-    return 0;
-}
-
-static int read_all_results(sg_run_record *r, const cJSON *o) {
-    const cJSON *x;
-    cJSON_ArrayForEach(x, o) {
-        if (!cJSON_IsNumber(x) || !x->string) continue;
-        const char *k = x->string;
-        if (!strncmp(k, "snn_", 4)) {
-            if (apply_snn_number(r, k, x->valuedouble)) return -1;
-        } else if (!strncmp(k, "eval_", 5)) {
-            if (sg_metric_map_set(&r->qann, k + 5, x->valuedouble)) return -1;
-        }
-    }
-    return 0;
-}
-
-static int read_trainer_state(sg_run_record *r, const cJSON *o) {
-    const cJSON *hist = cJSON_GetObjectItemCaseSensitive(o, "log_history"), *e;
-    if (hist && !cJSON_IsArray(hist)) return sg_fail("\"log_history\" must be an array");
-    cJSON_ArrayForEach(e, hist) {
-        if (!cJSON_IsObject(e)) continue;
-        double epoch = num_or_nan(cJSON_GetObjectItemCaseSensitive(e, "epoch"));
-        double step = num_or_nan(cJSON_GetObjectItemCaseSensitive(e, "step"));
-        const cJSON *loss = cJSON_GetObjectItemCaseSensitive(e, "loss");
-        if (cJSON_IsNumber(loss)) {
-            if (sg_train_series_push(&r->train, step, epoch, loss->valuedouble,
-                                     num_or_nan(cJSON_GetObjectItemCaseSensitive(e, "learning_rate"))))
-                return -1;
-            continue;
-        }
-        int is_eval = 0;
-        const cJSON *x;
-        cJSON_ArrayForEach(x, e) {
-            if (!cJSON_IsNumber(x) || !x->string || strncmp(x->string, "eval_", 5) || is_perf_key(x->string + 5)) continue;
-            if (!is_eval && sg_eval_series_push(&r->eval, epoch, step)) return -1;
-            is_eval = 1;
-            if (sg_eval_series_set(&r->eval, r->eval.n - 1, x->string + 5, x->valuedouble)) return -1;
-        }
-    }
-    return 0;
-}
-
-int sg_run_record_from_dir(const char *dir, sg_run_record *rec) {
-    char base[4096], path[4200];
-    if (!sg_is_dir(dir)) return sg_fail("%s: not a run directory", dir);
-    snprintf(base, sizeof base, "%s/out", dir);
-    if (!sg_is_dir(base)) snprintf(base, sizeof base, "%s", dir);
-    train_free(&rec->train);
-    eval_free(&rec->eval);
-    sg_metric_map_free(&rec->qann);
-    sg_metric_map_free(&rec->snn);
-    steps_free(&rec->snn_by_step);
-    sg_metric_map_free(&rec->firing_rate);
-    sg_metric_map_free(&rec->sops_per_layer);
-    clear_snn_cost(rec);
-
-    static const char *const files[] = {"all_results.json", "trainer_state.json", "snn_results.json"};
-    for (int f = 0; f < 3; f++) {
-        int present = 0;
-        snprintf(path, sizeof path, "%s/%s", base, files[f]);
-        cJSON *o = parse_json_file(path, &present);
-        if (!present) continue;
-        if (!o) return -1;
-        int rc = 0;
-        if (!cJSON_IsObject(o)) rc = sg_fail("expected a JSON object");
-        else if (f == 0) rc = read_all_results(rec, o);
-        else if (f == 1) rc = read_trainer_state(rec, o);
-        else rc = read_snn_object(rec, o, 0);
-        cJSON_Delete(o);
-        if (rc) return sg_fail_context("%s", path);
-    }
     return 0;
 }

@@ -11,6 +11,7 @@
 #define SG_RUN_RECORD_H
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 
 #define SG_RUN_ID_LEN 16
 #define SG_RUN_SHORT_ID_LEN 8
@@ -19,20 +20,23 @@ typedef enum { SG_RUN_NONE = 0, SG_RUN_FINISHED, SG_RUN_FAILED, SG_RUN_TIMEOUT, 
 
 /* Ordered name → value list (metric maps and per-layer values); set replaces a present name. */
 typedef struct {
-    int count, cap;
+    int count;
+    size_t cap;
     char **names;
     double *values;
 } sg_metric_map;
 
 /* Training log, one point per logging step (HF log_history entries with "loss"). */
 typedef struct {
-    int n, cap;
+    int n;
+    size_t cap;
     double *step, *epoch, *loss, *learning_rate;
 } sg_train_series;
 
 /* Evaluations during training: values[k][i] is metric names[k] at evaluation i (NaN if absent). */
 typedef struct {
-    int n, cap;
+    int n;
+    size_t cap;
     double *epoch, *step;
     int nmetrics;
     char **names;
@@ -41,7 +45,8 @@ typedef struct {
 
 /* The SNN's main metric after t time steps: value[i] at step[i]. */
 typedef struct {
-    int n, cap;
+    int n;
+    size_t cap;
     double *step, *value;
 } sg_step_series;
 
@@ -74,6 +79,8 @@ typedef struct {
 
 void sg_run_record_init(sg_run_record *r);
 void sg_run_record_free(sg_run_record *r); /* frees and re-initialises */
+/* Free the measured parts (series, maps, SNN costs → NaN), keeping the identity fields. */
+void sg_run_record_clear_measured(sg_run_record *r);
 void sg_run_records_free(sg_run_record *recs, int n); /* each, then the array */
 int sg_run_record_copy(sg_run_record *dst, const sg_run_record *src); /* dst uninitialised */
 /* Deep equality; NaN equals NaN. On a difference, *what (if given) names the first field. */
@@ -111,9 +118,10 @@ int sg_eval_series_set(sg_eval_series *s, int index, const char *name, double va
 /* Fill the measured parts from DIR/out/ (or DIR itself when it has no out/): all_results.json
  * (final eval_* → qann, snn_* → snn), trainer_state.json (log_history → train and eval series)
  * and snn_results.json (metrics, accuracy by step, settle steps, spikes, SOPs, energy, firing
- * rates; read tolerantly). Identity fields (id, task, status, …) are left as the caller set
- * them. A missing file leaves its parts empty; malformed JSON is an error naming the file and
- * line. Returns 0 or -1 (sg_fail). */
+ * rates), the SNN keys through the run-output contract (io/run_outputs.h): a key of ours it does
+ * not know is an error naming it. Identity fields (id, task, status, …) are left as the caller
+ * set them. A missing file leaves its parts empty; malformed JSON is an error naming the file and
+ * line. Returns 0 or -1 (sg_fail). (sched/run_record_dir.c) */
 int sg_run_record_from_dir(const char *dir, sg_run_record *rec);
 
 /* The record as a JSON object (the journal's line format); NULL on out of memory (sg_fail). */

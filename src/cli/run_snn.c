@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "data/metrics.h"
+#include "io/run_outputs.h"
 #include "snn/simulate.h"
 #include "snn/snn_model.h"
 #include "snn/snn_stats.h"
@@ -105,46 +106,49 @@ int sg_run_snn(sg_model *m, int unfold_level, const sg_encoded *dev, unsigned me
     const int *pred_final = bs.pred + (size_t)(max_steps - 1) * dev->n;
     const float *score_final = bs.score + (size_t)(max_steps - 1) * dev->n;
     if (sg_metrics_compute(metric_set, pred_final, dev->labels, score_final, dev->targets, (size_t)dev->n, &final)) goto done;
-    res = cJSON_CreateObject();
-    cJSON *metrics = cJSON_AddObjectToObject(res, "metrics");
-    for (int i = 0; i < final.count; i++) {
-        char key[96];
-        snprintf(key, sizeof key, "eval_%s", final.names[i]);
-        cJSON_AddNumberToObject(metrics, key, final.values[i]);
-        snprintf(key, sizeof key, "snn_eval_%s", final.names[i]);
-        cJSON_DeleteItemFromObjectCaseSensitive(all, key);
-        cJSON_AddNumberToObject(all, key, final.values[i]);
+    double *main_by_step = malloc(sizeof(double) * (size_t)(last > 0 ? last : 1));
+    if (!main_by_step) {
+        sg_fail("out of memory for the metric by step");
+        goto done;
     }
-    cJSON_AddNumberToObject(metrics, "eval_samples", dev->n);
-    cJSON_AddNumberToObject(res, "agreement_with_qann", (double)agree / dev->n);
-    cJSON *by = cJSON_AddArrayToObject(res, "accuracy_by_step");
     for (int t = 1; t <= last; t++) {
         sg_metrics mt;
-        double v = NAN;
+        main_by_step[t - 1] = NAN;
         if (sg_metrics_compute(metric_set, bs.pred + (size_t)(t - 1) * dev->n, dev->labels, bs.score + (size_t)(t - 1) * dev->n,
                                dev->targets, (size_t)dev->n, &mt) == 0)
-            v = sg_metrics_main(&mt);
-        cJSON_AddItemToArray(by, isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull());
+            main_by_step[t - 1] = sg_metrics_main(&mt);
     }
-    cJSON *settings = cJSON_AddObjectToObject(res, "settings");
-    cJSON_AddNumberToObject(settings, "max_steps", max_steps);
-    cJSON_AddNumberToObject(settings, "unfold_level", unfold_level);
-    cJSON_AddNumberToObject(settings, "simulation_seconds", seconds);
-    cJSON_AddItemToObject(res, "stats", sg_snn_stats_to_json(stats));
     sg_snn_stat tot = sg_snn_stats_total(stats);
-    cJSON_AddNumberToObject(all, "snn_mean_settle_step", stats->samples ? (double)stats->steps_sum / stats->samples : 0.0);
-    cJSON_AddNumberToObject(all, "snn_max_settle_step", stats->steps_max);
-    cJSON_AddNumberToObject(all, "snn_agreement_with_qann", (double)agree / dev->n);
-    cJSON_AddNumberToObject(all, "snn_sops_per_sample", stats->samples ? (double)tot.sops / stats->samples : 0.0);
-    cJSON_AddNumberToObject(all, "snn_energy_mj_per_sample", stats->samples ? sg_snn_energy_pj(&tot) * 1e-9 / stats->samples : 0.0);
-    cJSON_AddNumberToObject(all, "ann_energy_mj_per_sample", stats->samples ? sg_snn_ann_energy_pj(&tot) * 1e-9 / stats->samples : 0.0);
+    const double samples = (double)stats->samples;
+    sg_snn_outputs out = {
+        .metric_count = final.count,
+        .metric_names = final.names,
+        .metric_values = final.values,
+        .samples = dev->n,
+        .agreement = (double)agree / dev->n,
+        .by_step_count = last,
+        .by_step = main_by_step,
+        .max_steps = max_steps,
+        .unfold_level = unfold_level,
+        .simulation_seconds = seconds,
+        .mean_settle = stats->samples ? (double)stats->steps_sum / samples : 0.0,
+        .max_settle = stats->steps_max,
+        .sops_per_sample = stats->samples ? (double)tot.sops / samples : 0.0,
+        .energy_mj_per_sample = stats->samples ? sg_snn_energy_pj(&tot) * 1e-9 / samples : 0.0,
+        .ann_energy_mj_per_sample = stats->samples ? sg_snn_ann_energy_pj(&tot) * 1e-9 / samples : 0.0,
+    };
+    res = sg_snn_outputs_json(&out, sg_snn_stats_to_json(stats));
+    if (res && sg_snn_outputs_add_to_all(all, &out)) {
+        cJSON_Delete(res);
+        res = NULL;
+    }
+    free(main_by_step);
+    if (!res) goto done;
     printf("spiking network: %s %.4f after %d steps at most (mean %.1f), agreement with the quantized ANN %.4f, %.3g SOPs and %.3g mJ per sample (ANN %.3g mJ)\n",
            final.count ? final.names[final.count - 1] : "metric", final.count ? final.values[final.count - 1] : NAN,
-           stats->steps_max, stats->samples ? (double)stats->steps_sum / stats->samples : 0.0, (double)agree / dev->n,
-           stats->samples ? (double)tot.sops / stats->samples : 0.0,
-           stats->samples ? sg_snn_energy_pj(&tot) * 1e-9 / stats->samples : 0.0,
-           stats->samples ? sg_snn_ann_energy_pj(&tot) * 1e-9 / stats->samples : 0.0);
-    rc = sg_results_write(output_dir, "snn_results.json", res);
+           stats->steps_max, out.mean_settle, out.agreement, out.sops_per_sample, out.energy_mj_per_sample,
+           out.ann_energy_mj_per_sample);
+    rc = sg_results_write(output_dir, SG_OUT_SNN_RESULTS_FILE, res);
 done:
     cJSON_Delete(res);
     free(bs.pred);

@@ -1,6 +1,7 @@
 #include "snn/snn_stats.h"
 
 #include "core/error.h"
+#include "io/run_outputs.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,18 +126,18 @@ sg_snn_stat sg_snn_stats_layer(const sg_snn_stats *s, int layer) {
 static cJSON *stat_json(const sg_snn_stat *e, int with_kind) {
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
-    int ok = cJSON_AddStringToObject(o, "name", e->name) != NULL;
-    if (with_kind) ok &= cJSON_AddStringToObject(o, "kind", e->kind == SG_SNN_NEURONS ? "neurons" : "synapses") != NULL;
-    ok &= cJSON_AddNumberToObject(o, "neurons", (double)e->neurons) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "spikes", (double)(e->spikes_pos + e->spikes_neg)) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "spikes_pos", (double)e->spikes_pos) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "spikes_neg", (double)e->spikes_neg) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "firing_rate", sg_snn_firing_rate(e)) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "sops", (double)e->sops) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "macs", (double)e->macs) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "ann_macs", (double)e->ann_macs) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "energy_mj", sg_snn_energy_pj(e) * 1e-9) != NULL;
-    ok &= cJSON_AddNumberToObject(o, "ann_energy_mj", sg_snn_ann_energy_pj(e) * 1e-9) != NULL;
+    int ok = cJSON_AddStringToObject(o, SG_OUT_NAME, e->name) != NULL;
+    if (with_kind) ok &= cJSON_AddStringToObject(o, SG_OUT_KIND, e->kind == SG_SNN_NEURONS ? SG_OUT_KIND_NEURONS : SG_OUT_KIND_SYNAPSES) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_NEURONS, (double)e->neurons) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_SPIKES, (double)(e->spikes_pos + e->spikes_neg)) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_SPIKES_POS, (double)e->spikes_pos) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_SPIKES_NEG, (double)e->spikes_neg) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_FIRING_RATE, sg_snn_firing_rate(e)) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_SOPS, (double)e->sops) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_MACS, (double)e->macs) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_ANN_MACS, (double)e->ann_macs) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_ENERGY_MJ, sg_snn_energy_pj(e) * 1e-9) != NULL;
+    ok &= cJSON_AddNumberToObject(o, SG_OUT_ANN_ENERGY_MJ, sg_snn_ann_energy_pj(e) * 1e-9) != NULL;
     if (!ok) {
         cJSON_Delete(o);
         return NULL;
@@ -155,15 +156,15 @@ static int add_owned(cJSON *parent, const char *key, cJSON *item) {
 cJSON *sg_snn_stats_to_json(const sg_snn_stats *s) {
     cJSON *root = cJSON_CreateObject();
     if (!root) return NULL;
-    int ok = cJSON_AddNumberToObject(root, "samples", (double)s->samples) != NULL;
-    ok &= cJSON_AddNumberToObject(root, "settled", (double)s->settled) != NULL;
-    ok &= cJSON_AddNumberToObject(root, "mean_settle_step", s->samples ? (double)s->steps_sum / (double)s->samples : 0.0) != NULL;
-    ok &= cJSON_AddNumberToObject(root, "max_settle_step", s->steps_max) != NULL;
-    ok &= cJSON_AddNumberToObject(root, "e_mac_pj", SG_SNN_E_MAC_PJ) != NULL;
-    ok &= cJSON_AddNumberToObject(root, "e_ac_pj", SG_SNN_E_AC_PJ) != NULL;
+    int ok = cJSON_AddNumberToObject(root, SG_OUT_SAMPLES, (double)s->samples) != NULL;
+    ok &= cJSON_AddNumberToObject(root, SG_OUT_SETTLED, (double)s->settled) != NULL;
+    ok &= cJSON_AddNumberToObject(root, SG_OUT_MEAN_SETTLE, s->samples ? (double)s->steps_sum / (double)s->samples : 0.0) != NULL;
+    ok &= cJSON_AddNumberToObject(root, SG_OUT_MAX_SETTLE, s->steps_max) != NULL;
+    ok &= cJSON_AddNumberToObject(root, SG_OUT_E_MAC_PJ, SG_SNN_E_MAC_PJ) != NULL;
+    ok &= cJSON_AddNumberToObject(root, SG_OUT_E_AC_PJ, SG_SNN_E_AC_PJ) != NULL;
     sg_snn_stat t = sg_snn_stats_total(s);
-    ok &= add_owned(root, "total", stat_json(&t, 0));
-    cJSON *layers = cJSON_AddArrayToObject(root, "layers"), *entries = cJSON_AddArrayToObject(root, "entries");
+    ok &= add_owned(root, SG_OUT_TOTAL, stat_json(&t, 0));
+    cJSON *layers = cJSON_AddArrayToObject(root, SG_OUT_LAYERS), *entries = cJSON_AddArrayToObject(root, SG_OUT_ENTRIES);
     ok &= layers != NULL && entries != NULL;
     for (int l = 0; ok && l <= s->layers; l++) {
         sg_snn_stat g = sg_snn_stats_layer(s, l == s->layers ? -1 : l);

@@ -76,7 +76,7 @@ sg_snn_stat sg_snn_stats_layer(const sg_snn_stats *s, int layer);
 
 /* {"samples", "settled", "mean_settle_step", "max_settle_step", "total": {...}, "layers": [...],
  * "entries": [...]}, each stat with neurons, spikes (+, −), firing_rate, sops, macs, ann_macs and
- * energies in mJ. NULL on out of memory. */
+ * energies in mJ; the key names are io/run_outputs.h's. NULL on out of memory. */
 cJSON *sg_snn_stats_to_json(const sg_snn_stats *s);
 
 #endif

@@ -382,14 +382,16 @@ static void test_from_dir(const char *root) {
                      " {\"train_runtime\": 100.0, \"train_loss\": 0.5, \"epoch\": 2.0, \"step\": 40}]}\n");
     snprintf(path, sizeof path, "%s/snn_results.json", out);
     write_text(path,
-               "{\"eval_accuracy\": 0.9, \"eval_loss\": 0.27, \"samples\": 872, \"settled\": 872,\n"
-               " \"mean_settle_step\": 23.5, \"max_settle_step\": 40, \"e_mac_pj\": 4.6, \"e_ac_pj\": 0.9,\n"
-               " \"accuracy_by_step\": [{\"step\": 1, \"accuracy\": 0.5}, {\"step\": 2, \"accuracy\": 0.75}, {\"step\": 4, \"accuracy\": 0.9}],\n"
-               " \"total\": {\"name\": \"total\", \"spikes\": 1000, \"sops\": 2e9, \"macs\": 1e6, \"ann_macs\": 9e10,\n"
-               "           \"energy_mj\": 1.8, \"ann_energy_mj\": 414.0, \"firing_rate\": 0.1},\n"
-               " \"layers\": [{\"name\": \"roberta.encoder.layer.0\", \"firing_rate\": 0.2, \"sops\": 1.5e9},\n"
-               "            {\"name\": \"classifier\", \"firing_rate\": 0.05, \"sops\": 5e8}],\n"
-               " \"entries\": [{\"name\": \"x\", \"kind\": \"neurons\", \"firing_rate\": 0.3}]}\n");
+               "{\"metrics\": {\"eval_accuracy\": 0.9, \"eval_loss\": 0.27, \"eval_samples\": 872},\n"
+               " \"agreement_with_qann\": 1, \"accuracy_by_step\": [0.5, 0.75, null, 0.9],\n"
+               " \"settings\": {\"max_steps\": 64, \"unfold_level\": 8, \"simulation_seconds\": 2.5},\n"
+               " \"stats\": {\"samples\": 872, \"settled\": 872, \"mean_settle_step\": 23.5, \"max_settle_step\": 40,\n"
+               "  \"e_mac_pj\": 4.6, \"e_ac_pj\": 0.9,\n"
+               "  \"total\": {\"name\": \"total\", \"spikes\": 1000, \"sops\": 2e9, \"macs\": 1e6, \"ann_macs\": 9e10,\n"
+               "            \"energy_mj\": 1.8, \"ann_energy_mj\": 414.0, \"firing_rate\": 0.1},\n"
+               "  \"layers\": [{\"name\": \"roberta.encoder.layer.0\", \"firing_rate\": 0.2, \"sops\": 1.5e9},\n"
+               "             {\"name\": \"classifier\", \"firing_rate\": 0.05, \"sops\": 5e8}],\n"
+               "  \"entries\": [{\"name\": \"x\", \"kind\": \"neurons\", \"firing_rate\": 0.3}]}}\n");
     sg_run_record r;
     sg_run_record_init(&r);
     sg_run_record_set_id(&r, "sst2", 1, "q8");
@@ -416,7 +418,7 @@ static void test_from_dir(const char *root) {
     CHECK_NEAR(r.snn_energy_j, 1.8e-3, 1e-15);
     CHECK_NEAR(r.ann_macs, 9e10, 0);
     CHECK_NEAR(r.ann_energy_j, 0.414, 1e-12);
-    CHECK(r.snn_by_step.n == 3 && r.snn_by_step.step[2] == 4 && r.snn_by_step.value[1] == 0.75);
+    CHECK(r.snn_by_step.n == 4 && r.snn_by_step.step[3] == 4 && r.snn_by_step.value[1] == 0.75 && isnan(r.snn_by_step.value[2]));
     CHECK(r.firing_rate.count == 2 && !strcmp(r.firing_rate.names[1], "classifier") && r.firing_rate.values[0] == 0.2);
     CHECK(r.sops_per_layer.count == 2 && r.sops_per_layer.values[1] == 5e8);
     CHECK_NEAR(sg_task_main_metric("SST-2", &r.snn), 0.9, 0);
