@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,38 +119,6 @@ char *sg_read_file(const char *path, size_t max_bytes, size_t *len) {
     buf[n] = '\0';
     if (len) *len = n;
     return buf;
-}
-
-int sg_write_file_atomic(const char *path, const void *data, size_t len) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return sg_fail("%s: cannot create: %s", path, strerror(errno));
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return sg_fail("%s: write failed: %s", path, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sg_fail("%s: write failed: %s", path, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sg_fail("%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return 0;
 }
 
 int sg_mkdirs(const char *path) {
