@@ -12,25 +12,15 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/grow.h"
 #include "core/quote.h"
 
 /* ---- builder ---- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need) n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static int push_text(sg_glue_builder *b, const char *s, size_t len, size_t *off) {
     size_t cap = b->text_cap;
     void *text = b->text;
-    if (grow(&text, &cap, b->text_len + len + 1, 1) != 0) return -1;
+    if (sg_grow(&text, &cap, b->text_len + len + 1, 1, 64) != 0) return -1;
     b->text = text;
     b->text_cap = cap;
     memcpy(b->text + b->text_len, s, len);
@@ -197,7 +187,7 @@ static int split_tabs(char *line, size_t len, field **fields, size_t *cap) {
     for (size_t i = 0; i <= len; i++) {
         if (i == len || line[i] == '\t') {
             void *f = *fields;
-            if (grow(&f, cap, n + 1, sizeof(field)) != 0) return -1;
+            if (sg_grow(&f, cap, n + 1, sizeof(field), 64) != 0) return -1;
             *fields = f;
             (*fields)[n++] = (field){start, (size_t)(line + i - start)};
             start = line + i + 1;
