@@ -42,25 +42,20 @@ static int fail_missing(const char *path, const char *absent, const char *what) 
     return sg_fail_open(path, e);
 }
 
-int sg_require_file(const char *path, const char *what) {
+/* 0 when path is `want` (a file or a directory); else one line saying what it is instead. */
+static int require_kind(const char *path, sg_path_kind want, const char *what) {
+    int file = want == SG_PATH_FILE;
     switch (sg_path_kind_of(path)) {
-    case SG_PATH_FILE: return 0;
-    case SG_PATH_DIR: return fail_path(path, "is a directory, not a file", what);
-    case SG_PATH_OTHER: return fail_path(path, "not a regular file", what);
+    case SG_PATH_FILE: return file ? 0 : fail_path(path, "is a file, not a directory", what);
+    case SG_PATH_DIR: return file ? fail_path(path, "is a directory, not a file", what) : 0;
+    case SG_PATH_OTHER: return fail_path(path, file ? "not a regular file" : "not a directory", what);
     default: break;
     }
-    return fail_missing(path, "no such file", what);
+    return fail_missing(path, file ? "no such file" : "no such directory", what);
 }
 
-int sg_require_dir(const char *path, const char *what) {
-    switch (sg_path_kind_of(path)) {
-    case SG_PATH_DIR: return 0;
-    case SG_PATH_FILE: return fail_path(path, "is a file, not a directory", what);
-    case SG_PATH_OTHER: return fail_path(path, "not a directory", what);
-    default: break;
-    }
-    return fail_missing(path, "no such directory", what);
-}
+int sg_require_file(const char *path, const char *what) { return require_kind(path, SG_PATH_FILE, what); }
+int sg_require_dir(const char *path, const char *what) { return require_kind(path, SG_PATH_DIR, what); }
 
 FILE *sg_open_read(const char *path) {
     FILE *f = fopen(path, "rb");

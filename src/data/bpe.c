@@ -12,6 +12,7 @@
 #include "data/bpe.h"
 
 #include "core/error.h"
+#include "core/grow.h"
 #include "data/bpe_model.h"
 
 #include <stdatomic.h>
@@ -219,23 +220,13 @@ static inline uint64_t heap_pop(uint64_t *heap, size_t *n) {
     return top;
 }
 
+/* The merge scratch for an n-byte word: symbols, links, and heap + pending of up to 3 entries a byte. */
 static int grow_word_scratch(sg_bpe *b, size_t n) {
-    if (n <= b->wcap) return 0;
-    size_t cap = b->wcap ? b->wcap : 64;
-    while (cap < n) cap *= 2;
-    int32_t *sym = realloc(b->sym, cap * sizeof *sym);
-    if (sym) b->sym = sym;
-    int32_t *nxt = realloc(b->nxt, cap * sizeof *nxt);
-    if (nxt) b->nxt = nxt;
-    int32_t *prv = realloc(b->prv, cap * sizeof *prv);
-    if (prv) b->prv = prv;
-    uint64_t *heap = realloc(b->heap, 3 * cap * sizeof *heap);
-    if (heap) b->heap = heap;
-    uint64_t *pend = realloc(b->pend, 3 * cap * sizeof *pend);
-    if (pend) b->pend = pend;
-    if (!sym || !nxt || !prv || !heap || !pend) return sg_fail("out of memory tokenizing a %zu-byte word", n);
-    b->wcap = cap;
-    return 0;
+    void *arrays[5] = {b->sym, b->nxt, b->prv, b->heap, b->pend};
+    const size_t elems[5] = {sizeof *b->sym, sizeof *b->nxt, sizeof *b->prv, 3 * sizeof *b->heap, 3 * sizeof *b->pend};
+    int rc = sg_grow_parallel(arrays, elems, 5, &b->wcap, n, 64);
+    b->sym = arrays[0], b->nxt = arrays[1], b->prv = arrays[2], b->heap = arrays[3], b->pend = arrays[4];
+    return rc ? sg_fail("out of memory tokenizing a %zu-byte word", n) : 0;
 }
 
 #define HEAP_ENTRY(rank, pos) (((uint64_t)(uint32_t)(rank) << 32) | (uint32_t)(pos))

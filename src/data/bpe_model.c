@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/grow.h"
 #include "core/quote.h"
 #include "data/bpe.h"
 
@@ -68,16 +69,14 @@ static int32_t symtab_intern(symtab *st, const char *s, size_t n) {
     if (n > UINT32_MAX / 2 || st->n >= (uint32_t)INT32_MAX - 1) return -1;
     if ((st->n + 1) * 2 > st->nslots && symtab_rehash(st, st->nslots ? st->nslots * 2 : 1024) != 0)
         return -1;
-    if (st->n == st->cap) {
-        uint32_t cap = st->cap ? st->cap * 2 : 1024;
-        uint32_t *off = realloc(st->off, cap * sizeof *off);
-        if (off) st->off = off;
-        uint32_t *len = realloc(st->len, cap * sizeof *len);
-        if (len) st->len = len;
-        int32_t *vid = realloc(st->vocab_id, cap * sizeof *vid);
-        if (vid) st->vocab_id = vid;
-        if (!off || !len || !vid) return -1;
-        st->cap = cap;
+    if (st->n == st->cap) { /* st->n < INT32_MAX: the doubled capacity fits in 32 bits */
+        void *arrays[3] = {st->off, st->len, st->vocab_id};
+        const size_t elems[3] = {sizeof *st->off, sizeof *st->len, sizeof *st->vocab_id};
+        size_t cap = st->cap;
+        int rc = sg_grow_parallel(arrays, elems, 3, &cap, (size_t)st->n + 1, 1024);
+        st->off = arrays[0], st->len = arrays[1], st->vocab_id = arrays[2];
+        if (rc) return -1;
+        st->cap = (uint32_t)cap;
     }
     if (st->pool_len + n + 1 > st->pool_cap) {
         size_t cap = st->pool_cap ? st->pool_cap : 1 << 16;

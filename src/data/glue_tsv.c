@@ -33,17 +33,11 @@ static int push_text(sg_glue_builder *b, const char *s, size_t len, size_t *off)
 int sg_glue_builder_add(sg_glue_builder *b, const char *a, size_t alen, const char *bt, size_t blen,
                         int label, float score) {
     if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        size_t *oa = realloc(b->off_a, cap * sizeof *oa);
-        if (oa) b->off_a = oa;
-        size_t *ob = oa ? realloc(b->off_b, cap * sizeof *ob) : NULL;
-        if (ob) b->off_b = ob;
-        int *l = ob ? realloc(b->label, cap * sizeof *l) : NULL;
-        if (l) b->label = l;
-        float *s = l ? realloc(b->score, cap * sizeof *s) : NULL;
-        if (!s) return sg_fail("out of memory reading dataset (%zu rows)", b->n);
-        b->score = s;
-        b->cap = cap;
+        void *rows[4] = {b->off_a, b->off_b, b->label, b->score};
+        const size_t elems[4] = {sizeof *b->off_a, sizeof *b->off_b, sizeof *b->label, sizeof *b->score};
+        int rc = sg_grow_parallel(rows, elems, 4, &b->cap, b->n + 1, 256);
+        b->off_a = rows[0], b->off_b = rows[1], b->label = rows[2], b->score = rows[3];
+        if (rc) return sg_fail("out of memory reading dataset (%zu rows)", b->n);
     }
     size_t oa, ob = SIZE_MAX;
     if (push_text(b, a, alen, &oa) != 0 || (bt && push_text(b, bt, blen, &ob) != 0))
