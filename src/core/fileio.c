@@ -57,7 +57,8 @@ static int require_kind(const char *path, sg_path_kind want, const char *what) {
 int sg_require_file(const char *path, const char *what) { return require_kind(path, SG_PATH_FILE, what); }
 int sg_require_dir(const char *path, const char *what) { return require_kind(path, SG_PATH_DIR, what); }
 
-FILE *sg_open_read(const char *path) {
+/* fopen(path, "rb") of a regular file, its stat in *st; NULL + the one-line error. */
+static FILE *open_regular(const char *path, struct stat *st) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
@@ -66,31 +67,29 @@ FILE *sg_open_read(const char *path) {
         else sg_fail_open(path, e);
         return NULL;
     }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fileno(f), st) != 0) {
         int e = errno;
         fclose(f);
         sg_fail("%s: cannot stat: %s", path, strerror(e));
         return NULL;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st->st_mode)) {
         fclose(f);
-        sg_fail("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory, not a file" : "not a regular file");
+        sg_fail("%s: %s", path, S_ISDIR(st->st_mode) ? "is a directory, not a file" : "not a regular file");
         return NULL;
     }
     return f;
 }
 
-char *sg_read_file(const char *path, size_t max_bytes, size_t *len) {
-    FILE *f = sg_open_read(path);
-    if (!f) return NULL;
+FILE *sg_open_read(const char *path) {
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        int e = errno;
-        fclose(f);
-        sg_fail("%s: cannot stat: %s", path, strerror(e));
-        return NULL;
-    }
+    return open_regular(path, &st);
+}
+
+char *sg_read_file(const char *path, size_t max_bytes, size_t *len) {
+    struct stat st;
+    FILE *f = open_regular(path, &st);
+    if (!f) return NULL;
     if ((unsigned long long)st.st_size > max_bytes) {
         fclose(f);
         sg_fail("%s: file is %lld bytes, more than the %zu allowed", path, (long long)st.st_size, max_bytes);
