@@ -37,7 +37,7 @@ int sg_fsync_dir_of(const char *path) {
     int rc = fsync(fd);
     int e = errno;
     close(fd);
-    if (rc != 0 && e == EINVAL) rc = 0; /* this filesystem does not sync directories */
+    if (rc != 0 && (e == EINVAL || e == ENOTSUP)) rc = 0; /* this filesystem does not sync directories */
     errno = e;
     return rc;
 }

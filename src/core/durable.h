@@ -9,7 +9,8 @@
 /* write() all n bytes to fd, retrying on EINTR and short writes; 0 or -1 with errno. */
 int sg_write_all_fd(int fd, const void *p, size_t n);
 /* fsync the directory holding path, so a rename or a new entry in it survives a crash.
- * 0 or -1 with errno; a filesystem that cannot sync directories (EINVAL) counts as done. */
+ * 0 or -1 with errno; a filesystem that cannot sync directories (EINVAL, ENOTSUP) counts as
+ * done. */
 int sg_fsync_dir_of(const char *path);
 
 /* Which temp file an atomic replace writes before renaming it over path. */
