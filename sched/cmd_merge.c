@@ -2,14 +2,13 @@
  * results/<name>/results.h5 and its leaderboard (sched/merge.h). The merge job of
  * `spikeglue submit --array` runs this. Exit code 0 when every run of the plan finished, 3 when
  * some failed or are missing, 2 for bad flags or spec, 1 on other errors. */
-#include "cli/flags.h"
 #include "core/error.h"
+#include "core/flags.h"
+#include "sched/commands.h"
 #include "sched/merge.h"
 
 #include <stdio.h>
 #include <string.h>
-
-int sg_cmd_merge(int argc, char **argv);
 
 int sg_cmd_merge(int argc, char **argv) {
     const char *results = "results";

@@ -2,14 +2,13 @@
  * RESULTS is a sweep's results.h5 or its directory. Prints the leaderboards (sched/report.h);
  * --out also writes leaderboard.md, leaderboard.csv and the gnuplot plots into DIR.
  * Exit code 0, 2 for bad flags, 1 on failure. */
-#include "cli/flags.h"
 #include "core/error.h"
+#include "core/flags.h"
+#include "sched/commands.h"
 #include "sched/report.h"
 
 #include <stdio.h>
 #include <string.h>
-
-int sg_cmd_report(int argc, char **argv);
 
 int sg_cmd_report(int argc, char **argv) {
     const char *format = "md", *by = "task", *baseline = NULL, *out = NULL;

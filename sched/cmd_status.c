@@ -5,9 +5,10 @@
  * state of the SLURM jobs recorded by `spikeglue submit`. Nothing is
  * locked or written, so it is safe beside a running sweep. Exit code 0, 2 for bad arguments,
  * 1 when the directory holds no sweep. */
-#include "cli/flags.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/flags.h"
+#include "sched/commands.h"
 #include "sched/heartbeat_view.h"
 #include "sched/merge.h"
 #include "sched/results_store.h"
@@ -19,8 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int sg_cmd_status(int argc, char **argv);
 
 typedef struct {
     char id[SG_RUN_ID_LEN + 1];

@@ -1,10 +1,11 @@
 /* spikeglue submit JOB.yaml [--array] [--dry-run] [allocation flags]: the sweep as SLURM batch jobs
  * (sched/submit.h). Scripts go to results/<name>/slurm/, the job ids to results/<name>/slurm_jobs.json.
  * Exit code 0, 2 for bad flags or spec, 1 when submitting failed. */
-#include "cli/flags.h"
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/flags.h"
 #include "data/synth.h"
+#include "sched/commands.h"
 #include "sched/runner.h"
 #include "sched/slurm.h"
 #include "sched/submit.h"
@@ -16,8 +17,6 @@
 #include <unistd.h>
 
 #define DEFAULT_MAX_ARRAY_SIZE 1001 /* SLURM's default MaxArraySize */
-
-int sg_cmd_submit(int argc, char **argv);
 
 static void print_note(void *ctx, const char *line) {
     (void)ctx;

@@ -1,14 +1,13 @@
 /* spikeglue sweep JOB.yaml: the MPI coordinator (see sched/sweep.h). --slice K/N runs one slice
  * of the plan (sched/plan.h), as a job-array task does (`spikeglue submit --array`). */
-#include "cli/flags.h"
 #include "core/error.h"
+#include "core/flags.h"
+#include "sched/commands.h"
 #include "sched/plan.h"
 #include "sched/sweep.h"
 
 #include <mpi.h>
 #include <stdio.h>
-
-int sg_cmd_sweep(int argc, char **argv);
 
 /* "K/N" with 1 <= K <= N. */
 static int parse_slice(const char *text, int *k, int *n) {

@@ -1,5 +1,4 @@
 #include "sched/jobspec.h"
-#include "sched/submit.h" /* sg_slurm_keys */
 #include "core/yaml_doc.h"
 
 #include "core/error.h"
@@ -18,6 +17,11 @@
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
+
+const char *const sg_slurm_keys[SG_SLURM_NKEYS] = {
+    "nodes", "ntasks_per_node", "cpus_per_task", "time", "partition", "account", "exclusive", "array",
+    "array_throttle", "slices", "max_array_size", "signal", "mpi", "sbatch", "setup",
+};
 
 /* Bounds on what a spec may cost to read. */
 #define MAX_FILE_BYTES (1u << 20)

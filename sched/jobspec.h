@@ -21,7 +21,7 @@
  *   include: [{task: mrpc, variant: q8, seed: 42}]   # only combos matching one entry (partial)
  *   exclude: [{task: cola, variant: q8}]
  *   model_overrides: {stsb: some/dir}  # per-task model ("{task}" replaced too)
- *   slurm: {...}                      # `spikeglue submit` settings (keys: sg_slurm_keys in sched/submit.h), kept as cJSON
+ *   slurm: {...}                      # `spikeglue submit` settings (keys: sg_slurm_keys below), kept as cJSON
  *
  * Decisions:
  * - Required: name, model, data_dir, tasks, seeds, variants, pipeline. Unknown keys anywhere are
@@ -132,6 +132,11 @@ typedef struct {
     int nmodel_overrides;
     cJSON *slurm;               /* NULL when absent */
 } sg_jobspec;
+
+/* The keys a spec's slurm: section may hold (others are refused with their line); what each
+ * means is `spikeglue submit`'s business (sched/submit.h). */
+#define SG_SLURM_NKEYS 15
+extern const char *const sg_slurm_keys[SG_SLURM_NKEYS];
 
 /* Read and validate a spec. 0, or -1 with a one-line error naming the file and line; on error
  * *spec holds nothing (sg_jobspec_free is still safe). */

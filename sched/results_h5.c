@@ -2,9 +2,9 @@
  * file (sg_store_write_h5), and read back (sg_store_read_h5); the layout is in results/README.md. */
 #include "sched/results_store.h"
 
+#include "core/durable.h"
 #include "core/error.h"
 #include "core/fileio.h"
-#include "sched/results_io.h"
 #include "sched/results_units.h"
 
 #include <errno.h>
@@ -390,8 +390,6 @@ static int build_image(const sg_run_record *recs, const int *order, int n, const
 }
 
 int sg_store_write_h5(const char *path, const sg_run_record *recs, int n, const char *sweep) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     int *order = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
     if (!order) return sg_fail("%s: out of memory", path);
     for (int i = 0; i < n; i++) order[i] = i;
@@ -413,31 +411,12 @@ int sg_store_write_h5(const char *path, const sg_run_record *recs, int n, const 
     }
     quiet_off(&q);
 
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        free(image);
-        return sg_fail("%s: cannot create: %s", tmp, strerror(errno));
-    }
-    if (sg_store_write_all(fd, image, size) != 0 || fsync(fd) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(tmp);
-        free(image);
-        return sg_fail("%s: cannot write %zu bytes: %s", tmp, size, strerror(e));
-    }
+    /* The fixed name path.tmp: the store's lock makes this the only writer, and a killed
+     * coordinator's leftover is overwritten by the next commit instead of piling up. */
+    sg_atomic_file af;
+    rc = sg_atomic_open(&af, path, SG_TEMP_FIXED) || sg_atomic_write(&af, image, size) || sg_atomic_commit(&af);
     free(image);
-    if (close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sg_fail("%s: cannot write: %s", tmp, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sg_fail("%s: cannot rename into place: %s", path, strerror(e));
-    }
-    if (sg_store_fsync_dir_of(path) != 0) return sg_fail("%s: fsync of its directory failed: %s", path, strerror(errno));
-    return 0;
+    return rc ? -1 : 0;
 }
 
 /* ---- HDF5 reading ---------------------------------------------------------------------------- */

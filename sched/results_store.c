@@ -4,9 +4,9 @@
  * rename is atomic. */
 #include "sched/results_store.h"
 
+#include "core/durable.h"
 #include "core/error.h"
 #include "core/fileio.h"
-#include "sched/results_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,36 +26,6 @@ static char *join(const char *dir, const char *name) {
     char *p = malloc(n);
     if (p) snprintf(p, n, "%s/%s", dir, name);
     return p;
-}
-
-int sg_store_write_all(int fd, const char *p, size_t n) {
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* fsync a directory so a rename or a new entry in it survives a crash. */
-int sg_store_fsync_dir_of(const char *path) {
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) slash[1] = '\0';
-    else if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    int rc = fsync(fd);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return rc;
 }
 
 /* ---- the store --------------------------------------------------------------------------------- */
@@ -158,7 +128,7 @@ static int load_journal(sg_store *st) {
 
 /* Append one line durably; on failure cut the journal back to where it was. */
 static int journal_append(sg_store *st, const char *line, size_t len) {
-    if (sg_store_write_all(st->journal_fd, line, len) == 0 && fsync(st->journal_fd) == 0) {
+    if (sg_write_all_fd(st->journal_fd, line, len) == 0 && fsync(st->journal_fd) == 0) {
         st->journal_size += (long long)len;
         return 0;
     }
@@ -194,7 +164,7 @@ static int import_h5(sg_store *st) {
         size_t len = 0;
         char *line = record_line(&recs[i], recs[i].attempts, &len);
         if (!line) rc = -1;
-        else if (sg_store_write_all(st->journal_fd, line, len)) rc = sg_fail("%s: cannot write: %s", st->journal_path, strerror(errno));
+        else if (sg_write_all_fd(st->journal_fd, line, len)) rc = sg_fail("%s: cannot write: %s", st->journal_path, strerror(errno));
         else st->journal_size += (long long)len;
         free(line);
         sg_run_record copy;
@@ -236,7 +206,7 @@ int sg_store_open(const char *dir, sg_store *st) {
         sg_store_close(st);
         return -1;
     }
-    int rc = (!existed && sg_store_fsync_dir_of(st->journal_path) != 0)
+    int rc = (!existed && sg_fsync_dir_of(st->journal_path) != 0)
                  ? sg_fail("%s: fsync of its directory failed: %s", st->journal_path, strerror(errno))
                  : load_journal(st);
     if (!rc && st->count == 0 && st->journal_size == 0 && sg_is_file(st->h5_path)) rc = import_h5(st);
@@ -323,7 +293,7 @@ int sg_store_add(sg_store *st, const sg_run_record *rec) {
     sg_run_record parsed;
     char *line = journal_line_of(st, rec, &at, &len, &parsed);
     if (!line) return -1;
-    int rc = sg_store_write_all(st->journal_fd, line, len);
+    int rc = sg_write_all_fd(st->journal_fd, line, len);
     free(line);
     if (rc) {
         int e = errno;

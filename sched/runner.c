@@ -1,7 +1,8 @@
 #include "sched/runner.h"
 
+#include "core/clock.h"
 #include "core/error.h"
-#include "train/progress.h"
+#include "train/progress.h" /* SG_PROGRESS_FILE_ENV: where a run writes its heartbeat */
 
 #include <errno.h>
 #include <fcntl.h>

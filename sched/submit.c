@@ -11,11 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-const char *const sg_slurm_keys[SG_SLURM_NKEYS] = {
-    "nodes", "ntasks_per_node", "cpus_per_task", "time", "partition", "account", "exclusive", "array",
-    "array_throttle", "slices", "max_array_size", "signal", "mpi", "sbatch", "setup",
-};
-
 #define DEFAULT_SIGNAL 300
 #define MAX_SIGNAL 65535 /* --signal's limit */
 

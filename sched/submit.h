@@ -40,10 +40,6 @@
 /* slurm/{sweep_mpi,sweep_array,merge}.sbatch.in, compiled in by cmake/slurm_templates.cmake */
 extern const char sg_slurm_template_mpi[], sg_slurm_template_array[], sg_slurm_template_merge[];
 
-/* The keys a spec's slurm: section may hold (jobspec.c refuses others with their line). */
-#define SG_SLURM_NKEYS 15
-extern const char *const sg_slurm_keys[SG_SLURM_NKEYS];
-
 /* Command-line settings; 0 / NULL / -1 (array) = not given. */
 typedef struct {
     int nodes, ntasks_per_node, cpus_per_task;

@@ -1,5 +1,6 @@
 #include "sched/sweep.h"
 
+#include "core/clock.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "data/synth.h"
@@ -38,12 +39,6 @@ typedef enum { RS_PENDING = 0, RS_RUNNING, RS_DONE, RS_SKIPPED } run_state;
 
 static volatile sig_atomic_t g_sweep_signal = 0;
 static void on_sweep_signal(int sig) { g_sweep_signal = sig; }
-
-static double wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void nap(void) {
     struct timespec ts = {0, 5 * 1000 * 1000};
@@ -196,7 +191,7 @@ static void model_override_of(const sweep *s, int i, char *out, size_t n) {
 /* The sweep's ETA weighs runs by their expected cost, counting what running runs have done by
  * their heartbeats (so it is known before the first run ends). */
 static void eta_text(const sweep *s, char *buf, size_t n) {
-    double el = wall_now() - s->t0, spent = s->cost_done + s->cost_partial;
+    double el = sg_wall_now() - s->t0, spent = s->cost_done + s->cost_partial;
     char eta[48] = "";
     if (spent > 0 && el > 0) {
         char d[32];
@@ -273,10 +268,10 @@ static void queue_report(sweep *s, const char *line) {
  * every 4x its own cost (at most ~20% of the coordinator's time); with real runs that is at once. */
 static int refresh_results(sweep *s, int force) {
     if (!s->store.h5_stale && s->nunreported == 0) return 0;
-    double now = wall_now();
+    double now = sg_wall_now();
     if (!force && now - s->last_refresh < 4 * s->refresh_cost) return 0;
     if (sg_store_sync(&s->store) || sg_store_refresh_h5(&s->store)) return -1;
-    double end = wall_now();
+    double end = sg_wall_now();
     s->refresh_cost = end - now;
     s->refresh_total += s->refresh_cost;
     s->refreshes++;
@@ -305,7 +300,7 @@ static int commit_due(sweep *s, int idle) {
         s->unsynced_since = 0;
         return 0;
     }
-    double now = wall_now();
+    double now = sg_wall_now();
     if (s->unsynced_since == 0) s->unsynced_since = now;
     if (!idle && now - s->unsynced_since < COMMIT_WINDOW_S) return 0;
     s->unsynced_since = 0;
@@ -396,7 +391,7 @@ static int finish_run(sweep *s, const sweep_msg *m) {
             memset(&f, 0, sizeof f);
             f.run = k;
             f.status = SG_RUN_FAILED;
-            f.start = f.end = wall_now();
+            f.start = f.end = sg_wall_now();
             snprintf(f.text, sizeof f.text, "its start_from run %s did not finish", s->plan.runs[s->plan.runs[k].dep].short_id);
             s->running++;
             s->attempts[k] = s->spec.retries; /* no retries: the cause is upstream */
@@ -442,7 +437,7 @@ static int coordinate(sweep *s) {
             sg_run_status st;
             if (sg_child_poll(&local, &st, &f.interrupted, f.text, sizeof f.text)) {
                 f.status = st;
-                f.end = wall_now();
+                f.end = sg_wall_now();
                 local_run = -1;
                 if (finish_run(s, &f)) rc = -1;
                 progress = 1;
@@ -471,18 +466,18 @@ static int coordinate(sweep *s) {
             model_override_of(s, i, override, sizeof override);
             s->state[i] = RS_RUNNING;
             s->running++;
-            local_start = wall_now();
+            local_start = sg_wall_now();
             int resume = s->attempts[i] == 0; /* an interrupted first attempt resumes */
             sweep_msg f = {.run = i, .status = SG_RUN_FINISHED, .rank = 0, .start = local_start};
             if (s->trivial) {
-                f.end = wall_now();
+                f.end = sg_wall_now();
                 if (finish_run(s, &f)) rc = -1;
                 progress = 1;
                 break; /* one at a time, so rank 0's share stays like a worker's */
             }
             if (start_run(s, i, override, resume, &local)) {
                 f.status = SG_RUN_FAILED;
-                f.end = wall_now();
+                f.end = sg_wall_now();
                 snprintf(f.text, sizeof f.text, "%s", sg_last_error());
                 if (finish_run(s, &f)) rc = -1;
             } else {
@@ -536,14 +531,14 @@ static void work(sweep *s) {
     MPI_Send(&m, (int)sizeof m, MPI_BYTE, 0, TAG_REQUEST, MPI_COMM_WORLD);
     for (;;) {
         MPI_Status ms;
-        double asked = wall_now();
+        double asked = sg_wall_now();
         MPI_Recv(&m, (int)sizeof m, MPI_BYTE, 0, MPI_ANY_TAG, MPI_COMM_WORLD, &ms);
         if (ms.MPI_TAG == TAG_STOP) return;
         sweep_msg done;
         memset(&done, 0, sizeof done);
         done.run = m.run;
         done.rank = s->rank;
-        done.start = wall_now();
+        done.start = sg_wall_now();
         done.wait = done.start - asked;
         sg_child child;
         if (s->trivial) {
@@ -563,7 +558,7 @@ static void work(sweep *s) {
             }
             done.status = st;
         }
-        done.end = wall_now();
+        done.end = sg_wall_now();
         MPI_Send(&done, (int)sizeof done, MPI_BYTE, 0, TAG_DONE, MPI_COMM_WORLD);
     }
 }
@@ -713,7 +708,7 @@ int sg_sweep_main(const sg_sweep_options *o) {
            s.plan.nruns, s.skipped, s.size, groups, s.threads, s.threads == 1 ? "" : "s", s.spec.tp > 1 ? "rank" : "run",
            s.sweep_dir);
     fflush(stdout);
-    s.t0 = wall_now();
+    s.t0 = sg_wall_now();
     sg_progress_start_on(&s.progress, "sweep", s.total, stdout, output_is_terminal(), 1);
     int rc = coordinate(&s);
     sg_progress_finish(&s.progress);
@@ -726,7 +721,7 @@ int sg_sweep_main(const sg_sweep_options *o) {
                 sg_signal_describe((int)g_sweep_signal, sig, sizeof sig), s.done);
         status = 143;
     } else {
-        double wall = wall_now() - s.t0;
+        double wall = sg_wall_now() - s.t0;
         printf("sweep %s: %d finished, %d failed, %d skipped (already finished) in %.1f s\n", s.spec.name, s.done - s.failed,
                s.failed, s.skipped, wall);
         if (s.size / s.spec.tp > 1 && wall > 0)

@@ -1,5 +1,5 @@
 /* spikeglue fetch: download the GLUE zips or a HuggingFace model (see usage below). */
-#include "cli/flags.h"
+#include "core/flags.h"
 #include "core/error.h"
 #include "hub/fetch.h"
 

@@ -1,6 +1,6 @@
 /* spikeglue init-model: a randomly initialised checkpoint (seeded, N(0, 0.02) like HF). */
 #include "cli/commands.h"
-#include "cli/flags.h"
+#include "core/flags.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "io/checkpoint.h"

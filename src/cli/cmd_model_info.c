@@ -2,7 +2,7 @@
  * config, weights, and the tokenizer beside them (loaded, and its size held against the
  * embeddings), so a directory that passes here is one `run` accepts. */
 #include "cli/commands.h"
-#include "cli/flags.h"
+#include "core/flags.h"
 #include "core/error.h"
 #include "data/tokenizer.h"
 #include "io/checkpoint.h"

@@ -1,7 +1,7 @@
 /* spikeglue synth --out DIR [--seed N]: write the synthetic GLUE-layout tasks of src/data/synth.h
  * (DIR/SST-2, DIR/MRPC, DIR/STS-B and DIR/README.md). Exit code 0, 2 for bad flags, 1 on failure. */
 #include "cli/commands.h"
-#include "cli/flags.h"
+#include "core/flags.h"
 #include "core/error.h"
 #include "data/synth.h"
 

@@ -1,4 +1,5 @@
-/* The subcommands of the spikeglue binary; main.c dispatches to these. */
+/* The subcommands of the spikeglue binary that live in cli/ (src/main.c dispatches to these;
+ * the sweep's are in sched/commands.h). */
 #ifndef SG_COMMANDS_H
 #define SG_COMMANDS_H
 
@@ -8,10 +9,5 @@ int sg_cmd_fetch(int argc, char **argv);
 int sg_cmd_synth(int argc, char **argv);
 int sg_cmd_tokenize(int argc, char **argv);
 int sg_cmd_run(int argc, char **argv);
-int sg_cmd_sweep(int argc, char **argv);
-int sg_cmd_report(int argc, char **argv);
-int sg_cmd_submit(int argc, char **argv);
-int sg_cmd_status(int argc, char **argv);
-int sg_cmd_merge(int argc, char **argv);
 
 #endif

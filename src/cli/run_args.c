@@ -4,7 +4,7 @@
  * one line saying what happens instead, or refused naming what to use. */
 #include "cli/run_args.h"
 
-#include "cli/flags.h"
+#include "core/flags.h"
 #include "core/error.h"
 #include "core/fileio.h"
 #include "data/glue.h"

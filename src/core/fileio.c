@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,27 +42,23 @@ static int fail_missing(const char *path, const char *absent, const char *what) 
     return sg_fail_open(path, e);
 }
 
-int sg_require_file(const char *path, const char *what) {
+/* 0 when path is `want` (a file or a directory); else one line saying what it is instead. */
+static int require_kind(const char *path, sg_path_kind want, const char *what) {
+    int file = want == SG_PATH_FILE;
     switch (sg_path_kind_of(path)) {
-    case SG_PATH_FILE: return 0;
-    case SG_PATH_DIR: return fail_path(path, "is a directory, not a file", what);
-    case SG_PATH_OTHER: return fail_path(path, "not a regular file", what);
+    case SG_PATH_FILE: return file ? 0 : fail_path(path, "is a file, not a directory", what);
+    case SG_PATH_DIR: return file ? fail_path(path, "is a directory, not a file", what) : 0;
+    case SG_PATH_OTHER: return fail_path(path, file ? "not a regular file" : "not a directory", what);
     default: break;
     }
-    return fail_missing(path, "no such file", what);
+    return fail_missing(path, file ? "no such file" : "no such directory", what);
 }
 
-int sg_require_dir(const char *path, const char *what) {
-    switch (sg_path_kind_of(path)) {
-    case SG_PATH_DIR: return 0;
-    case SG_PATH_FILE: return fail_path(path, "is a file, not a directory", what);
-    case SG_PATH_OTHER: return fail_path(path, "not a directory", what);
-    default: break;
-    }
-    return fail_missing(path, "no such directory", what);
-}
+int sg_require_file(const char *path, const char *what) { return require_kind(path, SG_PATH_FILE, what); }
+int sg_require_dir(const char *path, const char *what) { return require_kind(path, SG_PATH_DIR, what); }
 
-FILE *sg_open_read(const char *path) {
+/* fopen(path, "rb") of a regular file, its stat in *st; NULL + the one-line error. */
+static FILE *open_regular(const char *path, struct stat *st) {
     FILE *f = fopen(path, "rb");
     if (!f) {
         int e = errno;
@@ -72,31 +67,29 @@ FILE *sg_open_read(const char *path) {
         else sg_fail_open(path, e);
         return NULL;
     }
-    struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
+    if (fstat(fileno(f), st) != 0) {
         int e = errno;
         fclose(f);
         sg_fail("%s: cannot stat: %s", path, strerror(e));
         return NULL;
     }
-    if (!S_ISREG(st.st_mode)) {
+    if (!S_ISREG(st->st_mode)) {
         fclose(f);
-        sg_fail("%s: %s", path, S_ISDIR(st.st_mode) ? "is a directory, not a file" : "not a regular file");
+        sg_fail("%s: %s", path, S_ISDIR(st->st_mode) ? "is a directory, not a file" : "not a regular file");
         return NULL;
     }
     return f;
 }
 
-char *sg_read_file(const char *path, size_t max_bytes, size_t *len) {
-    FILE *f = sg_open_read(path);
-    if (!f) return NULL;
+FILE *sg_open_read(const char *path) {
     struct stat st;
-    if (fstat(fileno(f), &st) != 0) {
-        int e = errno;
-        fclose(f);
-        sg_fail("%s: cannot stat: %s", path, strerror(e));
-        return NULL;
-    }
+    return open_regular(path, &st);
+}
+
+char *sg_read_file(const char *path, size_t max_bytes, size_t *len) {
+    struct stat st;
+    FILE *f = open_regular(path, &st);
+    if (!f) return NULL;
     if ((unsigned long long)st.st_size > max_bytes) {
         fclose(f);
         sg_fail("%s: file is %lld bytes, more than the %zu allowed", path, (long long)st.st_size, max_bytes);
@@ -120,38 +113,6 @@ char *sg_read_file(const char *path, size_t max_bytes, size_t *len) {
     buf[n] = '\0';
     if (len) *len = n;
     return buf;
-}
-
-int sg_write_file_atomic(const char *path, const void *data, size_t len) {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) return sg_fail("%s: cannot create: %s", path, strerror(errno));
-    const char *p = data;
-    size_t left = len;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return sg_fail("%s: write failed: %s", path, strerror(e));
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sg_fail("%s: write failed: %s", path, strerror(e));
-    }
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return sg_fail("%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return 0;
 }
 
 int sg_mkdirs(const char *path) {

@@ -1,7 +1,9 @@
-/* Whole-file reads with a size cap, and atomic writes (temp file, fsync, rename) so that a
- * crash never leaves a half-written result behind. */
+/* Whole-file reads with a size cap, paths and directories. Atomic writes (temp file, fsync,
+ * rename) live in core/durable.h, included here for the many callers that do both. */
 #ifndef SG_FILEIO_H
 #define SG_FILEIO_H
+
+#include "core/durable.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -23,7 +25,6 @@ int sg_fail_open(const char *path, int err);
 FILE *sg_open_read(const char *path);
 /* Read a whole file (NUL-terminated copy; *len excludes the NUL). Refuses files over max_bytes. */
 char *sg_read_file(const char *path, size_t max_bytes, size_t *len);
-int sg_write_file_atomic(const char *path, const void *data, size_t len);
 /* mkdir -p */
 int sg_mkdirs(const char *path);
 int sg_path_join(char *out, size_t n, const char *dir, const char *name);

@@ -7,409 +7,25 @@
  *   5. symbols -> vocab ids (<unk> for a symbol the vocab lacks).
  * Words go through a bounded per-handle cache (most words repeat).
  *
- * Strings are interned: every vocab token, merge part, merge result and byte symbol gets a
- * dense "symbol" number, so merging works on integer pairs. The tables (bpe_model) are
- * read-only after loading and shared by clones; a handle (sg_bpe) holds the mutable parts. */
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include "data/tokenizer.h"
+ * The tables (bpe_model.h, read by bpe_model.c) are read-only after loading and shared by clones;
+ * a handle (sg_bpe) holds the mutable parts: the word cache and the merge scratch. */
+#include "data/bpe.h"
 
 #include "core/error.h"
-#include "core/fileio.h"
-#include "core/quote.h"
+#include "core/grow.h"
+#include "data/bpe_model.h"
 
-#include <cjson/cJSON.h>
-#include <errno.h>
-#include <pcre2.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* GPT-2's pattern is
- *   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
- * PCRE2's \s under UCP also matches U+180E, which Unicode's White_Space (the \s of Python's
- * regex module, hence of RobertaTokenizer) does not: \s is spelled out as White_Space. */
-#define WS "\\t-\\r\\x20\\x{85}\\x{a0}\\x{1680}\\x{2000}-\\x{200a}\\x{2028}\\x{2029}\\x{202f}\\x{205f}\\x{3000}"
-static const char GPT2_PATTERN[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^" WS
-                                   "\\p{L}\\p{N}]+|[" WS "]+(?![^" WS "])|[" WS "]+";
-
 enum {
-    MAX_VOCAB_ID = 1 << 24,   /* refuse absurd ids rather than allocate for them */
     CACHE_SLOTS = 1 << 16,    /* open addressing, power of two (1.5 MB per handle) */
     CACHE_MAX_ENTRIES = 1 << 15, /* then emptied: enough for the 22k distinct words of SST-2 */
     CACHE_MAX_WORD = 128,     /* longer pieces are rare: not cached */
 };
 #define MAX_TEXT_BYTES ((size_t)1 << 30)
-
-/* ------------------------------------------------------------------------------------------ */
-/* Hashing                                                                                     */
-
-static inline uint64_t mix64(uint64_t x) {
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ULL;
-    x ^= x >> 32;
-    x *= 0xd6e8feb86659fd93ULL;
-    x ^= x >> 32;
-    return x;
-}
-
-static inline uint64_t hash_bytes(const unsigned char *p, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xff51afd7ed558ccdULL;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p, n);
-    h = (h ^ w) * 0xff51afd7ed558ccdULL;
-    return mix64(h);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Symbol table: bytes -> dense symbol number                                                  */
-
-typedef struct {
-    char *pool; /* all strings, each NUL-terminated */
-    size_t pool_len, pool_cap;
-    uint32_t *off, *len;
-    int32_t *vocab_id; /* -1: not in the vocab */
-    uint32_t n, cap;
-    uint32_t *slots; /* symbol + 1; 0 = empty */
-    uint32_t nslots;
-} symtab;
-
-static void symtab_free(symtab *st) {
-    free(st->pool);
-    free(st->off);
-    free(st->len);
-    free(st->vocab_id);
-    free(st->slots);
-    memset(st, 0, sizeof *st);
-}
-
-static int32_t symtab_find(const symtab *st, const char *s, size_t n) {
-    if (!st->nslots) return -1;
-    uint32_t mask = st->nslots - 1;
-    for (uint32_t i = (uint32_t)hash_bytes((const unsigned char *)s, n) & mask;; i = (i + 1) & mask) {
-        uint32_t v = st->slots[i];
-        if (!v) return -1;
-        uint32_t sym = v - 1;
-        if (st->len[sym] == n && memcmp(st->pool + st->off[sym], s, n) == 0) return (int32_t)sym;
-    }
-}
-
-static int symtab_rehash(symtab *st, uint32_t nslots) {
-    uint32_t *slots = calloc(nslots, sizeof *slots);
-    if (!slots) return -1;
-    for (uint32_t sym = 0; sym < st->n; sym++) {
-        uint32_t i = (uint32_t)hash_bytes((const unsigned char *)st->pool + st->off[sym], st->len[sym]) &
-                     (nslots - 1);
-        while (slots[i]) i = (i + 1) & (nslots - 1);
-        slots[i] = sym + 1;
-    }
-    free(st->slots);
-    st->slots = slots;
-    st->nslots = nslots;
-    return 0;
-}
-
-/* The symbol for s[0..n), added if new; -1 when out of memory. */
-static int32_t symtab_intern(symtab *st, const char *s, size_t n) {
-    int32_t found = symtab_find(st, s, n);
-    if (found >= 0) return found;
-    if (n > UINT32_MAX / 2 || st->n >= (uint32_t)INT32_MAX - 1) return -1;
-    if ((st->n + 1) * 2 > st->nslots && symtab_rehash(st, st->nslots ? st->nslots * 2 : 1024) != 0)
-        return -1;
-    if (st->n == st->cap) {
-        uint32_t cap = st->cap ? st->cap * 2 : 1024;
-        uint32_t *off = realloc(st->off, cap * sizeof *off);
-        if (off) st->off = off;
-        uint32_t *len = realloc(st->len, cap * sizeof *len);
-        if (len) st->len = len;
-        int32_t *vid = realloc(st->vocab_id, cap * sizeof *vid);
-        if (vid) st->vocab_id = vid;
-        if (!off || !len || !vid) return -1;
-        st->cap = cap;
-    }
-    if (st->pool_len + n + 1 > st->pool_cap) {
-        size_t cap = st->pool_cap ? st->pool_cap : 1 << 16;
-        while (cap < st->pool_len + n + 1) cap *= 2;
-        if (cap > UINT32_MAX) return -1;
-        char *pool = realloc(st->pool, cap);
-        if (!pool) return -1;
-        st->pool = pool;
-        st->pool_cap = cap;
-    }
-    uint32_t sym = st->n++;
-    st->off[sym] = (uint32_t)st->pool_len;
-    st->len[sym] = (uint32_t)n;
-    st->vocab_id[sym] = -1;
-    memcpy(st->pool + st->pool_len, s, n);
-    st->pool[st->pool_len + n] = '\0';
-    st->pool_len += n + 1;
-    uint32_t mask = st->nslots - 1;
-    uint32_t i = (uint32_t)hash_bytes((const unsigned char *)s, n) & mask;
-    while (st->slots[i]) i = (i + 1) & mask;
-    st->slots[i] = sym + 1;
-    return (int32_t)sym;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* The shared model                                                                            */
-
-typedef struct {
-    uint64_t key; /* (left symbol << 32) | right symbol; EMPTY_KEY when free */
-    int32_t rank, merged;
-} merge_slot;
-#define EMPTY_KEY UINT64_MAX
-
-typedef struct {
-    atomic_int refs;
-    symtab syms;
-    int32_t byte_sym[256];   /* symbol of each byte's printable character */
-    int16_t cp_byte[324];    /* printable character (code point) -> byte, -1 if none */
-    merge_slot *merges;
-    uint32_t merge_bits;     /* table has 1 << merge_bits slots */
-    int32_t *id_sym;         /* vocab id -> symbol, -1 for a gap */
-    int32_t vocab_size;      /* largest id + 1 */
-    sg_special_ids sp;
-    pcre2_code *re;
-    int jit;
-} bpe_model;
-
-static inline uint32_t merge_home(const bpe_model *m, uint64_t key) {
-    return (uint32_t)((key * 0x9E3779B97F4A7C15ULL) >> (64 - m->merge_bits));
-}
-
-static inline const merge_slot *merge_find(const bpe_model *m, int32_t a, int32_t b) {
-    uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-    uint32_t mask = (1u << m->merge_bits) - 1;
-    for (uint32_t i = merge_home(m, key);; i = (i + 1) & mask) {
-        const merge_slot *s = &m->merges[i];
-        if (s->key == key) return s;
-        if (s->key == EMPTY_KEY) return NULL;
-    }
-}
-
-/* A repeated merge line takes the later rank, as Python's dict(zip(merges, range(n))). */
-static void merge_put(bpe_model *m, int32_t a, int32_t b, int32_t rank, int32_t merged) {
-    uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)b;
-    uint32_t mask = (1u << m->merge_bits) - 1;
-    uint32_t i = merge_home(m, key);
-    while (m->merges[i].key != EMPTY_KEY && m->merges[i].key != key) i = (i + 1) & mask;
-    m->merges[i].key = key;
-    m->merges[i].rank = rank;
-    m->merges[i].merged = merged;
-}
-
-static void model_free(bpe_model *m) {
-    if (!m) return;
-    symtab_free(&m->syms);
-    free(m->merges);
-    free(m->id_sym);
-    pcre2_code_free(m->re);
-    free(m);
-}
-
-static int utf8_put(char *o, uint32_t c) {
-    if (c < 0x80) {
-        o[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (char)(0xC0 | (c >> 6));
-        o[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | (c >> 12));
-        o[1] = (char)(0x80 | ((c >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (c >> 18));
-    o[1] = (char)(0x80 | ((c >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((c >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
-/* GPT-2's bytes_to_unicode(): printable Latin-1 bytes stand for themselves, the other bytes
- * take code points 256, 257, ... in byte order. */
-static uint32_t byte_codepoint(int b) {
-    if ((b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)) return (uint32_t)b;
-    uint32_t n = 0;
-    for (int x = 0; x < b; x++)
-        if (!((x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE && x <= 0xFF))) n++;
-    return 256 + n;
-}
-
-/* vocab.json (JSON object token -> id) from memory; `path` names it in messages. */
-static int load_vocab(bpe_model *m, const char *text, size_t len, const char *path) {
-    if (len == 0) return sg_fail("%s: empty file (expected a JSON object mapping tokens to ids)", path);
-    const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
-    if (!root) {
-        int line = 1;
-        if (end && end >= text && end <= text + len)
-            for (const char *p = text; p < end; p++) line += *p == '\n';
-        return sg_fail("%s:%d: malformed JSON", path, line);
-    }
-    int rc = 0;
-    int32_t max_id = -1;
-    char q1[SG_QUOTE_BUF], q2[SG_QUOTE_BUF]; /* tokens come from the file: quoted excerpts */
-    if (!cJSON_IsObject(root)) {
-        rc = sg_fail("%s: expected a JSON object mapping tokens to ids", path);
-        goto done;
-    }
-    for (cJSON *it = root->child; it; it = it->next) {
-        double v = it->valuedouble;
-        if (!cJSON_IsNumber(it) || !(v >= 0 && v < MAX_VOCAB_ID) || v != (double)(int32_t)v) {
-            rc = sg_fail("%s: token %s: id %s (expected an integer in [0, %d))", path,
-                         sg_quote(q1, sizeof q1, it->string, strlen(it->string), SG_QUOTE_EXCERPT),
-                         cJSON_IsNumber(it) ? "out of range or not an integer" : "is not a number", MAX_VOCAB_ID);
-            goto done;
-        }
-        int32_t sym = symtab_intern(&m->syms, it->string, strlen(it->string));
-        if (sym < 0) {
-            rc = sg_fail("%s: out of memory", path);
-            goto done;
-        }
-        if (m->syms.vocab_id[sym] >= 0) {
-            rc = sg_fail("%s: token %s appears twice", path,
-                         sg_quote(q1, sizeof q1, it->string, strlen(it->string), SG_QUOTE_EXCERPT));
-            goto done;
-        }
-        m->syms.vocab_id[sym] = (int32_t)v;
-        if ((int32_t)v > max_id) max_id = (int32_t)v;
-    }
-    if (max_id < 0) {
-        rc = sg_fail("%s: empty vocab", path);
-        goto done;
-    }
-    m->vocab_size = max_id + 1;
-    m->id_sym = malloc((size_t)m->vocab_size * sizeof *m->id_sym);
-    if (!m->id_sym) {
-        rc = sg_fail("%s: out of memory", path);
-        goto done;
-    }
-    for (int32_t i = 0; i < m->vocab_size; i++) m->id_sym[i] = -1;
-    for (uint32_t sym = 0; sym < m->syms.n; sym++) {
-        int32_t id = m->syms.vocab_id[sym];
-        if (id < 0) continue;
-        if (m->id_sym[id] >= 0) {
-            const char *a = m->syms.pool + m->syms.off[m->id_sym[id]], *b = m->syms.pool + m->syms.off[sym];
-            rc = sg_fail("%s: id %d is used by both %s and %s", path, (int)id,
-                         sg_quote(q1, sizeof q1, a, strlen(a), SG_QUOTE_EXCERPT),
-                         sg_quote(q2, sizeof q2, b, strlen(b), SG_QUOTE_EXCERPT));
-            goto done;
-        }
-        m->id_sym[id] = (int32_t)sym;
-    }
-    const char *names[5] = {"<s>", "<pad>", "</s>", "<unk>", "<mask>"};
-    int32_t *slots[5] = {&m->sp.bos, &m->sp.pad, &m->sp.eos, &m->sp.unk, &m->sp.mask};
-    for (int k = 0; k < 5; k++) {
-        int32_t sym = symtab_find(&m->syms, names[k], strlen(names[k]));
-        *slots[k] = sym >= 0 ? m->syms.vocab_id[sym] : -1;
-        if (*slots[k] < 0 && k < 4) {
-            rc = sg_fail("%s: missing special token '%s'", path, names[k]);
-            goto done;
-        }
-    }
-done:
-    cJSON_Delete(root);
-    return rc;
-}
-
-static int is_field_space(char c) { return c == ' ' || c == '\t' || c == '\v' || c == '\f'; }
-
-/* merges.txt (one "left right" pair per line, rank = order) from memory. */
-static int load_merges(bpe_model *m, const char *text, size_t len, const char *path) {
-    size_t lines = 1;
-    for (size_t i = 0; i < len; i++) lines += text[i] == '\n';
-    m->merge_bits = 4;
-    while (((size_t)1 << m->merge_bits) < 2 * lines) m->merge_bits++;
-    if (m->merge_bits > 31 || !(m->merges = malloc(((size_t)1 << m->merge_bits) * sizeof *m->merges)))
-        return sg_fail("%s: out of memory", path);
-    for (size_t i = 0; i < ((size_t)1 << m->merge_bits); i++) m->merges[i].key = EMPTY_KEY;
-
-    char *joined = NULL;
-    size_t joined_cap = 0;
-    int rc = 0, lineno = 0;
-    int32_t rank = 0;
-    for (const char *line = text; line < text + len && rc == 0;) {
-        const char *nl = memchr(line, '\n', (size_t)(text + len - line));
-        const char *eol = nl ? nl : text + len;
-        const char *next = nl ? nl + 1 : text + len;
-        lineno++;
-        if (eol > line && eol[-1] == '\r') eol--;
-        if (lineno == 1 && (size_t)(eol - line) >= 8 && memcmp(line, "#version", 8) == 0) {
-            line = next;
-            continue;
-        }
-        /* split into fields as Python's str.split() does for these (ASCII) lines */
-        const char *field[3];
-        size_t flen[3];
-        int nf = 0;
-        for (const char *p = line; p < eol;) {
-            while (p < eol && is_field_space(*p)) p++;
-            if (p == eol) break;
-            const char *start = p;
-            while (p < eol && !is_field_space(*p)) p++;
-            if (nf < 3) {
-                field[nf] = start;
-                flen[nf] = (size_t)(p - start);
-            }
-            nf++;
-        }
-        line = next;
-        if (nf == 0) continue; /* blank line */
-        if (nf != 2) {
-            rc = sg_fail("%s:%d: malformed merge (expected two space-separated tokens, got %d)", path,
-                         lineno, nf);
-            break;
-        }
-        if (flen[0] + flen[1] > joined_cap) {
-            joined_cap = 2 * (flen[0] + flen[1]);
-            char *j = realloc(joined, joined_cap);
-            if (!j) {
-                rc = sg_fail("%s: out of memory", path);
-                break;
-            }
-            joined = j;
-        }
-        memcpy(joined, field[0], flen[0]);
-        memcpy(joined + flen[0], field[1], flen[1]);
-        int32_t a = symtab_intern(&m->syms, field[0], flen[0]);
-        int32_t b = a < 0 ? -1 : symtab_intern(&m->syms, field[1], flen[1]);
-        int32_t ab = b < 0 ? -1 : symtab_intern(&m->syms, joined, flen[0] + flen[1]);
-        if (ab < 0) {
-            rc = sg_fail("%s: out of memory", path);
-            break;
-        }
-        merge_put(m, a, b, rank++, ab);
-    }
-    free(joined);
-    return rc;
-}
-
-static int compile_pattern(bpe_model *m) {
-    int err;
-    PCRE2_SIZE off;
-    m->re = pcre2_compile((PCRE2_SPTR)GPT2_PATTERN, PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &err,
-                          &off, NULL);
-    if (!m->re) {
-        PCRE2_UCHAR msg[256];
-        pcre2_get_error_message(err, msg, sizeof msg);
-        return sg_fail("pre-tokenizer pattern does not compile at %zu: %s", (size_t)off, (char *)msg);
-    }
-    m->jit = pcre2_jit_compile(m->re, PCRE2_JIT_COMPLETE) == 0; /* else the interpreter */
-    return 0;
-}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Handles                                                                                     */
@@ -451,73 +67,22 @@ static sg_bpe *handle_new(bpe_model *m) {
     return b;
 }
 
-/* The tables from the two files' contents; NULL + sg_fail on error. */
-static sg_bpe *bpe_from_text(const char *vocab, size_t vocab_len, const char *vocab_name, const char *merges,
-                             size_t merges_len, const char *merges_name) {
-    bpe_model *m = calloc(1, sizeof *m);
-    if (!m) {
-        sg_fail("out of memory loading %s", vocab_name);
-        return NULL;
-    }
-    atomic_init(&m->refs, 1);
-    if (load_vocab(m, vocab, vocab_len, vocab_name) != 0 || load_merges(m, merges, merges_len, merges_name) != 0 ||
-        compile_pattern(m) != 0) {
-        model_free(m);
-        return NULL;
-    }
-    for (int i = 0; i < 324; i++) m->cp_byte[i] = -1;
-    for (int byte = 0; byte < 256; byte++) {
-        char u[4];
-        uint32_t cp = byte_codepoint(byte);
-        m->cp_byte[cp] = (int16_t)byte;
-        if ((m->byte_sym[byte] = symtab_intern(&m->syms, u, (size_t)utf8_put(u, cp))) < 0) {
-            model_free(m);
-            sg_fail("out of memory loading %s", vocab_name);
-            return NULL;
-        }
-    }
+static sg_bpe *wrap(bpe_model *m) {
+    if (!m) return NULL;
     sg_bpe *b = handle_new(m);
     if (!b) {
-        model_free(m);
-        sg_fail("out of memory loading %s", vocab_name);
-        return NULL;
+        bpe_model_free(m);
+        sg_fail("out of memory creating a tokenizer handle");
     }
     return b;
 }
 
 sg_bpe *sg_bpe_load_memory(const char *vocab_json, size_t vocab_len, const char *merges_txt, size_t merges_len,
                            const char *name) {
-    char vocab_name[4096], merges_name[4096];
-    snprintf(vocab_name, sizeof vocab_name, "%.4000s/vocab.json", name);
-    snprintf(merges_name, sizeof merges_name, "%.4000s/merges.txt", name);
-    if (vocab_len > SG_TOKENIZER_MAX_FILE_BYTES || merges_len > SG_TOKENIZER_MAX_FILE_BYTES) {
-        sg_fail("%s: more than the %zu bytes allowed", vocab_len > SG_TOKENIZER_MAX_FILE_BYTES ? vocab_name : merges_name,
-                (size_t)SG_TOKENIZER_MAX_FILE_BYTES);
-        return NULL;
-    }
-    return bpe_from_text(vocab_json, vocab_len, vocab_name, merges_txt, merges_len, merges_name);
+    return wrap(bpe_model_parse(vocab_json, vocab_len, merges_txt, merges_len, name));
 }
 
-sg_bpe *sg_bpe_load(const char *dir) {
-    char vocab_path[4096], merges_path[4096];
-    int n1 = snprintf(vocab_path, sizeof vocab_path, "%s/vocab.json", dir);
-    int n2 = snprintf(merges_path, sizeof merges_path, "%s/merges.txt", dir);
-    if (n1 < 0 || n2 < 0 || (size_t)n2 >= sizeof merges_path) {
-        sg_fail("tokenizer directory path too long: %.100s...", dir);
-        return NULL;
-    }
-    if (sg_require_dir(dir, "a tokenizer directory with vocab.json and merges.txt") ||
-        sg_require_file(vocab_path, "a tokenizer directory needs vocab.json and merges.txt") ||
-        sg_require_file(merges_path, "vocab.json without merges.txt is not a usable BPE tokenizer"))
-        return NULL;
-    size_t vocab_len = 0, merges_len = 0;
-    char *vocab = sg_read_file(vocab_path, SG_TOKENIZER_MAX_FILE_BYTES, &vocab_len);
-    char *merges = vocab ? sg_read_file(merges_path, SG_TOKENIZER_MAX_FILE_BYTES, &merges_len) : NULL;
-    sg_bpe *b = merges ? bpe_from_text(vocab, vocab_len, vocab_path, merges, merges_len, merges_path) : NULL;
-    free(vocab);
-    free(merges);
-    return b;
-}
+sg_bpe *sg_bpe_load(const char *dir) { return wrap(bpe_model_read(dir)); }
 
 sg_bpe *sg_bpe_clone(const sg_bpe *src) {
     sg_bpe *b = handle_new(src->m);
@@ -531,7 +96,7 @@ sg_bpe *sg_bpe_clone(const sg_bpe *src) {
 
 void sg_bpe_free(sg_bpe *b) {
     if (!b) return;
-    if (atomic_fetch_sub(&b->m->refs, 1) == 1) model_free(b->m);
+    if (atomic_fetch_sub(&b->m->refs, 1) == 1) bpe_model_free(b->m);
     pcre2_match_data_free(b->md);
     free(b->cslots);
     free(b->ckeys);
@@ -549,7 +114,7 @@ int32_t sg_bpe_vocab_size(const sg_bpe *b) { return b->m->vocab_size; }
 sg_special_ids sg_bpe_specials(const sg_bpe *b) { return b->m->sp; }
 
 int32_t sg_bpe_token_id(const sg_bpe *b, const char *token) {
-    int32_t sym = symtab_find(&b->m->syms, token, strlen(token));
+    int32_t sym = bpe_symtab_find(&b->m->syms, token, strlen(token));
     return sym < 0 ? -1 : b->m->syms.vocab_id[sym];
 }
 
@@ -636,38 +201,32 @@ static inline void heap_push(uint64_t *heap, size_t *n, uint64_t v) {
     heap[i] = v;
 }
 
-static inline uint64_t heap_pop(uint64_t *heap, size_t *n) {
-    uint64_t top = heap[0], last = heap[--(*n)];
-    size_t i = 0, size = *n;
+/* Put v at hole i of a heap of `size` entries, moving smaller children up past it. */
+static inline void heap_sift_down(uint64_t *heap, size_t size, size_t i, uint64_t v) {
     for (;;) {
         size_t c = 2 * i + 1;
         if (c >= size) break;
         if (c + 1 < size && heap[c + 1] < heap[c]) c++;
-        if (heap[c] >= last) break;
+        if (heap[c] >= v) break;
         heap[i] = heap[c];
         i = c;
     }
-    if (size) heap[i] = last;
+    heap[i] = v;
+}
+
+static inline uint64_t heap_pop(uint64_t *heap, size_t *n) {
+    uint64_t top = heap[0], last = heap[--(*n)];
+    if (*n) heap_sift_down(heap, *n, 0, last);
     return top;
 }
 
+/* The merge scratch for an n-byte word: symbols, links, and heap + pending of up to 3 entries a byte. */
 static int grow_word_scratch(sg_bpe *b, size_t n) {
-    if (n <= b->wcap) return 0;
-    size_t cap = b->wcap ? b->wcap : 64;
-    while (cap < n) cap *= 2;
-    int32_t *sym = realloc(b->sym, cap * sizeof *sym);
-    if (sym) b->sym = sym;
-    int32_t *nxt = realloc(b->nxt, cap * sizeof *nxt);
-    if (nxt) b->nxt = nxt;
-    int32_t *prv = realloc(b->prv, cap * sizeof *prv);
-    if (prv) b->prv = prv;
-    uint64_t *heap = realloc(b->heap, 3 * cap * sizeof *heap);
-    if (heap) b->heap = heap;
-    uint64_t *pend = realloc(b->pend, 3 * cap * sizeof *pend);
-    if (pend) b->pend = pend;
-    if (!sym || !nxt || !prv || !heap || !pend) return sg_fail("out of memory tokenizing a %zu-byte word", n);
-    b->wcap = cap;
-    return 0;
+    void *arrays[5] = {b->sym, b->nxt, b->prv, b->heap, b->pend};
+    const size_t elems[5] = {sizeof *b->sym, sizeof *b->nxt, sizeof *b->prv, 3 * sizeof *b->heap, 3 * sizeof *b->pend};
+    int rc = sg_grow_parallel(arrays, elems, 5, &b->wcap, n, 64);
+    b->sym = arrays[0], b->nxt = arrays[1], b->prv = arrays[2], b->heap = arrays[3], b->pend = arrays[4];
+    return rc ? sg_fail("out of memory tokenizing a %zu-byte word", n) : 0;
 }
 
 #define HEAP_ENTRY(rank, pos) (((uint64_t)(uint32_t)(rank) << 32) | (uint32_t)(pos))
@@ -688,23 +247,11 @@ static int bpe_word(sg_bpe *b, const unsigned char *w, size_t n, sg_ids *out) {
         prv[i] = (int32_t)i - 1;
     }
     for (size_t i = 0; i + 1 < n; i++) {
-        const merge_slot *ms = merge_find(m, sym[i], sym[i + 1]);
+        const merge_slot *ms = bpe_merge_find(m, sym[i], sym[i + 1]);
         if (ms) heap[nheap++] = HEAP_ENTRY(ms->rank, i);
     }
     /* heapify (bottom-up) */
-    for (size_t k = nheap / 2; k-- > 0;) {
-        uint64_t v = heap[k];
-        size_t i = k;
-        for (;;) {
-            size_t c = 2 * i + 1;
-            if (c >= nheap) break;
-            if (c + 1 < nheap && heap[c + 1] < heap[c]) c++;
-            if (heap[c] >= v) break;
-            heap[i] = heap[c];
-            i = c;
-        }
-        heap[i] = v;
-    }
+    for (size_t k = nheap / 2; k-- > 0;) heap_sift_down(heap, nheap, k, heap[k]);
     while (nheap) {
         uint32_t rank = (uint32_t)(heap[0] >> 32);
         size_t npend = 0;
@@ -713,15 +260,15 @@ static int bpe_word(sg_bpe *b, const unsigned char *w, size_t n, sg_ids *out) {
             if (sym[i] < 0) continue; /* merged into its left neighbour */
             int32_t j = nxt[i];
             if (j < 0) continue;
-            const merge_slot *ms = merge_find(m, sym[i], sym[j]);
+            const merge_slot *ms = bpe_merge_find(m, sym[i], sym[j]);
             if (!ms || (uint32_t)ms->rank != rank) continue; /* the pair changed since */
             sym[i] = ms->merged;
             sym[j] = -1;
             nxt[i] = nxt[j];
             if (nxt[j] >= 0) prv[nxt[j]] = i;
-            if (prv[i] >= 0 && (ms = merge_find(m, sym[prv[i]], sym[i])))
+            if (prv[i] >= 0 && (ms = bpe_merge_find(m, sym[prv[i]], sym[i])))
                 pend[npend++] = HEAP_ENTRY(ms->rank, prv[i]);
-            if (nxt[i] >= 0 && (ms = merge_find(m, sym[i], sym[nxt[i]])))
+            if (nxt[i] >= 0 && (ms = bpe_merge_find(m, sym[i], sym[nxt[i]])))
                 pend[npend++] = HEAP_ENTRY(ms->rank, i);
         }
         for (size_t k = 0; k < npend; k++) heap_push(heap, &nheap, pend[k]);
@@ -739,7 +286,7 @@ static int bpe_word(sg_bpe *b, const unsigned char *w, size_t n, sg_ids *out) {
 static inline int encode_piece(sg_bpe *b, const unsigned char *w, size_t n, sg_ids *out) {
     uint64_t h = 0;
     if (n <= CACHE_MAX_WORD) {
-        h = hash_bytes(w, n);
+        h = bpe_hash_bytes(w, n);
         size_t n_ids;
         const int32_t *ids = cache_get(b, w, n, h, &n_ids);
         if (ids) {

@@ -1,6 +1,5 @@
-/* The built-in byte tokenizer for models made without a vocab (init-model):
- * <s>=0 <pad>=1 </s>=2 <unk>=3, byte b -> 4+b, <mask>=260. Raw bytes, no UTF-8 handling. */
-#include "data/tokenizer.h"
+/* The built-in byte tokenizer (byte_tokenizer.h): raw bytes, no UTF-8 handling. */
+#include "data/byte_tokenizer.h"
 
 #include "core/error.h"
 

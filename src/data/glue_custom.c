@@ -14,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/grow.h"
 #include "core/quote.h"
 
 /* How one row's label was written. */
@@ -37,26 +38,15 @@ typedef struct {
     int has_pairs, has_label;
 } custom_reader;
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need) n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 /* Append a row: texts into the builder, the raw label alongside (same index). */
 static int add_row(custom_reader *r, size_t line, const char *a, size_t alen, const char *b, size_t blen,
                    int raw, const char *label_text, size_t label_len, double number) {
     size_t i = r->rows.n;
     void *p = r->labels;
-    if (grow(&p, &r->labels_cap, i + 1, sizeof(raw_label)) != 0) return sg_fail("%s: out of memory", r->path);
+    if (sg_grow(&p, &r->labels_cap, i + 1, sizeof(raw_label), 64) != 0) return sg_fail("%s: out of memory", r->path);
     r->labels = p;
     p = r->labels_text;
-    if (grow(&p, &r->labels_text_cap, r->labels_text_len + label_len + 1, 1) != 0)
+    if (sg_grow(&p, &r->labels_text_cap, r->labels_text_len + label_len + 1, 1, 64) != 0)
         return sg_fail("%s: out of memory", r->path);
     r->labels_text = p;
     r->labels[i] = (raw_label){line, raw, r->labels_text_len, number};
@@ -294,7 +284,7 @@ typedef struct {
 
 static int csv_put(csv_reader *c, char ch) {
     void *p = c->buf;
-    if (grow(&p, &c->buf_cap, c->buf_len + 1, 1) != 0) return -1;
+    if (sg_grow(&p, &c->buf_cap, c->buf_len + 1, 1, 64) != 0) return -1;
     c->buf = p;
     c->buf[c->buf_len++] = ch;
     return 0;
@@ -328,7 +318,7 @@ static int csv_record(csv_reader *c, const char *path, size_t *record_line) {
     const char *p = c->line, *end = c->line + len;
     for (;;) {
         void *s = c->start;
-        if (grow(&s, &c->start_cap, c->nf + 1, sizeof(size_t)) != 0) return sg_fail("%s: out of memory", path);
+        if (sg_grow(&s, &c->start_cap, c->nf + 1, sizeof(size_t), 64) != 0) return sg_fail("%s: out of memory", path);
         c->start = s;
         c->start[c->nf++] = c->buf_len;
         if (p < end && *p == '"') {

@@ -12,25 +12,15 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "core/grow.h"
 #include "core/quote.h"
 
 /* ---- builder ---- */
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return 0;
-    size_t n = *cap ? *cap : 64;
-    while (n < need) n *= 2;
-    void *q = realloc(*p, n * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static int push_text(sg_glue_builder *b, const char *s, size_t len, size_t *off) {
     size_t cap = b->text_cap;
     void *text = b->text;
-    if (grow(&text, &cap, b->text_len + len + 1, 1) != 0) return -1;
+    if (sg_grow(&text, &cap, b->text_len + len + 1, 1, 64) != 0) return -1;
     b->text = text;
     b->text_cap = cap;
     memcpy(b->text + b->text_len, s, len);
@@ -43,17 +33,11 @@ static int push_text(sg_glue_builder *b, const char *s, size_t len, size_t *off)
 int sg_glue_builder_add(sg_glue_builder *b, const char *a, size_t alen, const char *bt, size_t blen,
                         int label, float score) {
     if (b->n == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 256;
-        size_t *oa = realloc(b->off_a, cap * sizeof *oa);
-        if (oa) b->off_a = oa;
-        size_t *ob = oa ? realloc(b->off_b, cap * sizeof *ob) : NULL;
-        if (ob) b->off_b = ob;
-        int *l = ob ? realloc(b->label, cap * sizeof *l) : NULL;
-        if (l) b->label = l;
-        float *s = l ? realloc(b->score, cap * sizeof *s) : NULL;
-        if (!s) return sg_fail("out of memory reading dataset (%zu rows)", b->n);
-        b->score = s;
-        b->cap = cap;
+        void *rows[4] = {b->off_a, b->off_b, b->label, b->score};
+        const size_t elems[4] = {sizeof *b->off_a, sizeof *b->off_b, sizeof *b->label, sizeof *b->score};
+        int rc = sg_grow_parallel(rows, elems, 4, &b->cap, b->n + 1, 256);
+        b->off_a = rows[0], b->off_b = rows[1], b->label = rows[2], b->score = rows[3];
+        if (rc) return sg_fail("out of memory reading dataset (%zu rows)", b->n);
     }
     size_t oa, ob = SIZE_MAX;
     if (push_text(b, a, alen, &oa) != 0 || (bt && push_text(b, bt, blen, &ob) != 0))
@@ -197,7 +181,7 @@ static int split_tabs(char *line, size_t len, field **fields, size_t *cap) {
     for (size_t i = 0; i <= len; i++) {
         if (i == len || line[i] == '\t') {
             void *f = *fields;
-            if (grow(&f, cap, n + 1, sizeof(field)) != 0) return -1;
+            if (sg_grow(&f, cap, n + 1, sizeof(field), 64) != 0) return -1;
             *fields = f;
             (*fields)[n++] = (field){start, (size_t)(line + i - start)};
             start = line + i + 1;

@@ -16,30 +16,16 @@
 #ifndef SG_TOKENIZER_H
 #define SG_TOKENIZER_H
 
+/* the two tokenizers below this one: BPE and the built-in byte tokenizer (its SG_BYTE_TOKENIZER_*
+ * ids), and the sg_ids / sg_special_ids they share */
+#include "data/bpe.h"
+#include "data/byte_tokenizer.h"
+#include "data/token_ids.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
 typedef struct sg_tokenizer sg_tokenizer;
-
-/* A growable list of token ids; reuse one across calls to avoid allocation.
- * Zero-initialise ({0}); release with sg_ids_free(). */
-typedef struct {
-    int32_t *data;
-    size_t len, cap;
-} sg_ids;
-
-typedef struct {
-    int32_t bos;  /* <s>    (RoBERTa: 0) */
-    int32_t pad;  /* <pad>  (1) */
-    int32_t eos;  /* </s>   (2) */
-    int32_t unk;  /* <unk>  (3) */
-    int32_t mask; /* <mask> (RoBERTa: 50264, builtin: 260); -1 when the vocab has none */
-} sg_special_ids;
-
-/* Built-in byte tokenizer: <s>=0 <pad>=1 </s>=2 <unk>=3, byte b -> 4+b, <mask>=260. */
-#define SG_BYTE_TOKENIZER_VOCAB_SIZE 261
-#define SG_BYTE_TOKENIZER_MASK 260
-#define SG_BYTE_TOKENIZER_FIRST_BYTE 4
 
 /* --- Loading ------------------------------------------------------------------------------ */
 
@@ -51,8 +37,7 @@ sg_tokenizer *sg_tokenizer_load(const char *dir);
  * directory in messages ("name/vocab.json:3: ..."). */
 sg_tokenizer *sg_tokenizer_load_memory(const char *vocab_json, size_t vocab_len, const char *merges_txt,
                                        size_t merges_len, const char *name);
-/* Each file is refused above this size (roberta-base: 0.9 MB and 0.5 MB). */
-#define SG_TOKENIZER_MAX_FILE_BYTES ((size_t)64 << 20)
+/* Each file is refused above SG_TOKENIZER_MAX_FILE_BYTES (data/bpe.h). */
 /* The built-in byte tokenizer (never fails except out of memory). */
 sg_tokenizer *sg_tokenizer_builtin(void);
 /* "builtin" -> sg_tokenizer_builtin(), anything else is a directory for sg_tokenizer_load(). */
@@ -101,27 +86,5 @@ void sg_truncate_longest_first(size_t *len_a, size_t *len_b, size_t budget);
 /* ids -> bytes (special tokens skipped). Returns a malloc'd NUL-terminated string (length in
  * *len_out when not NULL), or NULL + error for an id outside the vocab. */
 char *sg_tokenizer_decode(const sg_tokenizer *t, const int32_t *ids, size_t n, size_t *len_out);
-
-/* --- sg_ids ------------------------------------------------------------------------------- */
-
-int sg_ids_reserve(sg_ids *v, size_t need); /* capacity >= need; 0 / -1 (out of memory) */
-void sg_ids_free(sg_ids *v);
-
-/* --- Internal layer: the two tokenizers behind sg_tokenizer (tokenizer_frame.c) ------------ */
-
-typedef struct sg_bpe sg_bpe;
-sg_bpe *sg_bpe_load(const char *dir);
-sg_bpe *sg_bpe_load_memory(const char *vocab_json, size_t vocab_len, const char *merges_txt, size_t merges_len,
-                           const char *name);
-sg_bpe *sg_bpe_clone(const sg_bpe *b);
-void sg_bpe_free(sg_bpe *b);
-int32_t sg_bpe_vocab_size(const sg_bpe *b);
-sg_special_ids sg_bpe_specials(const sg_bpe *b);
-int32_t sg_bpe_token_id(const sg_bpe *b, const char *token);
-int sg_bpe_encode(sg_bpe *b, const char *text, size_t len, sg_ids *out); /* appends */
-char *sg_bpe_decode(const sg_bpe *b, const int32_t *ids, size_t n, size_t *len_out);
-
-int sg_byte_tokenizer_encode(const char *text, size_t len, sg_ids *out); /* appends */
-char *sg_byte_tokenizer_decode(const int32_t *ids, size_t n, size_t *len_out);
 
 #endif

@@ -2,11 +2,13 @@
  * framing (<s> A </s> / <s> A </s></s> B </s>), longest-first truncation and padding. */
 #include "data/tokenizer.h"
 
+#include "data/bpe.h"
+#include "data/byte_tokenizer.h"
+
 #include "core/error.h"
 #include "core/fileio.h"
 
 #include <stdio.h>
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,22 +18,6 @@ struct sg_tokenizer {
 };
 
 static const sg_special_ids BYTE_SPECIALS = {0, 1, 2, 3, SG_BYTE_TOKENIZER_MASK};
-
-int sg_ids_reserve(sg_ids *v, size_t need) {
-    if (need <= v->cap) return 0;
-    size_t cap = v->cap ? v->cap : 64;
-    while (cap < need) cap *= 2;
-    int32_t *data = realloc(v->data, cap * sizeof *data);
-    if (!data) return sg_fail("out of memory (%zu token ids)", need);
-    v->data = data;
-    v->cap = cap;
-    return 0;
-}
-
-void sg_ids_free(sg_ids *v) {
-    free(v->data);
-    memset(v, 0, sizeof *v);
-}
 
 static sg_tokenizer *wrap(sg_bpe *bpe) {
     sg_tokenizer *t = calloc(1, sizeof *t);

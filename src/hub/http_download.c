@@ -6,6 +6,7 @@
  * Only a complete, size- and checksum-verified file is renamed to its final name. */
 #include "hub/fetch.h"
 
+#include "core/clock.h"
 #include "core/error.h"
 
 #include <curl/curl.h>
@@ -199,12 +200,6 @@ typedef struct {
     long long total;             /* best known full size, or -1 */
 } xfer;
 
-static double now_seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static void human(char *out, size_t n, double bytes) {
     const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
     int u = 0;
@@ -213,7 +208,7 @@ static void human(char *out, size_t n, double bytes) {
 }
 
 static void draw_progress(xfer *x, long long have, int final) {
-    double t = now_seconds();
+    double t = sg_now();
     if (!final && t - x->last_draw < 0.25) return;
     x->last_draw = t;
     char a[32], b[32], r[32];
@@ -296,7 +291,7 @@ static int attempt(const sg_download *d, const char *partial, long long *total_o
     xfer x = {.f = f, .partial = partial, .offset = offset, .progress = d->progress, .label = label,
               .total = d->expect_size};
     headers_init(&x.h);
-    x.t0 = x.last_draw = now_seconds();
+    x.t0 = x.last_draw = sg_now();
     char range[48];
     if (offset > 0) {
         snprintf(range, sizeof range, "%lld-", offset);

@@ -564,8 +564,6 @@ static char *sg_st_header_json(const sg_st_entry *entries, int n, const size_t *
     return json;
 }
 
-static int sg_write_all(FILE *f, const void *p, size_t n) { return n == 0 || fwrite(p, 1, n, f) == n ? 0 : -1; }
-
 int sg_st_write(const char *path, const sg_st_entry *entries, int n, const char *const *metadata) {
     if (!path) return sg_fail("safetensors: no path given");
     if (n < 0 || (n > 0 && !entries)) return sg_fail("%s: invalid tensor list (n = %d)", path, n);
@@ -585,59 +583,14 @@ int sg_st_write(const char *path, const sg_st_entry *entries, int n, const char 
     uint8_t len_le[8];
     for (int i = 0; i < 8; i++) len_le[i] = (uint8_t)((uint64_t)header_len >> (8 * i));
 
-    char tmp[sizeof((sg_safetensors *)0)->path + 32];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
-        free(json);
-        free(bytes);
-        return sg_fail("%.200s...: path too long", path);
-    }
-    const char *step = "create";
-    int err = 0;
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        err = errno;
-        goto fail;
-    }
-    errno = 0; /* stdio may fail without setting errno; then we say EIO */
-    step = "write";
-    if (sg_write_all(f, len_le, 8) || sg_write_all(f, json, json_len) ||
-        sg_write_all(f, "        ", header_len - json_len))
-        goto fail_errno;
-    for (int i = 0; i < n; i++)
-        if (sg_write_all(f, entries[i].data, bytes[i])) goto fail_errno;
-    step = "flush";
-    if (fflush(f) != 0) goto fail_errno;
-    step = "fsync";
-    if (fsync(fileno(f)) != 0) goto fail_errno;
-    step = "close";
-    int close_rc = fclose(f);
-    f = NULL;
-    if (close_rc != 0) goto fail_errno;
-    step = "rename";
-    if (rename(tmp, path) != 0) goto fail_errno;
-
-    /* Best effort: make the rename itself durable (not every filesystem supports fsync on a directory). */
-    char dir[sizeof tmp];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == dir) dir[1] = '\0';
-    else if (slash) *slash = '\0';
-    else snprintf(dir, sizeof dir, ".");
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        (void)fsync(dfd);
-        close(dfd);
-    }
+    /* Written beside and renamed over: a reader that has the old file mapped keeps its pages. */
+    sg_atomic_file af;
+    int rc = sg_atomic_open(&af, path, SG_TEMP_PER_PROCESS);
+    if (!rc) rc = sg_atomic_write(&af, len_le, 8) || sg_atomic_write(&af, json, json_len) ||
+                  sg_atomic_write(&af, "        ", header_len - json_len);
+    for (int i = 0; i < n && !rc; i++) rc = sg_atomic_write(&af, entries[i].data, bytes[i]);
+    if (!rc) rc = sg_atomic_commit(&af);
     free(json);
     free(bytes);
-    return 0;
-
-fail_errno:
-    err = errno ? errno : EIO;
-fail:
-    if (f) fclose(f);
-    unlink(tmp);
-    free(json);
-    free(bytes);
-    return sg_fail("%s: cannot %s temp file '%s': %s", path, step, tmp, strerror(err));
+    return rc ? -1 : 0;
 }

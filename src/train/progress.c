@@ -14,18 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double sg_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-double sg_wall_now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 void sg_format_duration(double s, char *out, int n) {
     if (s < 0 || s != s) s = 0;
     long t = (long)(s + 0.5);

@@ -9,6 +9,8 @@
 #ifndef SG_PROGRESS_H
 #define SG_PROGRESS_H
 
+#include "core/clock.h" /* sg_now, sg_wall_now: the bar's rate, the heartbeat's updated_at */
+
 #include <stdio.h>
 
 #define SG_PROGRESS_FILE_ENV "SG_PROGRESS_FILE"
@@ -38,9 +40,6 @@ void sg_progress_log(sg_progress *p, const char *fmt, ...) __attribute__((format
 void sg_progress_finish(sg_progress *p);
 /* "1h02m", "3m05s", "12s" */
 void sg_format_duration(double seconds, char *out, int n);
-double sg_now(void);
-/* Unix time in seconds (the heartbeat's updated_at; comparable across processes). */
-double sg_wall_now(void);
 
 /* One heartbeat as read back. */
 typedef struct {

@@ -1,4 +1,4 @@
-/* The flag parser every subcommand uses (src/cli/flags.c), against argparse's documented rules
+/* The flag parser every subcommand uses (src/core/flags.c), against argparse's documented rules
  * (allow_abbrev): an exact name wins over a longer flag it is a prefix of; an unambiguous prefix
  * selects its flag; an ambiguous prefix is an error listing the candidates; '-' and '_' are the
  * same in names; --help prints the names with '_'. Plus the run flags' own parse
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli/flags.h"
+#include "core/flags.h"
 #include "cli/run_args.h"
 #include "core/error.h"
 #include "testlib.h"

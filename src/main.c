@@ -1,6 +1,8 @@
-/* spikeglue: one binary, subcommands. */
+/* spikeglue: one binary, subcommands. The top of the layers: its dispatch table names the
+ * commands of cli/ and of sched/, so it lives beside both rather than in either. */
 #include "blas/gemm.h"
 #include "cli/commands.h"
+#include "sched/commands.h"
 
 #include <omp.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-#include "cli/flags.h"
+#include "core/flags.h"
 
 #include "core/error.h"
 
