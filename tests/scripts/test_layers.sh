@@ -122,6 +122,8 @@ for obj in objects:
     rel = os.path.relpath(obj, obj_dir)[:-2]  # "src/data/bpe.c"
     if rel.startswith(".."):
         continue
+    if not os.path.isfile(os.path.join(src, rel)):
+        continue  # left in a reused build tree by a source file that moved or was deleted
     out = subprocess.run(["nm", "-P", obj], capture_output=True, text=True, check=True).stdout
     undefined[rel] = set()
     for line in out.splitlines():
