@@ -37,10 +37,6 @@ void sg_trainer_restore_signals(void) {
 }
 
 /* HF's state.epoch: whole epochs plus the fraction of this epoch's micro-batches consumed. */
-double sg_trainer_epoch(const sg_trainer *t) {
-    int e = t->global_step / t->steps_per_epoch, k = t->global_step % t->steps_per_epoch;
-    return (double)e + (double)k * t->grad_accum / t->micro_per_epoch;
-}
 
 static int ends_with(const char *s, const char *suffix) {
     size_t n = strlen(s), k = strlen(suffix);

@@ -13,6 +13,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* HF's fractional epoch: micro-batches used / micro-batches per epoch (with the state, since
+ * trainer_state.json and every log entry carry it). */
+double sg_trainer_epoch(const sg_trainer *t) {
+    int e = t->global_step / t->steps_per_epoch, k = t->global_step % t->steps_per_epoch;
+    return (double)e + (double)k * t->grad_accum / t->micro_per_epoch;
+}
+
 int sg_trainer_write_state(const sg_trainer *t, const char *path) {
     cJSON *s = cJSON_CreateObject();
     if (t->has_best_metric) cJSON_AddNumberToObject(s, "best_global_step", t->best_global_step);

@@ -20,9 +20,6 @@ import collections, glob, os, re, subprocess, sys
 src, obj_dir = sys.argv[1], sys.argv[2]
 failures = []
 
-# A file-level circle known when this test was written, left to its owner (issue #17):
-# trainer.c and trainer_state.c call each other. Any other circle fails.
-KNOWN_CIRCLES = {frozenset({"src/train/trainer.c", "src/train/trainer_state.c"})}
 
 # ---- the table: folder -> folders it may use -------------------------------------------------
 readme = open(os.path.join(src, "README.md"), encoding="utf-8").read()
@@ -146,10 +143,7 @@ for user, names in undefined.items():
 if len(objects) < 50:
     failures.append(f"{obj_dir}: only {len(objects)} object files (expected the whole library)")
 for c in circles(calls):
-    if frozenset(c) in KNOWN_CIRCLES:
-        print("known circle (issue #17, not this test's to fix): " + " <-> ".join(c))
-    else:
-        failures.append("files call each other in a circle: " + " <-> ".join(c))
+    failures.append("files call each other in a circle: " + " <-> ".join(c))
 
 print(f"{len(allowed)} folders, {n_includes} folder-qualified includes, {len(objects)} object files, "
       f"{sum(len(v) for v in calls.values())} file-to-file call edges")
