@@ -18,10 +18,11 @@ W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 SANITIZED=${SG_SANITIZED:-0}
 grep -qs '^SG_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt" && SANITIZED=1
 if [ "$SANITIZED" = 1 ]; then
-  ROWS=(--train_rows 320 --dev_rows 96); BASE_EPOCHS=2; PAIR_EPOCHS=1
+  # few steps: log often enough that HF's rule (entries at multiples of logging_steps only) logs some
+  ROWS=(--train_rows 320 --dev_rows 96); BASE_EPOCHS=2; PAIR_EPOCHS=1; LOG_STEPS=5
 else
   # the defaults: 4000 train / 500 dev rows per task
-  ROWS=(); BASE_EPOCHS=5; PAIR_EPOCHS=3
+  ROWS=(); BASE_EPOCHS=5; PAIR_EPOCHS=3; LOG_STEPS=25
 fi
 # Thresholds (Release, 2 threads). Measured: SST-2 0.878 (5 epochs), MRPC 0.782 and STS-B 0.724
 # (3 epochs); QAT 0.886 (1 epoch from the baseline).
@@ -116,7 +117,7 @@ COMMON=(--data_dir "$W/data" --max_seq_length 64 --pad_to_max_length false --per
 # ---- baseline: SST-2, with evaluation and a checkpoint every epoch (the newest 2 kept)
 B=$W/sst2_base
 run baseline_sst2 --model_name_or_path builtin:tiny --task_name sst2 --do_train --do_eval "${COMMON[@]}" \
-  --learning_rate 1e-3 --num_train_epochs $BASE_EPOCHS --logging_steps 25 --eval_strategy epoch \
+  --learning_rate 1e-3 --num_train_epochs $BASE_EPOCHS --logging_steps $LOG_STEPS --eval_strategy epoch \
   --save_strategy epoch --save_total_limit 2 --output_dir "$B" || exit 1
 outputs_ok baseline_sst2 "$B" eval_accuracy 1 1
 n=$(ls -d "$B"/checkpoint-* 2> /dev/null | wc -l)
@@ -144,7 +145,7 @@ else bad "baseline sst2 eval_accuracy $base_acc < $MIN_SST2"; fi
 # ---- flow 1: QAT, starting from the fine-tuned baseline
 Q=$W/sst2_qat
 run qat_sst2 --model_name_or_path "$B" --transform_config "$CFG" --task_name sst2 --do_train --do_eval "${COMMON[@]}" \
-  --learning_rate 5e-4 --num_train_epochs 1 --logging_steps 25 --eval_strategy epoch --save_strategy epoch \
+  --learning_rate 5e-4 --num_train_epochs 1 --logging_steps $LOG_STEPS --eval_strategy epoch --save_strategy epoch \
   --output_dir "$Q" || exit 1
 outputs_ok qat_sst2 "$Q" eval_accuracy 1 1
 qat_acc=$(metric "$Q/eval_results.json" eval_accuracy)
