@@ -535,6 +535,16 @@ static void gp_str(FILE *f, const char *s) {
     fputc('\'', f);
 }
 
+/* The plot command's list: one line per data block of `path`, titled. */
+static void gp_plot_blocks(FILE *gp, const char *path, int blocks, const char *const *titles, const char *style) {
+    for (int b = 0; b < blocks; b++) {
+        fputs(b ? ", " : "", gp);
+        gp_str(gp, path);
+        fprintf(gp, " index %d using 1:2 with %s title ", b, style);
+        gp_str(gp, titles[b]);
+    }
+}
+
 /* Run gnuplot quietly; returns its exit status, 127 when it is not installed. */
 static int run_gnuplot(char *const argv[]) {
     posix_spawn_file_actions_t fa;
@@ -610,12 +620,9 @@ static int write_plot_script(const sg_report *r, const char *dir, const char *te
         gp_str(gp, out);
         fputs("\nset title 'main metric vs quantization level'\nset xlabel 'level'\nset ylabel 'main metric'\n"
               "set logscale x 2\nplot ", gp);
-        for (int b = 0; b < blocks; b++) {
-            fputs(b ? ", " : "", gp);
-            gp_str(gp, path);
-            fprintf(gp, " index %d using 1:2 with linespoints title ", b);
-            gp_str(gp, titles[b]);
-        }
+        const char *title_of[64];
+        for (int b = 0; b < blocks; b++) title_of[b] = titles[b];
+        gp_plot_blocks(gp, path, blocks, title_of, "linespoints");
         fputs("\nunset logscale x\n", gp);
         plots++;
     }
@@ -647,12 +654,7 @@ static int write_plot_script(const sg_report *r, const char *dir, const char *te
         snprintf(title, sizeof title, "%s: SNN %s vs time step", r->tasks[t], sg_report_row_at(r, t, 0)->metric);
         gp_str(gp, title);
         fputs("\nset xlabel 'time step'\nset ylabel 'main metric'\nplot ", gp);
-        for (int b = 0; b < nb; b++) {
-            fputs(b ? ", " : "", gp);
-            gp_str(gp, path);
-            fprintf(gp, " index %d using 1:2 with lines title ", b);
-            gp_str(gp, names[b]);
-        }
+        gp_plot_blocks(gp, path, nb, names, "lines");
         fputc('\n', gp);
         plots++;
     }
