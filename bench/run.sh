@@ -64,7 +64,7 @@ done
 # two: its many small ops spin-wait), and both thread counts of spikeglue are compared with it.
 # spikeglue runs once per vector ISA the CPU has, forced with SG_ISA (figure snn_sst2:<isa>); every
 # ISA computes the same bits (test_isa), so the saved network the peer checks is any run's.
-ISAS=$(for isa in generic avx2 avx512; do SG_ISA=$isa build/spikeglue --version >/dev/null 2>&1 && echo $isa; done)
+ISAS=$(for isa in generic avx2 avx512; do if SG_ISA=$isa build/spikeglue --version >/dev/null 2>&1; then echo $isa; fi; done)
 echo "kernels: $(build/spikeglue --version | sed -n 's/.*kernels \([^;]*\);.*/\1/p') (benchmarked: $(echo $ISAS))"
 if [ -d ../shared/glue/SST-2 ]; then
   first=""
