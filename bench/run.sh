@@ -62,23 +62,30 @@ done
 # the dense step-by-step PyTorch simulation of the same saved network and batch, outputs compared.
 # The dense peer runs once, on one thread, its fastest setting (measured: 79 s, against 88 s on
 # two: its many small ops spin-wait), and both thread counts of spikeglue are compared with it.
+# spikeglue runs once per vector ISA the CPU has, forced with SG_ISA (figure snn_sst2:<isa>); every
+# ISA computes the same bits (test_isa), so the saved network the peer checks is any run's.
+ISAS=$(for isa in generic avx2 avx512; do if SG_ISA=$isa build/spikeglue --version >/dev/null 2>&1; then echo $isa; fi; done)
+echo "kernels: $(build/spikeglue --version | sed -n 's/.*kernels \([^;]*\);.*/\1/p') (benchmarked: $(echo $ISAS))"
 if [ -d ../shared/glue/SST-2 ]; then
   first=""
   for th in $THREADS; do
     for r in $(seq "$ROUNDS"); do
-      OMP_NUM_THREADS=$th $B/bench_snn --size small --batch 32 --seq 128 --sst2 ../shared --out "$OUT/snn$th" > "$OUT/snn.json"
-      $PY -c 'import json, sys; a = json.load(open(sys.argv[1]))
-print(f"snn_sst2\t{sys.argv[2]}\tA\t" + json.dumps({"median_s": a["seconds"], "peak_rss_mb": a["peak_rss_mb"]}))' \
-        "$OUT/snn.json" "$th" >> "$OUT/results.tsv"
+      for isa in $ISAS; do
+        SG_ISA=$isa OMP_NUM_THREADS=$th $B/bench_snn --size small --batch 32 --seq 128 --sst2 ../shared --out "$OUT/snn$th" > "$OUT/snn.json"
+        $PY -c 'import json, sys; a = json.load(open(sys.argv[1]))
+print(f"snn_sst2:{sys.argv[3]}\t{sys.argv[2]}\tA\t" + json.dumps({"median_s": a["seconds"], "peak_rss_mb": a["peak_rss_mb"]}))' \
+          "$OUT/snn.json" "$th" "$isa" >> "$OUT/results.tsv"
+      done
     done
     first=${first:-$th}
   done
   OMP_NUM_THREADS=1 $PY bench/peer_snn_dense.py "$OUT/snn$first" --threads 1 > "$OUT/snn_peer.json"
-  $PY - "$OUT/snn_peer.json" "$first" $THREADS >> "$OUT/results.tsv" <<'PY'
+  $PY - "$OUT/snn_peer.json" "$first" "$ISAS" $THREADS >> "$OUT/results.tsv" <<'PY'
 import json, sys
-b, first = json.load(open(sys.argv[1])), sys.argv[2]
-for th in sys.argv[3:]:
-    print(f"snn_sst2\t{th}\tB\t" + json.dumps({"median_s": b["seconds"]}))
+b, first, isas = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3].split()
+for th in sys.argv[4:]:
+    for isa in isas:
+        print(f"snn_sst2:{isa}\t{th}\tB\t" + json.dumps({"median_s": b["seconds"]}))
 print(f"snn_agree\t{first}\tA\t" + json.dumps({"value": b["same_predictions_vs_event_snn"], "unit": "/" + str(b["batch"]), "higher_is_better": True}))
 PY
 fi

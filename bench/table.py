@@ -15,7 +15,8 @@ TARGETS = {
     "eval_qann": ("eval forward QANN level 32", 1.5, "ratio"),
     "eval_sst2_pad128": ("eval 64 SST-2 dev rows, peer pads to 128", 1.5, "ratio"),
     "eval_sst2_padlong": ("same, peer pads to each batch's longest", None, "ratio"),
-    "snn_sst2": ("SNN to quiescence vs dense (1 thr), small, 32x128", 10.0, "ratio"),
+    # issue #19: per thread count, on every vector ISA the CPU has (figure snn_sst2:<isa>)
+    "snn_sst2": ("SNN to quiescence vs dense (1 thr), 32x128", {"1": 30.0, "2": 50.0}, "ratio"),
     "snn_agree": ("SNN predictions = dense simulation", None, "all"),
     "tokenize_sst2": ("tokenize + frame SST-2 train", None, "value"),
     "dispatch_2ranks": ("coordinator dispatch, 2 ranks", 1000.0, "value"),
@@ -50,8 +51,13 @@ def med(v):
     return statistics.median(v) if v else float("nan")
 
 
-def verdict(fig, a, ratio, unit):
-    what, target, kind = TARGETS.get(fig, (fig, None, "ratio"))
+def verdict(fig, th, a, ratio, unit):
+    base, _, isa = fig.partition(":")  # "snn_sst2:avx2": the figure with the kernels forced to one ISA
+    what, target, kind = TARGETS.get(base, (fig, None, "ratio"))
+    if isa:
+        what = f"{what} [{isa}]"
+    if isinstance(target, dict):
+        target = target.get(th)
     if kind == "all":
         return what, f"all {unit[1:]}", "met" if str(int(a)) == unit[1:] else "MISSED"
     if target is None:
@@ -60,26 +66,26 @@ def verdict(fig, a, ratio, unit):
     return what, (f">= {target:g}x" if kind == "ratio" else f">= {target:g}{unit}"), "met" if got >= target else "MISSED"
 
 
-print(f"{'figure':<48} {'thr':>3} {'spikeglue':>12} {'peer':>12} {'ratio':>6} {'peak%':>6} {'RSS MB sg/peer':>15} {'target':>9} {'':>6}")
-for (fig, th), r in sorted(rows.items(), key=lambda kv: (kv[0][1], list(TARGETS).index(kv[0][0]) if kv[0][0] in TARGETS else 99)):
+print(f"{'figure':<52} {'thr':>3} {'spikeglue':>12} {'peer':>12} {'ratio':>6} {'peak%':>6} {'RSS MB sg/peer':>15} {'target':>9} {'':>6}")
+for (fig, th), r in sorted(rows.items(), key=lambda kv: (kv[0][1], list(TARGETS).index(kv[0][0].partition(":")[0]) if kv[0][0].partition(":")[0] in TARGETS else 99, kv[0][0])):
     a, b = med(r["A"]), med(r["B"])
     ratio = (a / b if r["higher_better"] else b / a) if r["B"] else float("nan")
     pk = 100 * med(r["A_gflops"]) / max(peak[th]) if r["A_gflops"] and peak.get(th) else float("nan")
     rss = f"{med(r['A_rss']):.0f}/{med(r['B_rss']):.0f}" if r["A_rss"] and r["B_rss"] else ""
     unit = r["unit"]
-    what, target, ok = verdict(fig, a, ratio, unit)
+    what, target, ok = verdict(fig, th, a, ratio, unit)
     peer = f"{b:>10.4g}{unit:>2}" if r["B"] else f"{'-':>12}"
     num = lambda x, spec: f"{x:{spec}}" if x == x else f"{'-':>6}"  # NaN: no peer / no GEMM figure
-    print(f"{what:<48} {th:>3} {a:>10.4g}{unit:>2} {peer} {num(ratio, '>6.2f')} {num(pk, '>6.1f')} {rss:>15} {target:>9} {ok:>6}")
+    print(f"{what:<52} {th:>3} {a:>10.4g}{unit:>2} {peer} {num(ratio, '>6.2f')} {num(pk, '>6.1f')} {rss:>15} {target:>9} {ok:>6}")
 for th in sorted({th for (_, th) in rows}):  # the LSQ overhead over our own fp32 step (target <= 10%)
     fp, lq = rows.get(("train_fp32", th)), rows.get(("train_lsq", th))
     if fp and lq and fp["A"] and lq["A"]:
         over = 100 * (med(lq["A"]) / med(fp["A"]) - 1)
-        print(f"{'LSQ training overhead over our fp32':<48} {th:>3} {over:>+11.1f}% {'':>12} {'':>6} {'':>6} {'':>15} {'<= 10%':>9} {'met' if over <= 10 else 'MISSED':>6}")
+        print(f"{'LSQ training overhead over our fp32':<52} {th:>3} {over:>+11.1f}% {'':>12} {'':>6} {'':>6} {'':>15} {'<= 10%':>9} {'met' if over <= 10 else 'MISSED':>6}")
     tr = rows.get(("train_fp32", th))
     if tr and tr["A_rss"] and tr["B_rss"]:
         ok = med(tr["A_rss"]) <= med(tr["B_rss"])
-        print(f"{'peak RSS, training process (MB)':<48} {th:>3} {med(tr['A_rss']):>12.0f} {med(tr['B_rss']):>12.0f} {'':>6} {'':>6} {'':>15} {'<= peer':>9} {'met' if ok else 'MISSED':>6}")
+        print(f"{'peak RSS, training process (MB)':<52} {th:>3} {med(tr['A_rss']):>12.0f} {med(tr['B_rss']):>12.0f} {'':>6} {'':>6} {'':>15} {'<= peer':>9} {'met' if ok else 'MISSED':>6}")
 for th, g in sorted(peak.items()):
     print(f"peak sgemm ({th} threads, n=2048): {max(g):.1f} GFLOP/s (measured {len(g)}x: {', '.join(f'{x:.0f}' for x in g)})")
 if isa and "fp32_fma_gflops" in isa:

@@ -2,6 +2,8 @@
  * commands of cli/ and of sched/, so it lives beside both rather than in either. */
 #include "blas/gemm.h"
 #include "cli/commands.h"
+#include "core/error.h"
+#include "core/isa.h"
 #include "sched/commands.h"
 
 #include <omp.h>
@@ -32,7 +34,7 @@ static const command COMMANDS[] = {
 static void usage(FILE *f) {
     fprintf(f, "usage: spikeglue <command> [flags]   (spikeglue <command> --help for its flags)\n\ncommands:\n");
     for (int i = 0; i < NCOMMANDS; i++) fprintf(f, "  %-12s %s\n", COMMANDS[i].name, COMMANDS[i].summary);
-    fprintf(f, "  %-12s %s\n", "--version", "version, BLAS kernel and threads");
+    fprintf(f, "  %-12s %s\n", "--version", "version, BLAS kernel, vector ISA of the kernels, threads");
 }
 
 int main(int argc, char **argv) {
@@ -43,9 +45,14 @@ int main(int argc, char **argv) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    /* SG_ISA (core/isa.h): a refused setting is an error of the command line, before any work */
+    if (sg_isa_init()) {
+        sg_print_error();
+        return 2;
+    }
     if (!strcmp(argv[1], "--version")) {
-        printf("spikeglue %s (BLAS: OpenBLAS %s kernel%s, %d threads; OpenMP threads %d)\n", SG_VERSION,
-               sg_blas_corename(), sg_blas_core_note(), sg_blas_threads(), omp_get_max_threads());
+        printf("spikeglue %s (BLAS: OpenBLAS %s kernel%s, %d threads; kernels %s; OpenMP threads %d)\n", SG_VERSION,
+               sg_blas_corename(), sg_blas_core_note(), sg_blas_threads(), sg_isa_describe(), omp_get_max_threads());
         return 0;
     }
     for (int i = 0; i < NCOMMANDS; i++)

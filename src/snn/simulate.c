@@ -335,12 +335,13 @@ static int step_sample(const sg_snn_sim *sim, worker *w, int t, int rows, const 
     memset(acc, 0, sizeof(float) * (size_t)L);
     const float theta = m->cls_neuron.theta;
     const float *wt = m->cls_out.wt;
+    const size_t ld = (size_t)sg_snn_linear_ld(&m->cls_out);
     for (int k = 0; k < w->cls.nev[0]; k++) {
         const int32_t e = w->cls.ev[k];
         const int j = sg_event_col(e);
         const int32_t now = w->cls.s[j], before = now - sg_event_sign(e);
         const float dt = tanhf((float)now * theta) - tanhf((float)before * theta);
-        for (int o = 0; o < L; o++) acc[o] += dt * wt[(size_t)j * L + o];
+        for (int o = 0; o < L; o++) acc[o] += dt * wt[(size_t)j * ld + o];
     }
     count_synapse(w, sg_snn_entry_classifier(layers, SG_SNN_CLS_OUT), 0, (uint64_t)w->cls.nev[0] * (uint64_t)L);
     for (int o = 0; o < L; o++) logits[o] += bias_on ? acc[o] + m->cls_out.bias_step[o] : acc[o];

@@ -47,7 +47,7 @@ static int write_config(const sg_snn_model *snn, const char *dir) {
  * Linear weights are written back to [out, in] into `tmp`; part selects q/k/v of the fused one. */
 static const float *untranspose(const sg_snn_linear *lin, int part, int out_p, float *tmp) {
     for (int o = 0; o < out_p; o++)
-        for (int j = 0; j < lin->in; j++) tmp[(size_t)o * lin->in + j] = lin->wt[(size_t)j * lin->out + (size_t)part * out_p + o];
+        for (int j = 0; j < lin->in; j++) tmp[(size_t)o * lin->in + j] = lin->wt[(size_t)j * sg_snn_linear_ld(lin) + (size_t)part * out_p + o];
     return tmp;
 }
 

@@ -112,11 +112,15 @@ static inline void sg_snn_pop_quiet_row(sg_snn_pop *p, int r) { p->nev[r] = 0; }
 /* A linear layer with its weight stored transposed: row j of wt is input j's column of W, so
  * adding the contribution of one spike is one contiguous axpy. */
 typedef struct {
-    const float *wt;        /* [in, out] */
+    const float *wt;        /* [in, out], rows ld apart */
     const float *bias;      /* [out] b */
     const float *bias_step; /* [out] b/level, added at each unfolding step */
     int in, out;
+    int ld;                 /* row stride of wt in floats; 0: out */
 } sg_snn_linear;
+
+/* The row stride of lin's wt. */
+static inline int sg_snn_linear_ld(const sg_snn_linear *lin) { return lin->ld ? lin->ld : lin->out; }
 
 /* acc[0..n) = Σ_events sign · wt[col·n .. col·n + n). */
 void sg_snn_gather(float *acc, const float *wt, int n, const int32_t *ev, int nev);

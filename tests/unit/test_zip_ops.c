@@ -235,7 +235,7 @@ static void test_event_linear(void) {
         for (int j = 0; j < NI; j++) wt[j * O + o] = W[o * NI + j];
         bstep[o] = b[o] / (float)LEVEL;
     }
-    sg_snn_linear lin = {wt, b, bstep, NI, O};
+    sg_snn_linear lin = {wt, b, bstep, NI, O, O};
     float s_q;
     sg_lsq q;
     sg_lsq_init(&q, &s_q, 32, 1);
