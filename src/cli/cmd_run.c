@@ -7,6 +7,7 @@
 #include "blas/gemm.h"
 #include "cli/run_snn.h"
 #include "core/error.h"
+#include "core/isa.h"
 #include "core/fileio.h"
 #include "data/glue.h"
 #include "data/tokenizer.h"
@@ -294,10 +295,10 @@ int sg_cmd_run(int argc, char **argv) {
         }
         printf("tensor parallel: group %d of %d, %d ranks on a 1 x %d BLACS grid\n", tpg.group, tpg.groups, tpg.size, tpg.size);
     }
-    printf("model: %s%s, %d layers x %d, %s; task %s; tokenizer %s; %d threads; BLAS OpenBLAS %s%s\n", a.model,
+    printf("model: %s%s, %d layers x %d, %s; task %s; tokenizer %s; %d threads; BLAS OpenBLAS %s%s; kernels %s\n", a.model,
            rm.quantized ? " (quantized)" : "", rm.model.cfg.layers, rm.model.cfg.hidden,
            rm.model.cfg.act == SG_ACT_RELU ? "relu" : "gelu", task->name, rm.tokenizer_dir[0] ? rm.tokenizer_dir : "built-in bytes",
-           omp_get_max_threads(), sg_blas_corename(), sg_blas_core_note());
+           omp_get_max_threads(), sg_blas_corename(), sg_blas_core_note(), sg_isa_describe());
 
     if (a.do_train || a.calibrate_batches > 0) {
         if (load_split(&a, task, SG_SPLIT_TRAIN, a.train_file, NULL, a.max_train_samples, &rm, &train)) goto fail;

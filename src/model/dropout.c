@@ -4,21 +4,26 @@
 
 /* The mask is recomputed from the counter-based generator in the backward pass; its 64-bit hash
  * vectorizes only with AVX-512 (core/simd.h), so these loops have AVX-512/AVX2 versions. */
-SG_VECTOR_CLONES
-static void dropout_range(float *out, const float *inp, size_t lo, size_t hi, float p, uint64_t key) {
+SG_ISA_BODY void dropout_range_body(float *out, const float *inp, size_t lo, size_t hi, float p, uint64_t key) {
     const float keep = 1.0f / (1.0f - p); /* sg_dropout_scale, hoisted */
     for (size_t i = lo; i < hi; i++) out[i] = inp[i] * (sg_uniform_at(key, i) >= p ? keep : 0.0f);
 }
 
-SG_VECTOR_CLONES
-static void dropout_backward_range(float *dinp, int accumulate, const float *dout, size_t lo, size_t hi, float p,
-                                   uint64_t key) {
+SG_ISA_VERSIONS_VOID(dropout_range, (float *out, const float *inp, size_t lo, size_t hi, float p, uint64_t key),
+                     (out, inp, lo, hi, p, key))
+
+SG_ISA_BODY void dropout_backward_range_body(float *dinp, int accumulate, const float *dout, size_t lo, size_t hi,
+                                             float p, uint64_t key) {
     const float keep = 1.0f / (1.0f - p);
     for (size_t i = lo; i < hi; i++) {
         float g = dout[i] * (sg_uniform_at(key, i) >= p ? keep : 0.0f);
         dinp[i] = accumulate ? dinp[i] + g : g;
     }
 }
+
+SG_ISA_VERSIONS_VOID(dropout_backward_range,
+                     (float *dinp, int accumulate, const float *dout, size_t lo, size_t hi, float p, uint64_t key),
+                     (dinp, accumulate, dout, lo, hi, p, key))
 
 static sg_dropout_observer g_observer;
 static void *g_observer_ctx;

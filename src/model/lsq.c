@@ -8,8 +8,7 @@
 
 /* The element loops run in AVX-512/AVX2 versions where the CPU has them (core/simd.h): floor,
  * division and clamping are exact in every version. */
-SG_VECTOR_CLONES
-static void quantize_range(const float *x, float *y, size_t n, float s, float qn, float qp) {
+SG_ISA_BODY void quantize_range_body(const float *x, float *y, size_t n, float s, float qn, float qp) {
     for (size_t i = 0; i < n; i++) {
         float c = floorf(x[i] / s + 0.5f);
         c = c < qn ? qn : (c > qp ? qp : c);
@@ -17,8 +16,10 @@ static void quantize_range(const float *x, float *y, size_t n, float s, float qn
     }
 }
 
-SG_VECTOR_CLONES
-static double backward_range(const float *x, const float *dy, float *dx, size_t n, float s, float qn, float qp) {
+SG_ISA_VERSIONS_VOID(quantize_range, (const float *x, float *y, size_t n, float s, float qn, float qp),
+                     (x, y, n, s, qn, qp))
+
+SG_ISA_BODY double backward_range_body(const float *x, const float *dy, float *dx, size_t n, float s, float qn, float qp) {
     double acc = 0.0;
 #pragma omp simd reduction(+ : acc)
     for (size_t i = 0; i < n; i++) {
@@ -31,6 +32,10 @@ static double backward_range(const float *x, const float *dy, float *dx, size_t 
     }
     return acc;
 }
+
+SG_ISA_VERSIONS(double, backward_range,
+                (const float *x, const float *dy, float *dx, size_t n, float s, float qn, float qp),
+                (x, dy, dx, n, s, qn, qp))
 
 /* Below this many elements the loops stay serial: a parallel region costs more than it saves. */
 #define SG_LSQ_PARALLEL_MIN 16384
