@@ -7,6 +7,22 @@
 #include <float.h>
 #include <math.h>
 
+void sg_softmax_row(float *p, const float *x, const int32_t *mask, int T) {
+    float mx = -INFINITY;
+    for (int j = 0; j < T; j++) {
+        p[j] = x[j];
+        if (mask && !mask[j]) p[j] += -FLT_MAX; /* HF: (1 - mask) * finfo(float32).min */
+        if (p[j] > mx) mx = p[j];
+    }
+    float sum = 0.0f;
+    for (int j = 0; j < T; j++) {
+        p[j] = expf(p[j] - mx);
+        sum += p[j];
+    }
+    float inv = 1.0f / sum;
+    for (int j = 0; j < T; j++) p[j] *= inv;
+}
+
 void sg_attention_probs(float *att, const float *q, const float *k, const int32_t *mask, int B, int T, int C, int H,
                         int threads) {
     const int d = C / H;
@@ -18,21 +34,7 @@ void sg_attention_probs(float *att, const float *q, const float *k, const int32_
         float *a = att + (size_t)bh * T * T;
         sg_gemm(0, 1, T, T, d, scale, q + off, C, k + off, C, 0.0f, a, T);
         const int32_t *mk = mask + (size_t)b * T;
-        for (int i = 0; i < T; i++) {
-            float *row = a + (size_t)i * T;
-            float mx = -INFINITY;
-            for (int j = 0; j < T; j++) {
-                if (!mk[j]) row[j] += -FLT_MAX; /* HF: (1 - mask) * finfo(float32).min */
-                if (row[j] > mx) mx = row[j];
-            }
-            float sum = 0.0f;
-            for (int j = 0; j < T; j++) {
-                row[j] = expf(row[j] - mx);
-                sum += row[j];
-            }
-            float inv = 1.0f / sum;
-            for (int j = 0; j < T; j++) row[j] *= inv;
-        }
+        for (int i = 0; i < T; i++) sg_softmax_row(a + (size_t)i * T, a + (size_t)i * T, mk, T);
     }
 }
 

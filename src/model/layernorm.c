@@ -4,26 +4,28 @@
 #include <omp.h>
 #include <string.h>
 
+void sg_layernorm_row(float *y, const float *x, const float *w, const float *b, int C, float eps, float *mean,
+                      float *rstd) {
+    float m = 0.0f;
+    for (int c = 0; c < C; c++) m += x[c];
+    m /= (float)C;
+    float v = 0.0f;
+    for (int c = 0; c < C; c++) {
+        float d = x[c] - m;
+        v += d * d;
+    }
+    v /= (float)C; /* biased variance, as torch */
+    float s = 1.0f / sqrtf(v + eps);
+    for (int c = 0; c < C; c++) y[c] = (x[c] - m) * s * w[c] + b[c];
+    if (mean) *mean = m;
+    if (rstd) *rstd = s;
+}
+
 void sg_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, int N,
                           int C, float eps) {
 #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float m = 0.0f;
-        for (int c = 0; c < C; c++) m += x[c];
-        m /= (float)C;
-        float v = 0.0f;
-        for (int c = 0; c < C; c++) {
-            float d = x[c] - m;
-            v += d * d;
-        }
-        v /= (float)C; /* biased variance, as torch */
-        float s = 1.0f / sqrtf(v + eps);
-        float *y = out + (size_t)n * C;
-        for (int c = 0; c < C; c++) y[c] = (x[c] - m) * s * w[c] + b[c];
-        mean[n] = m;
-        rstd[n] = s;
-    }
+    for (int n = 0; n < N; n++)
+        sg_layernorm_row(out + (size_t)n * C, inp + (size_t)n * C, w, b, C, eps, &mean[n], &rstd[n]);
 }
 
 void sg_layernorm_backward(float *dinp, int accumulate, float *dw, float *db, const float *dout, const float *inp,

@@ -7,6 +7,11 @@
 #include <stdint.h>
 
 /* LayerNorm over rows of width C. mean/rstd: [N] saved for backward. */
+/* One row: y = (x - mean) / sqrt(var + eps) · w + b, biased variance as torch; mean and rstd may be
+ * NULL. The one copy of the arithmetic: the spiking LayerNorm (snn/zip_ops) calls it too, so the
+ * spiking network equals the quantized one by construction. */
+void sg_layernorm_row(float *y, const float *x, const float *w, const float *b, int C, float eps, float *mean,
+                      float *rstd);
 void sg_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, int N,
                           int C, float eps);
 /* dinp = (beta ? dinp : 0) + dLN; dw, db accumulate. scratch: threads * 2C floats. */
@@ -38,6 +43,9 @@ void sg_position_ids(int32_t *pos, const int32_t *ids, int B, int T, int pad_id)
 
 /* Self-attention on planar q, k, v [B*T, C], heads as column blocks; att/probabilities [B, H, T, T].
  * Mask: additive finfo(float32).min on padding keys, as HF. */
+/* Softmax of one row of scores x[0..T) into p (p == x allowed) with HF's additive mask (finfo.min
+ * on keys whose mask is 0; mask NULL: none). The one copy, shared with the spiking softmax. */
+void sg_softmax_row(float *p, const float *x, const int32_t *mask, int T);
 void sg_attention_probs(float *att, const float *q, const float *k, const int32_t *mask, int B, int T, int C, int H,
                         int threads);
 /* ctx[B*T, C] = p · v per (batch, head). */

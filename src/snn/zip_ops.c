@@ -10,38 +10,6 @@
 
 /* ---- standalone zip_tf operators ---------------------------------------------------------- */
 
-void sg_zip_layernorm_row(float *y, const float *x, const float *w, const float *b, int C, float eps) {
-    /* the arithmetic of sg_layernorm_forward, operation for operation */
-    float m = 0.0f;
-    for (int c = 0; c < C; c++) m += x[c];
-    m /= (float)C;
-    float v = 0.0f;
-    for (int c = 0; c < C; c++) {
-        float d = x[c] - m;
-        v += d * d;
-    }
-    v /= (float)C;
-    float s = 1.0f / sqrtf(v + eps);
-    for (int c = 0; c < C; c++) y[c] = (x[c] - m) * s * w[c] + b[c];
-}
-
-void sg_zip_softmax_row(float *p, const float *x, const int32_t *mask, int T) {
-    /* the arithmetic of sg_attention_probs after the product */
-    float mx = -INFINITY;
-    for (int j = 0; j < T; j++) {
-        p[j] = x[j];
-        if (mask && !mask[j]) p[j] += -FLT_MAX;
-        if (p[j] > mx) mx = p[j];
-    }
-    float sum = 0.0f;
-    for (int j = 0; j < T; j++) {
-        p[j] = expf(p[j] - mx);
-        sum += p[j];
-    }
-    float inv = 1.0f / sum;
-    for (int j = 0; j < T; j++) p[j] *= inv;
-}
-
 int sg_zip_state_init(sg_zip_state *z, size_t n) {
     z->n = n;
     z->acc = malloc((n ? n : 1) * sizeof(float));
@@ -85,7 +53,7 @@ void sg_zip_layernorm_step(sg_zip_state *z, const float *in, float *out, int row
     accumulate(z, in);
     for (int r = 0; r < rows; r++) {
         size_t o = (size_t)r * C;
-        sg_zip_layernorm_row(out + o, z->acc + o, w, b, C, eps);
+        sg_layernorm_row(out + o, z->acc + o, w, b, C, eps, NULL, NULL);
         difference(z, out, o, (size_t)C);
     }
 }
@@ -94,7 +62,7 @@ void sg_zip_softmax_step(sg_zip_state *z, const float *in, float *out, int rows,
     accumulate(z, in);
     for (int r = 0; r < rows; r++) {
         size_t o = (size_t)r * T;
-        sg_zip_softmax_row(out + o, z->acc + o, key_mask, T);
+        sg_softmax_row(out + o, z->acc + o, key_mask, T);
         difference(z, out, o, (size_t)T);
     }
 }

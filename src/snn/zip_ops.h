@@ -18,6 +18,7 @@
 #ifndef SG_ZIP_OPS_H
 #define SG_ZIP_OPS_H
 
+#include "model/ops.h"
 #include "snn/stbif.h"
 
 #include <stddef.h>
@@ -29,11 +30,8 @@ static inline int sg_event_sign(int32_t e) { return e >= 0 ? 1 : -1; }
 
 /* ---- Standalone zip_tf operators (increment in, increment out) ---------------------------- */
 
-/* LayerNorm of one row, computed exactly as sg_layernorm_forward computes it. */
-void sg_zip_layernorm_row(float *y, const float *x, const float *w, const float *b, int C, float eps);
-/* Softmax of one row of scores x[0..T) with HF's additive mask (finfo.min on keys with mask 0),
- * computed exactly as sg_attention_probs does after the scaled product. mask may be NULL. */
-void sg_zip_softmax_row(float *p, const float *x, const int32_t *mask, int T);
+/* Their functions f are the ANN's own row kernels (model/ops.h: sg_layernorm_row, sg_softmax_row),
+ * so a spiking operator equals its quantized counterpart by construction. */
 
 /* State of a difference-rule operator over n elements: X (inputs so far) and f(X) last emitted. */
 typedef struct {
