@@ -12,6 +12,7 @@
 #include "data/tokenizer.h"
 #include "hub/fetch.h"
 #include "io/checkpoint.h"
+#include "parallel/dp.h"
 #include "parallel/tp.h"
 #include "quant/model_levels.h"
 #include "train/calibrate.h"
@@ -235,7 +236,8 @@ int sg_cmd_run(int argc, char **argv) {
     run_model rm;
     memset(&rm, 0, sizeof rm);
     sg_tp_group tpg;
-    int tp_on = 0;
+    sg_dp_group dpg;
+    int tp_on = 0, dp_on = 0, writer = 1;
     char tp_scratch[] = "/tmp/spikeglue-tp-XXXXXX";
     int status = 1;
     if (a.task) {
@@ -277,23 +279,33 @@ int sg_cmd_run(int argc, char **argv) {
     int made_output_dir = stat(a.output_dir, &out_st) != 0;
     if (sg_mkdirs(a.output_dir)) return sg_print_error(), 1;
     if (setup_model(&a, task, &rm)) goto fail;
+    if (a.dp > 0) { /* data parallel: first, so that it owns MPI (tp's group is set up inside it) */
+        if (sg_dp_init(a.dp, a.tp > 0 ? a.tp : 1, &dpg)) goto fail;
+        dp_on = 1;
+        sg_dp_attach_lsq(&rm.model, &dpg);
+        writer = dpg.rank == 0;
+    }
     if (a.tp > 0) { /* tensor parallel: after loading, keep this rank's rows of every linear weight */
         if (sg_tp_init(a.tp, &tpg)) goto fail;
         tp_on = 1;
         if (sg_tp_model_attach(&rm.model, &tpg, NULL)) goto fail;
-        if (tpg.rank != 0) { /* one writer per group: the others write into a private scratch directory, quietly */
-            if (!mkdtemp(tp_scratch)) {
-                sg_fail("tensor parallel: cannot create a scratch directory in /tmp");
-                goto fail;
-            }
-            a.output_dir = tp_scratch;
-            if (!freopen("/dev/null", "w", stdout)) {
-                sg_fail("tensor parallel: cannot silence stdout");
-                goto fail;
-            }
-        }
-        printf("tensor parallel: group %d of %d, %d ranks on a 1 x %d BLACS grid\n", tpg.group, tpg.groups, tpg.size, tpg.size);
+        writer = writer && tpg.rank == 0;
     }
+    if (!writer) { /* one writer: the others write into a private scratch directory, quietly */
+        if (!mkdtemp(tp_scratch)) {
+            sg_fail("%s parallel: cannot create a scratch directory in /tmp", tp_on ? "tensor" : "data");
+            goto fail;
+        }
+        a.output_dir = tp_scratch;
+        if (!freopen("/dev/null", "w", stdout)) {
+            sg_fail("%s parallel: cannot silence stdout", tp_on ? "tensor" : "data");
+            goto fail;
+        }
+    }
+    if (tp_on)
+        printf("tensor parallel: group %d of %d, %d ranks on a 1 x %d BLACS grid\n", tpg.group, tpg.groups, tpg.size, tpg.size);
+    if (dp_on)
+        printf("data parallel: %d replicas, each %d of every %d training rows\n", dpg.size, a.train_bs, dpg.size * a.train_bs);
     printf("model: %s%s, %d layers x %d, %s; task %s; tokenizer %s; %d threads; BLAS OpenBLAS %s%s\n", a.model,
            rm.quantized ? " (quantized)" : "", rm.model.cfg.layers, rm.model.cfg.hidden,
            rm.model.cfg.act == SG_ACT_RELU ? "relu" : "gelu", task->name, rm.tokenizer_dir[0] ? rm.tokenizer_dir : "built-in bytes",
@@ -325,6 +337,7 @@ int sg_cmd_run(int argc, char **argv) {
         if (sg_run_args_check_steps(&a, train.enc.n)) goto fail_all;
         sg_train_config tc;
         sg_run_args_train_config(&a, &tc);
+        tc.dp = dp_on ? &dpg : NULL;
         sg_trainer t;
         if (sg_trainer_init(&t, &tc, &rm.model, &train.enc)) goto fail_all;
         t.eval = a.eval_strategy_v != SG_STRATEGY_NO ? eval_callback : NULL;
@@ -386,7 +399,7 @@ int sg_cmd_run(int argc, char **argv) {
             printf("tensor parallel: the spiking simulation is not distributed; running it at tp=1 on group rank 0\n");
         }
         /* everything a run writes goes under output_dir; --model_weights_path is an input */
-        if ((!tp_on || tpg.rank == 0) &&
+        if (writer &&
             sg_run_snn(&rm.model, rm.unfold_level, a.snn_eval ? &dev.enc : NULL, task->metrics, a.eval_bs, a.snn_max_steps,
                        a.output_dir, all))
             goto fail_all;
@@ -408,9 +421,8 @@ done:
     free_split(&test);
     free_model(&rm);
     if (status != 0 && made_output_dir) rmdir(a.output_dir); /* fails, as it should, unless empty */
-    if (tp_on) { /* after free_model: the model refers to the group */
-        if (a.output_dir == tp_scratch) sg_remove_tree(tp_scratch);
-        sg_tp_free(&tpg);
-    }
+    if (a.output_dir == tp_scratch) sg_remove_tree(tp_scratch);
+    if (tp_on) sg_tp_free(&tpg); /* after free_model: the model refers to the group */
+    if (dp_on) sg_dp_free(&dpg); /* last: it may own MPI */
     return status;
 }

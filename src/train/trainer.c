@@ -86,7 +86,8 @@ static int resolve_strategies(sg_trainer *t) {
 static int count_steps(sg_trainer *t) {
     const sg_train_config *c = &t->cfg;
     t->grad_accum = c->gradient_accumulation_steps > 0 ? c->gradient_accumulation_steps : 1;
-    t->micro_per_epoch = (int)(((long long)t->train->n + c->batch_size - 1) / c->batch_size);
+    t->micro_rows = c->batch_size * (c->dp ? c->dp->size : 1);
+    t->micro_per_epoch = (int)(((long long)t->train->n + t->micro_rows - 1) / t->micro_rows);
     /* an epoch runs every micro-batch: its last optimizer step may accumulate fewer */
     t->steps_per_epoch = (t->micro_per_epoch + t->grad_accum - 1) / t->grad_accum;
     /* ... but HF sizes the run by whole accumulations per epoch (len(dataloader) // accumulation) */
@@ -132,6 +133,8 @@ static int init_checked(sg_trainer *t, const sg_train_config *cfg, sg_model *m, 
                             t->total_steps))
         return -1;
     m->dropout_seed = (uint64_t)cfg->seed;
+    if (cfg->dp && (long long)cfg->batch_size * cfg->dp->size > INT_MAX / 2)
+        return sg_fail("--per_device_train_batch_size %d x --dp %d: too many rows", cfg->batch_size, cfg->dp->size);
     return sg_model_reserve(m, cfg->batch_size, train->T, 1);
 }
 
@@ -264,25 +267,53 @@ static int check_steps(const sg_model *m, int step) {
     return 0;
 }
 
+/* Data parallel: this replica's rows [lo, hi) of the global micro-batch b, padded as the whole
+ * (so T and the dropout indices are those of the single-replica run); the model is told where
+ * they sit, so that its loss is their share of the global mean. */
+static sg_batch replica_rows(sg_model *m, const sg_dp_group *dp, int per_replica, sg_batch b) {
+    int lo, hi;
+    sg_dp_rows(dp, b.B, per_replica, &lo, &hi);
+    m->row_offset = lo;
+    m->global_rows = b.B;
+    const size_t at = (size_t)lo * (size_t)b.T;
+    b.ids += at;
+    b.mask += at;
+    if (b.labels) b.labels += lo;
+    if (b.targets) b.targets += lo;
+    b.B = hi - lo; /* may be 0 in an epoch's last, short micro-batch: the replica still joins every reduction */
+    return b;
+}
+
 /* One optimizer step: the micro-batches [first, first + count) of the epoch's order, each loss
  * scaled 1 / count (HF: loss / current_gradient_accumulation_steps). The backward pass adds
- * into the gradients, so the scale is folded into the clipping factor AdamW applies. */
+ * into the gradients, so the scale is folded into the clipping factor AdamW applies.
+ * Data parallel: each replica runs its rows of every micro-batch, then the gradients and losses
+ * are summed over the replicas (one all-reduce after the last backward), so the norm, the
+ * clipping and AdamW see the global batch's gradient on every replica. */
 static int optimizer_step(sg_trainer *t, const int *order, int first, int count, sg_batch_buffers *bb, double *step_loss) {
     sg_model *m = t->model;
     const sg_train_config *c = &t->cfg;
     sg_model_zero_grad(m);
     double loss_sum = 0.0;
     for (int j = 0; j < count; j++) {
-        int start = (first + j) * c->batch_size;
-        int rows = t->train->n - start < c->batch_size ? t->train->n - start : c->batch_size;
+        int start = (first + j) * t->micro_rows;
+        int rows = t->train->n - start < t->micro_rows ? t->train->n - start : t->micro_rows;
         sg_batch b = sg_gather_batch(t->train, order, start, rows, c->pad_to_max, bb);
+        if (c->dp) b = replica_rows(m, c->dp, c->batch_size, b);
         m->step = (uint64_t)t->global_step * (uint64_t)t->grad_accum + (uint64_t)j; /* a dropout stream per micro-batch */
         float loss = sg_model_forward(m, &b, 1);
-        if (!isfinite(loss))
+        if (!isfinite(loss) && !c->dp) /* data parallel: checked once summed, so that every replica stops */
             return sg_fail("diverged at step %d (epoch %.2f): the loss is %s", t->global_step + 1, sg_trainer_epoch(t),
                            isnan(loss) ? "nan" : "inf");
         sg_model_backward(m, &b);
         loss_sum += loss;
+    }
+    if (c->dp) {
+        sg_dp_allreduce_floats(c->dp, m->grads, m->table.total);
+        loss_sum = sg_dp_allreduce_sum(c->dp, loss_sum);
+        if (!isfinite(loss_sum))
+            return sg_fail("diverged at step %d (epoch %.2f): the loss is %s", t->global_step + 1, sg_trainer_epoch(t),
+                           isnan(loss_sum) ? "nan" : "inf");
     }
     const float scale = 1.0f / (float)count;
     float norm = sg_grad_norm(m) * scale; /* the norm of the averaged gradient; clipping is folded into AdamW */
@@ -314,7 +345,7 @@ int sg_trainer_train(sg_trainer *t) {
     if (c->resume_from && resume(t)) return -1;
     int *order = malloc(sizeof(int) * (size_t)t->train->n);
     sg_batch_buffers bb;
-    if (!order || sg_batch_buffers_init(&bb, c->batch_size, t->train->T)) {
+    if (!order || sg_batch_buffers_init(&bb, t->micro_rows, t->train->T)) {
         free(order);
         return sg_fail("out of memory");
     }
@@ -343,6 +374,7 @@ int sg_trainer_train(sg_trainer *t) {
                 if ((rc = log_save_evaluate(t, &p, epoch_end_events(t)))) break;
             int stop = g_stop_signal != 0;
             if (sg_tp_of(m)) stop = sg_tp_allreduce_sum(m, stop) > 0.0; /* the whole group stops at the same step */
+            if (c->dp) stop = sg_dp_allreduce_sum(c->dp, stop) > 0.0;
             if (stop) {
                 sg_progress_log(&p, "%s: saving a checkpoint at step %d", g_stop_signal == SIGINT ? "interrupted" : "terminated",
                                 t->global_step);
@@ -368,6 +400,6 @@ void sg_trainer_results(const sg_trainer *t, cJSON *obj) {
     cJSON_AddNumberToObject(obj, "train_runtime", t->train_seconds);
     cJSON_AddNumberToObject(obj, "train_samples", t->train->n);
     cJSON_AddNumberToObject(obj, "train_samples_per_second",
-                            (double)t->global_step * t->cfg.batch_size * t->grad_accum / secs);
+                            (double)t->global_step * t->micro_rows * t->grad_accum / secs);
     cJSON_AddNumberToObject(obj, "train_steps_per_second", t->global_step / secs);
 }
