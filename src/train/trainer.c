@@ -309,6 +309,7 @@ static int optimizer_step(sg_trainer *t, const int *order, int first, int count,
         loss_sum += loss;
     }
     if (c->dp) {
+        m->row_offset = m->global_rows = 0; /* evaluations between steps see whole batches */
         sg_dp_allreduce_floats(c->dp, m->grads, m->table.total);
         loss_sum = sg_dp_allreduce_sum(c->dp, loss_sum);
         if (!isfinite(loss_sum))
