@@ -79,6 +79,10 @@ run qat1 0 "${BASE[@]}" "${QAT[@]}" --per_device_train_batch_size 8
 run qat2 2 "${BASE[@]}" "${QAT[@]}" --per_device_train_batch_size 4 --dp 2
 compare qat1 qat2 "QAT (q8, 2 accumulated micro-batches): dp=2 x 4 vs dp=1 x 8"
 
+# tensor parallelism inside: 2 replicas x 2 tensor-parallel ranks (mpirun -n 4)
+run qat4 4 "${BASE[@]}" "${QAT[@]}" --per_device_train_batch_size 4 --dp 2 --tp 2
+compare qat1 qat4 "QAT with --tp 2 inside --dp 2 (-n 4) vs dp=1 x 8"
+
 # a dp=2 checkpoint resumes at dp=1 and ends where the uninterrupted runs end
 if [ -d "$W/dp2/checkpoint-7" ]; then
   run resume1 0 "${BASE[@]}" --per_device_train_batch_size 8 --resume_from_checkpoint "$W/dp2/checkpoint-7"
