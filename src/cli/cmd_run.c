@@ -39,6 +39,7 @@ typedef struct {
     int levels[4097];     /* per quantizable module; enough for 1024 layers */
     int quantized, unfold_level;
     int max_seq_length; /* --max_seq_length, clamped to the model's positions */
+    const sg_dp_group *dp; /* --dp: evaluation and prediction are sharded over the replicas; NULL: off */
 } run_model;
 
 /* vocab.json and merges.txt both there (half a tokenizer is loaded, so that it fails naming the
@@ -172,11 +173,11 @@ typedef struct {
 
 static int evaluate_into(eval_ctx *ec, cJSON *obj) {
     sg_eval_result r;
-    if (sg_evaluate(&ec->rm->model, &ec->dev->enc, ec->task->metrics, ec->a->eval_bs, &r)) return -1;
+    if (sg_evaluate_dp(&ec->rm->model, &ec->dev->enc, ec->task->metrics, ec->a->eval_bs, ec->rm->dp, &r)) return -1;
     sg_results_add_eval(obj, "eval", "", &r, ec->a->eval_bs);
     sg_eval_result_free(&r);
     if (ec->dev_mm && ec->dev_mm->loaded) { /* MNLI: mismatched, reported with the _mm suffix as HF */
-        if (sg_evaluate(&ec->rm->model, &ec->dev_mm->enc, ec->task->metrics, ec->a->eval_bs, &r)) return -1;
+        if (sg_evaluate_dp(&ec->rm->model, &ec->dev_mm->enc, ec->task->metrics, ec->a->eval_bs, ec->rm->dp, &r)) return -1;
         sg_results_add_eval(obj, "eval", "_mm", &r, ec->a->eval_bs);
         sg_eval_result_free(&r);
     }
@@ -193,7 +194,7 @@ static int trainer_save_extra(void *ctx, const char *dir) { return copy_tokenize
 static int write_predictions(const sg_run_args *a, const sg_glue_task *task, run_model *rm, split_data *test) {
     sg_eval_result r;
     /* predictions need no labels: a labelled split is evaluated too, but only the predictions are written */
-    if (sg_evaluate(&rm->model, &test->enc, task->metrics, a->eval_bs, &r)) return -1;
+    if (sg_evaluate_dp(&rm->model, &test->enc, task->metrics, a->eval_bs, rm->dp, &r)) return -1;
     char path[4200];
     snprintf(path, sizeof path, "%s/predict_results_%s.txt", a->output_dir, task->name);
     /* a line: index (<= 11 chars), tab, a label name (< SG_LABEL_NAME_MAX) or a score, newline */
@@ -283,6 +284,7 @@ int sg_cmd_run(int argc, char **argv) {
         if (sg_dp_init(a.dp, a.tp > 0 ? a.tp : 1, &dpg)) goto fail;
         dp_on = 1;
         sg_dp_attach_lsq(&rm.model, &dpg);
+        rm.dp = &dpg;
         writer = dpg.rank == 0;
     }
     if (a.tp > 0) { /* tensor parallel: after loading, keep this rank's rows of every linear weight */

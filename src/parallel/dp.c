@@ -45,13 +45,18 @@ void sg_dp_free(sg_dp_group *g) {
     }
 }
 
-void sg_dp_allreduce_floats(const sg_dp_group *g, float *x, size_t n) {
-    const size_t bucket = (size_t)1 << 24; /* 64 MB a message: within int counts, and gentle on buffers */
+/* In place, in buckets of 2^24 elements: within MPI's int counts, and gentle on its buffers. */
+static void allreduce(const sg_dp_group *g, void *x, size_t n, MPI_Datatype type, size_t elem) {
+    const size_t bucket = (size_t)1 << 24;
     for (size_t at = 0; at < n; at += bucket) {
         size_t k = n - at < bucket ? n - at : bucket;
-        MPI_Allreduce(MPI_IN_PLACE, x + at, (int)k, MPI_FLOAT, MPI_SUM, g->comm);
+        MPI_Allreduce(MPI_IN_PLACE, (char *)x + at * elem, (int)k, type, MPI_SUM, g->comm);
     }
 }
+
+void sg_dp_allreduce_floats(const sg_dp_group *g, float *x, size_t n) { allreduce(g, x, n, MPI_FLOAT, sizeof *x); }
+void sg_dp_allreduce_doubles(const sg_dp_group *g, double *x, size_t n) { allreduce(g, x, n, MPI_DOUBLE, sizeof *x); }
+void sg_dp_allreduce_ints(const sg_dp_group *g, int *x, size_t n) { allreduce(g, x, n, MPI_INT, sizeof *x); }
 
 double sg_dp_allreduce_sum(const sg_dp_group *g, double x) {
     double sum = 0.0;

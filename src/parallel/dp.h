@@ -30,6 +30,8 @@ void sg_dp_free(sg_dp_group *g);
 /* x summed over the group, in place (any length: sent in buckets MPI's int counts can hold). */
 void sg_dp_allreduce_floats(const sg_dp_group *g, float *x, size_t n);
 double sg_dp_allreduce_sum(const sg_dp_group *g, double x);
+void sg_dp_allreduce_doubles(const sg_dp_group *g, double *x, size_t n);
+void sg_dp_allreduce_ints(const sg_dp_group *g, int *x, size_t n);
 
 /* Rows [*lo, *hi) of a global batch of `rows` rows that this replica takes: contiguous blocks of
  * per_replica rows in replica order (the last replicas may get fewer, or none). */

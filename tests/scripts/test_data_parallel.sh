@@ -94,6 +94,30 @@ else echo "FAIL the dp=2 run wrote no checkpoint-7"; fail=1; fi
 n_ckpt=$(ls -d "$W"/dp2/checkpoint-* 2> /dev/null | wc -l)
 [ "$n_ckpt" = 2 ] && echo "ok   one writer: 2 checkpoints in output_dir" || { echo "FAIL $n_ckpt checkpoints"; fail=1; }
 
+# evaluation and prediction sharded over 3 replicas (7 batches of 5 rows: uneven): the metrics,
+# the loss and the predictions file equal one process's exactly, classification and regression
+awk -F'\t' 'NR == 1 {print "index\tsentence"; next} {print NR - 2 "\t" $1}' "$W/syn/SST-2/dev.tsv" > "$W/syn/SST-2/test.tsv"
+for task in sst2 stsb; do
+  PRED=(); [ $task = sst2 ] && PRED=(--do_predict)
+  EV=(--model_name_or_path builtin:tiny --task_name $task --data_dir "$W/syn" --do_eval "${PRED[@]}" --max_seq_length 32
+      --per_device_eval_batch_size 5)
+  run ev1$task 0 "${EV[@]}"
+  run ev3$task 3 "${EV[@]}" --dp 3
+  /usr/bin/python3 - "$W/ev1$task/eval_results.json" "$W/ev3$task/eval_results.json" $task <<'PY' || fail=1
+import json, sys
+try: a, b = (json.load(open(p)) for p in sys.argv[1:3])
+except (OSError, ValueError) as e: print(f"FAIL sharded evaluation {sys.argv[3]}: {e}"); sys.exit(1)
+keys = [k for k in a if "runtime" not in k and "per_second" not in k]
+diff = [k for k in keys if a[k] != b.get(k)]
+print(("FAIL " if diff or len(keys) < 3 else "ok   ") + f"{sys.argv[3]} evaluation sharded over 3 replicas = 1 process exactly: "
+      + ", ".join(f"{k} {a[k]:.6g}" for k in keys) + (f"; differ: {diff}" if diff else ""))
+sys.exit(1 if diff or len(keys) < 3 else 0)
+PY
+done
+if [ -s "$W/ev1sst2/predict_results_sst2.txt" ] && cmp -s "$W/ev1sst2/predict_results_sst2.txt" "$W/ev3sst2/predict_results_sst2.txt"; then
+  echo "ok   predict_results_sst2.txt sharded over 3 replicas = 1 process, byte for byte"
+else echo "FAIL sharded predictions differ"; fail=1; fi
+
 # a world that does not match D x P is one clear line, not a hang
 mpirun -n 2 "$SGX" run "${BASE[@]}" --per_device_train_batch_size 4 --dp 3 --output_dir "$W/bad" > "$W/bad.log" 2>&1
 rc=$?
