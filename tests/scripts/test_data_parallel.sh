@@ -8,7 +8,7 @@ set -uo pipefail
 BUILD=$(cd "$1" && pwd); SRC=$(cd "$2" && pwd)
 SGX=$BUILD/spikeglue
 command -v mpirun > /dev/null || { echo "SKIP: mpirun not installed"; exit 77; }
-[ -x "$SGX" ] || { echo "no $SGX"; exit 1; }
+[ -x "$SGX" ] && [ -x "$BUILD/tests/dp_eval_check" ] || { echo "no $SGX or $BUILD/tests/dp_eval_check"; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export OMPI_MCA_mpi_yield_when_idle=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 if [ "${SG_SANITIZED:-0}" = 1 ] || grep -qs '^SG_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
@@ -117,6 +117,11 @@ done
 if [ -s "$W/ev1sst2/predict_results_sst2.txt" ] && cmp -s "$W/ev1sst2/predict_results_sst2.txt" "$W/ev3sst2/predict_results_sst2.txt"; then
   echo "ok   predict_results_sst2.txt sharded over 3 replicas = 1 process, byte for byte"
 else echo "FAIL sharded predictions differ"; fail=1; fi
+
+# ... and it is really sharded: replica 0's result holds the rows the other replicas evaluated
+if mpirun -n 3 "$BUILD/tests/dp_eval_check" > "$W/dp_eval_check.log" 2>&1; then
+  echo "ok   sharded evaluation gathers the other replicas' rows: $(grep -o '[0-9]* of [0-9]* predictions came from' "$W/dp_eval_check.log")"
+else echo "FAIL dp_eval_check"; tail -5 "$W/dp_eval_check.log"; fail=1; fi
 
 # a world that does not match D x P is one clear line, not a hang
 mpirun -n 2 "$SGX" run "${BASE[@]}" --per_device_train_batch_size 4 --dp 3 --output_dir "$W/bad" > "$W/bad.log" 2>&1
