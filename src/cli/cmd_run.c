@@ -326,7 +326,7 @@ int sg_cmd_run(int argc, char **argv) {
     if (a.do_predict && load_split(&a, task, SG_SPLIT_TEST, a.test_file, space, a.max_predict_samples, &rm, &test)) goto fail;
 
     if (a.calibrate_batches > 0 && rm.quantized) {
-        if (sg_calibrate_steps(&rm.model, &train.enc, a.calibrate_batches, a.train_bs, a.pad_to_max)) goto fail;
+        if (sg_calibrate_steps(&rm.model, &train.enc, a.calibrate_batches, a.train_bs, a.pad_to_max, rm.dp)) goto fail;
         printf("calibrated %s quantizer steps on %d training batches\n", "every", a.calibrate_batches);
         for (int i = 0; i <= rm.model.cfg.layers * Q_PER_LAYER; i++) /* calibrated steps are not re-initialised */
             if (rm.model.quant[i].s) rm.model.quant[i].init_calls = SG_LSQ_INIT_CALLS;

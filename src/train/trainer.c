@@ -267,23 +267,6 @@ static int check_steps(const sg_model *m, int step) {
     return 0;
 }
 
-/* Data parallel: this replica's rows [lo, hi) of the global micro-batch b, padded as the whole
- * (so T and the dropout indices are those of the single-replica run); the model is told where
- * they sit, so that its loss is their share of the global mean. */
-static sg_batch replica_rows(sg_model *m, const sg_dp_group *dp, int per_replica, sg_batch b) {
-    int lo, hi;
-    sg_dp_rows(dp, b.B, per_replica, &lo, &hi);
-    m->row_offset = lo;
-    m->global_rows = b.B;
-    const size_t at = (size_t)lo * (size_t)b.T;
-    b.ids += at;
-    b.mask += at;
-    if (b.labels) b.labels += lo;
-    if (b.targets) b.targets += lo;
-    b.B = hi - lo; /* may be 0 in an epoch's last, short micro-batch: the replica still joins every reduction */
-    return b;
-}
-
 /* One optimizer step: the micro-batches [first, first + count) of the epoch's order, each loss
  * scaled 1 / count (HF: loss / current_gradient_accumulation_steps). The backward pass adds
  * into the gradients, so the scale is folded into the clipping factor AdamW applies.
@@ -299,7 +282,7 @@ static int optimizer_step(sg_trainer *t, const int *order, int first, int count,
         int start = (first + j) * t->micro_rows;
         int rows = t->train->n - start < t->micro_rows ? t->train->n - start : t->micro_rows;
         sg_batch b = sg_gather_batch(t->train, order, start, rows, c->pad_to_max, bb);
-        if (c->dp) b = replica_rows(m, c->dp, c->batch_size, b);
+        if (c->dp) b = sg_replica_rows(m, c->dp, c->batch_size, b);
         m->step = (uint64_t)t->global_step * (uint64_t)t->grad_accum + (uint64_t)j; /* a dropout stream per micro-batch */
         float loss = sg_model_forward(m, &b, 1);
         if (!isfinite(loss) && !c->dp) /* data parallel: checked once summed, so that every replica stops */
