@@ -142,6 +142,10 @@ static void embed_backward(sg_model *m, const sg_batch *b) {
 
 void sg_model_backward(sg_model *m, const sg_batch *b) {
     head_backward(m, b);
-    for (int l = m->cfg.layers - 1; l >= 0; l--) layer_backward(m, l, b);
+    if (m->grads_ready) m->grads_ready(m->grads_ready_ctx, m->cfg.layers);
+    for (int l = m->cfg.layers - 1; l >= 0; l--) {
+        layer_backward(m, l, b);
+        if (m->grads_ready) m->grads_ready(m->grads_ready_ctx, l);
+    }
     embed_backward(m, b);
 }

@@ -87,6 +87,11 @@ typedef struct {
      * global rows, the loss is this part's share of the global mean (sum / global_rows), and LSQ
      * step gradients use the global tensor's numel, so the parts' gradients sum to the global batch's. */
     int row_offset, global_rows;
+    /* Set from above (NULL: none): called by sg_model_backward as soon as a part's gradients are
+     * final for this backward: part = layers (the classifier head), then each encoder layer l from
+     * the last down to 0. Data parallelism starts summing them while the backward goes on. */
+    void (*grads_ready)(void *ctx, int part);
+    void *grads_ready_ctx;
 } sg_model;
 
 int sg_model_create(sg_model *m, const sg_model_config *cfg);

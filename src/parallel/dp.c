@@ -4,6 +4,7 @@
 #include "core/error.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 int sg_dp_init(int D, int P, sg_dp_group *g) {
@@ -80,4 +81,39 @@ void sg_dp_attach_lsq(sg_model *m, sg_dp_group *g) {
     g->lsq.ctx = g;
     for (int i = 0; m->quant && i <= m->cfg.layers * Q_PER_LAYER; i++)
         if (m->quant[i].s) m->quant[i].reducer = &g->lsq;
+}
+
+int sg_dp_sum_init(sg_dp_sum *s, const sg_dp_group *g) {
+    memset(s, 0, sizeof *s);
+    s->g = g;
+    return 0;
+}
+
+int sg_dp_sum_start(sg_dp_sum *s, float *x, size_t n) {
+    const size_t bucket = (size_t)1 << 24;
+    for (size_t at = 0; at < n; at += bucket) {
+        if (s->pending == s->cap) { /* grows during the first step only: the same parts every step */
+            int cap = s->cap ? 2 * s->cap : 64;
+            MPI_Request *r = realloc(s->req, sizeof *r * (size_t)cap);
+            if (!r) return sg_fail("out of memory for data-parallel requests");
+            s->req = r;
+            s->cap = cap;
+        }
+        size_t k = n - at < bucket ? n - at : bucket;
+        MPI_Iallreduce(MPI_IN_PLACE, x + at, (int)k, MPI_FLOAT, MPI_SUM, s->g->comm, &s->req[s->pending++]);
+    }
+    int done;
+    MPI_Testall(s->pending, s->req, &done, MPI_STATUSES_IGNORE);
+    return 0;
+}
+
+void sg_dp_sum_wait(sg_dp_sum *s) {
+    MPI_Waitall(s->pending, s->req, MPI_STATUSES_IGNORE);
+    s->pending = 0;
+}
+
+void sg_dp_sum_free(sg_dp_sum *s) {
+    if (s->pending) sg_dp_sum_wait(s);
+    free(s->req);
+    memset(s, 0, sizeof *s);
 }

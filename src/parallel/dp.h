@@ -33,6 +33,19 @@ double sg_dp_allreduce_sum(const sg_dp_group *g, double x);
 void sg_dp_allreduce_doubles(const sg_dp_group *g, double *x, size_t n);
 void sg_dp_allreduce_ints(const sg_dp_group *g, int *x, size_t n);
 
+/* Sums started while other work goes on (MPI_Iallreduce in buckets) and waited for together. */
+typedef struct {
+    const sg_dp_group *g;
+    MPI_Request *req;
+    int pending, cap;
+} sg_dp_sum;
+int sg_dp_sum_init(sg_dp_sum *s, const sg_dp_group *g);
+/* Start summing x[0, n) in place over the group; x must not be touched until sg_dp_sum_wait.
+ * Also lets the sums started earlier progress (MPI moves data only inside MPI calls). 0 / -1. */
+int sg_dp_sum_start(sg_dp_sum *s, float *x, size_t n);
+void sg_dp_sum_wait(sg_dp_sum *s);
+void sg_dp_sum_free(sg_dp_sum *s);
+
 /* Rows [*lo, *hi) of a global batch of `rows` rows that this replica takes: contiguous blocks of
  * per_replica rows in replica order (the last replicas may get fewer, or none). */
 void sg_dp_rows(const sg_dp_group *g, int rows, int per_replica, int *lo, int *hi);

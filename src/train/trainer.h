@@ -71,6 +71,8 @@ struct sg_trainer {
     void *ctx;
     double train_seconds;
     int interrupted;
+    sg_dp_sum grad_sum;        /* data parallel: the gradient sums in flight during the last backward of a step */
+    int grad_sum_failed;
 };
 
 int sg_trainer_init(sg_trainer *t, const sg_train_config *cfg, sg_model *m, const sg_encoded *train);
