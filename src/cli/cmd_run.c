@@ -13,6 +13,7 @@
 #include "data/tokenizer.h"
 #include "hub/fetch.h"
 #include "io/checkpoint.h"
+#include "parallel/dp.h"
 #include "parallel/tp.h"
 #include "quant/model_levels.h"
 #include "train/calibrate.h"
@@ -39,6 +40,7 @@ typedef struct {
     int levels[4097];     /* per quantizable module; enough for 1024 layers */
     int quantized, unfold_level;
     int max_seq_length; /* --max_seq_length, clamped to the model's positions */
+    const sg_dp_group *dp; /* --dp: evaluation and prediction are sharded over the replicas; NULL: off */
 } run_model;
 
 /* vocab.json and merges.txt both there (half a tokenizer is loaded, so that it fails naming the
@@ -172,11 +174,11 @@ typedef struct {
 
 static int evaluate_into(eval_ctx *ec, cJSON *obj) {
     sg_eval_result r;
-    if (sg_evaluate(&ec->rm->model, &ec->dev->enc, ec->task->metrics, ec->a->eval_bs, &r)) return -1;
+    if (sg_evaluate_dp(&ec->rm->model, &ec->dev->enc, ec->task->metrics, ec->a->eval_bs, ec->rm->dp, &r)) return -1;
     sg_results_add_eval(obj, "eval", "", &r, ec->a->eval_bs);
     sg_eval_result_free(&r);
     if (ec->dev_mm && ec->dev_mm->loaded) { /* MNLI: mismatched, reported with the _mm suffix as HF */
-        if (sg_evaluate(&ec->rm->model, &ec->dev_mm->enc, ec->task->metrics, ec->a->eval_bs, &r)) return -1;
+        if (sg_evaluate_dp(&ec->rm->model, &ec->dev_mm->enc, ec->task->metrics, ec->a->eval_bs, ec->rm->dp, &r)) return -1;
         sg_results_add_eval(obj, "eval", "_mm", &r, ec->a->eval_bs);
         sg_eval_result_free(&r);
     }
@@ -193,7 +195,7 @@ static int trainer_save_extra(void *ctx, const char *dir) { return copy_tokenize
 static int write_predictions(const sg_run_args *a, const sg_glue_task *task, run_model *rm, split_data *test) {
     sg_eval_result r;
     /* predictions need no labels: a labelled split is evaluated too, but only the predictions are written */
-    if (sg_evaluate(&rm->model, &test->enc, task->metrics, a->eval_bs, &r)) return -1;
+    if (sg_evaluate_dp(&rm->model, &test->enc, task->metrics, a->eval_bs, rm->dp, &r)) return -1;
     char path[4200];
     snprintf(path, sizeof path, "%s/predict_results_%s.txt", a->output_dir, task->name);
     /* a line: index (<= 11 chars), tab, a label name (< SG_LABEL_NAME_MAX) or a score, newline */
@@ -236,7 +238,8 @@ int sg_cmd_run(int argc, char **argv) {
     run_model rm;
     memset(&rm, 0, sizeof rm);
     sg_tp_group tpg;
-    int tp_on = 0;
+    sg_dp_group dpg;
+    int tp_on = 0, dp_on = 0, writer = 1;
     char tp_scratch[] = "/tmp/spikeglue-tp-XXXXXX";
     int status = 1;
     if (a.task) {
@@ -278,23 +281,34 @@ int sg_cmd_run(int argc, char **argv) {
     int made_output_dir = stat(a.output_dir, &out_st) != 0;
     if (sg_mkdirs(a.output_dir)) return sg_print_error(), 1;
     if (setup_model(&a, task, &rm)) goto fail;
+    if (a.dp > 0) { /* data parallel: first, so that it owns MPI (tp's group is set up inside it) */
+        if (sg_dp_init(a.dp, a.tp > 0 ? a.tp : 1, &dpg)) goto fail;
+        dp_on = 1;
+        sg_dp_attach_lsq(&rm.model, &dpg);
+        rm.dp = &dpg;
+        writer = dpg.rank == 0;
+    }
     if (a.tp > 0) { /* tensor parallel: after loading, keep this rank's rows of every linear weight */
         if (sg_tp_init(a.tp, &tpg)) goto fail;
         tp_on = 1;
         if (sg_tp_model_attach(&rm.model, &tpg, NULL)) goto fail;
-        if (tpg.rank != 0) { /* one writer per group: the others write into a private scratch directory, quietly */
-            if (!mkdtemp(tp_scratch)) {
-                sg_fail("tensor parallel: cannot create a scratch directory in /tmp");
-                goto fail;
-            }
-            a.output_dir = tp_scratch;
-            if (!freopen("/dev/null", "w", stdout)) {
-                sg_fail("tensor parallel: cannot silence stdout");
-                goto fail;
-            }
-        }
-        printf("tensor parallel: group %d of %d, %d ranks on a 1 x %d BLACS grid\n", tpg.group, tpg.groups, tpg.size, tpg.size);
+        writer = writer && tpg.rank == 0;
     }
+    if (!writer) { /* one writer: the others write into a private scratch directory, quietly */
+        if (!mkdtemp(tp_scratch)) {
+            sg_fail("%s parallel: cannot create a scratch directory in /tmp", tp_on ? "tensor" : "data");
+            goto fail;
+        }
+        a.output_dir = tp_scratch;
+        if (!freopen("/dev/null", "w", stdout)) {
+            sg_fail("%s parallel: cannot silence stdout", tp_on ? "tensor" : "data");
+            goto fail;
+        }
+    }
+    if (tp_on)
+        printf("tensor parallel: group %d of %d, %d ranks on a 1 x %d BLACS grid\n", tpg.group, tpg.groups, tpg.size, tpg.size);
+    if (dp_on)
+        printf("data parallel: %d replicas, each %d of every %d training rows\n", dpg.size, a.train_bs, dpg.size * a.train_bs);
     printf("model: %s%s, %d layers x %d, %s; task %s; tokenizer %s; %d threads; BLAS OpenBLAS %s%s; kernels %s\n", a.model,
            rm.quantized ? " (quantized)" : "", rm.model.cfg.layers, rm.model.cfg.hidden,
            rm.model.cfg.act == SG_ACT_RELU ? "relu" : "gelu", task->name, rm.tokenizer_dir[0] ? rm.tokenizer_dir : "built-in bytes",
@@ -313,7 +327,7 @@ int sg_cmd_run(int argc, char **argv) {
     if (a.do_predict && load_split(&a, task, SG_SPLIT_TEST, a.test_file, space, a.max_predict_samples, &rm, &test)) goto fail;
 
     if (a.calibrate_batches > 0 && rm.quantized) {
-        if (sg_calibrate_steps(&rm.model, &train.enc, a.calibrate_batches, a.train_bs, a.pad_to_max)) goto fail;
+        if (sg_calibrate_steps(&rm.model, &train.enc, a.calibrate_batches, a.train_bs, a.pad_to_max, rm.dp)) goto fail;
         printf("calibrated %s quantizer steps on %d training batches\n", "every", a.calibrate_batches);
         for (int i = 0; i <= rm.model.cfg.layers * Q_PER_LAYER; i++) /* calibrated steps are not re-initialised */
             if (rm.model.quant[i].s) rm.model.quant[i].init_calls = SG_LSQ_INIT_CALLS;
@@ -326,6 +340,7 @@ int sg_cmd_run(int argc, char **argv) {
         if (sg_run_args_check_steps(&a, train.enc.n)) goto fail_all;
         sg_train_config tc;
         sg_run_args_train_config(&a, &tc);
+        tc.dp = dp_on ? &dpg : NULL;
         sg_trainer t;
         if (sg_trainer_init(&t, &tc, &rm.model, &train.enc)) goto fail_all;
         t.eval = a.eval_strategy_v != SG_STRATEGY_NO ? eval_callback : NULL;
@@ -387,7 +402,7 @@ int sg_cmd_run(int argc, char **argv) {
             printf("tensor parallel: the spiking simulation is not distributed; running it at tp=1 on group rank 0\n");
         }
         /* everything a run writes goes under output_dir; --model_weights_path is an input */
-        if ((!tp_on || tpg.rank == 0) &&
+        if (writer &&
             sg_run_snn(&rm.model, rm.unfold_level, a.snn_eval ? &dev.enc : NULL, task->metrics, a.eval_bs, a.snn_max_steps,
                        a.output_dir, all))
             goto fail_all;
@@ -409,9 +424,8 @@ done:
     free_split(&test);
     free_model(&rm);
     if (status != 0 && made_output_dir) rmdir(a.output_dir); /* fails, as it should, unless empty */
-    if (tp_on) { /* after free_model: the model refers to the group */
-        if (a.output_dir == tp_scratch) sg_remove_tree(tp_scratch);
-        sg_tp_free(&tpg);
-    }
+    if (a.output_dir == tp_scratch) sg_remove_tree(tp_scratch);
+    if (tp_on) sg_tp_free(&tpg); /* after free_model: the model refers to the group */
+    if (dp_on) sg_dp_free(&dpg); /* last: it may own MPI */
     return status;
 }

@@ -93,6 +93,7 @@ static const run_flag k_run_flags[] = {
     F("lsq_calibrate_batches", SG_FLAG_INT, calibrate_batches, "initialise LSQ steps from N training batches (0: s = 1.0)"),
     F("threads", SG_FLAG_INT, threads, "OpenMP/BLAS threads (0: OMP_NUM_THREADS or all cores)"),
     F("tp", SG_FLAG_INT, tp, "tensor parallel: share every linear layer among groups of P MPI ranks (run under mpirun -n P)"),
+    F("dp", SG_FLAG_INT, dp, "data parallel: D replicas split every global batch of D x per_device_train_batch_size rows (mpirun -n D, or D x P with --tp P)"),
     /* run_glue.py command lines: accepted; where they cannot mean anything here, one line says so */
     F("trust_remote_code", SG_FLAG_BOOL, trust_remote_code, "no effect: no code is downloaded, spikeglue's own RoBERTa runs"),
     F("use_fast_tokenizer", SG_FLAG_BOOL, use_fast_tokenizer, "no effect: one exact byte-level BPE tokenizer"),
@@ -276,7 +277,7 @@ static int check_numbers(const sg_run_args *a) {
                   {"max_predict_samples", a->max_predict_samples}, {"logging_steps", a->logging_steps},
                   {"save_steps", a->save_steps}, {"eval_steps", a->eval_steps}, {"save_total_limit", a->save_total_limit},
                   {"snn_max_steps", a->snn_max_steps}, {"lsq_calibrate_batches", a->calibrate_batches},
-                  {"threads", a->threads}, {"tp", a->tp}, {"dataloader_num_workers", a->dataloader_num_workers}};
+                  {"threads", a->threads}, {"tp", a->tp}, {"dp", a->dp}, {"dataloader_num_workers", a->dataloader_num_workers}};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         if (counts[i].value < 0) return sg_fail("--%s %d is negative", counts[i].flag, counts[i].value);
     if (a->snn_max_steps == 0) return sg_fail("--snn_max_steps must be at least 1");

@@ -20,7 +20,7 @@ typedef struct {
     const char *eval_strategy, *evaluation_strategy, *save_strategy, *logging_strategy, *lr_scheduler_type,
         *lr_scheduler_kwargs, *metric_for_best_model, *optim, *log_level, *deepspeed;
     /* ours: quantization, spiking network, parallelism */
-    int convert_to_snn, snn_eval, snn_max_steps, calibrate_batches, threads, tp;
+    int convert_to_snn, snn_eval, snn_max_steps, calibrate_batches, threads, tp, dp;
     /* accepted for run_glue.py command lines; each says in one line what happens instead */
     int trust_remote_code, use_fast_tokenizer, dataloader_num_workers, no_cuda, use_cpu, fp16, bf16, push_to_hub;
     const char *ignored_string, *no_effect_string;

@@ -9,8 +9,11 @@
 #include <string.h>
 
 /* Straight-through backward of quantizer q in place on d (its input was x); accumulates d(s). */
-static void unquantize_grad(sg_model *m, sg_lsq *q, const float *x, float *d, size_t n) {
-    if (q) sg_lsq_backward(q, x, d, d, n, m->grads + (q->s - m->params));
+static void unquantize_grad(sg_model *m, const sg_batch *b, sg_lsq *q, const float *x, float *d, size_t n) {
+    if (!q) return;
+    /* data parallel: this batch is part of a global one, whose numel sets the gradient's scale */
+    size_t numel = m->global_rows > 0 && b->B > 0 ? n / (size_t)b->B * (size_t)m->global_rows : n;
+    sg_lsq_backward_part(q, x, d, d, n, numel, m->grads + (q->s - m->params));
 }
 
 /* Gradient of the mean loss w.r.t. the logits, then the head; leaves d(encoder output) in d_x. */
@@ -24,23 +27,25 @@ static void head_backward(sg_model *m, const sg_batch *b) {
     float *dlogits = a->d_cls, *dt = dlogits + (size_t)B * L, *dx_cls = dt + (size_t)B * C;
     for (int i = 0; i < B; i++) {
         if (c->problem == SG_PROBLEM_REGRESSION) {
-            dlogits[i] = 2.0f * (a->logits[i] - b->targets[i]) / (float)B;
+            dlogits[i] = 2.0f * (a->logits[i] - b->targets[i]) / (float)sg_loss_rows(m, B);
         } else {
             for (int j = 0; j < L; j++)
-                dlogits[i * L + j] = (a->probs[i * L + j] - off - (j == b->labels[i] ? 1.0f - eps : 0.0f)) / (float)B;
+                dlogits[i * L + j] = (a->probs[i * L + j] - off - (j == b->labels[i] ? 1.0f - eps : 0.0f)) / (float)sg_loss_rows(m, B);
         }
     }
     int ow = sg_param_index_classifier(c, C_OW), ob = sg_param_index_classifier(c, C_OB);
     int dw = sg_param_index_classifier(c, C_DW), db = sg_param_index_classifier(c, C_DB);
     sg_model_linear_backward(m, ow, ob, dt, 0.0f, dlogits, a->cls_t, B);
-    sg_dropout_backward(dt, 0, dt, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_MID));
+    sg_dropout_backward_at(dt, 0, dt, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_MID),
+                           sg_dropout_first(m, (size_t)C));
     for (int i = 0; i < B * C; i++) {
         float t = tanhf(a->cls_h[i]);
         dt[i] *= 1.0f - t * t;
     }
-    unquantize_grad(m, sg_model_quant(m, c->layers, 0), a->cls_h_pre, dt, (size_t)B * C);
+    unquantize_grad(m, b, sg_model_quant(m, c->layers, 0), a->cls_h_pre, dt, (size_t)B * C);
     sg_model_linear_backward(m, dw, db, dx_cls, 0.0f, dt, a->cls_x, B);
-    sg_dropout_backward(dx_cls, 0, dx_cls, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_IN));
+    sg_dropout_backward_at(dx_cls, 0, dx_cls, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_IN),
+                           sg_dropout_first(m, (size_t)C));
     memset(a->d_x, 0, sizeof(float) * (size_t)B * T * C);
     for (int i = 0; i < B; i++) memcpy(a->d_x + (size_t)i * T * C, dx_cls + (size_t)i * C, sizeof(float) * C);
 }
@@ -56,16 +61,16 @@ static void self_attention_backward(sg_model *m, int l, const sg_batch *b, sg_la
     const float *p = (pa > 0.0f || qa) ? la->att_p : la->att;
     sg_attention_context_backward(a->d_att, a->d_qkv + 2 * NC, a->d_ctx, p, la->qkv + 2 * NC, b->B, b->T, C, c->heads,
                                   a->threads);
-    uint64_t stream = sg_dropout_stream(m->step, l, SG_SITE_ATT);
+    uint64_t stream = sg_dropout_stream(m->step, l, SG_SITE_ATT), first = sg_dropout_first(m, (size_t)c->heads * b->T * b->T);
     if (qa) { /* attn_quan's input was dropout(att): rebuild it instead of keeping it */
-        sg_dropout_forward(a->d_att2, la->att, BHTT, pa, m->dropout_seed, stream);
-        unquantize_grad(m, qa, a->d_att2, a->d_att, BHTT);
+        sg_dropout_forward_at(a->d_att2, la->att, BHTT, pa, m->dropout_seed, stream, first);
+        unquantize_grad(m, b, qa, a->d_att2, a->d_att, BHTT);
     }
-    if (pa > 0.0f) sg_dropout_backward(a->d_att, 0, a->d_att, BHTT, pa, m->dropout_seed, stream);
+    if (pa > 0.0f) sg_dropout_backward_at(a->d_att, 0, a->d_att, BHTT, pa, m->dropout_seed, stream, first);
     sg_attention_probs_backward(a->d_qkv, a->d_qkv + NC, a->d_att, la->att, la->qkv, la->qkv + NC, b->B, b->T, C,
                                 c->heads, a->threads);
     for (int part = 0; part < 3; part++)
-        unquantize_grad(m, sg_model_quant(m, l, Q_QUERY + part), la->qkv_pre + part * NC, a->d_qkv + part * NC, NC);
+        unquantize_grad(m, b, sg_model_quant(m, l, Q_QUERY + part), la->qkv_pre + part * NC, a->d_qkv + part * NC, NC);
 }
 
 /* In: d_x = d(layer output). Out: d_x = d(layer input). */
@@ -80,25 +85,27 @@ static void layer_backward(sg_model *m, int l, const sg_batch *b) {
 #define G(k) sg_model_grad(m, sg_param_index_layer(c, l, k))
 #define IDX(k) sg_param_index_layer(c, l, k)
     /* out = quant(LN2(res2)), res2 = h1 + drop(quant(W2·act + b2)) */
-    unquantize_grad(m, sg_model_quant(m, l, Q_FFN_OUT_LN), la->out_pre, a->d_x, NC);
+    unquantize_grad(m, b, sg_model_quant(m, l, Q_FFN_OUT_LN), la->out_pre, a->d_x, NC);
     sg_layernorm_backward(a->d_x2, 0, G(L_LN2W), G(L_LN2B), a->d_x, la->res2, W(L_LN2W), la->ln2_mean, la->ln2_rstd, N, C,
                           a->scratch, a->threads);
-    sg_dropout_backward(a->d_x, 0, a->d_x2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT));
-    unquantize_grad(m, sg_model_quant(m, l, Q_FFN_OUT), la->fc2_pre, a->d_x, NC);
+    sg_dropout_backward_at(a->d_x, 0, a->d_x2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT),
+                           sg_dropout_first(m, (size_t)b->T * C));
+    unquantize_grad(m, b, sg_model_quant(m, l, Q_FFN_OUT), la->fc2_pre, a->d_x, NC);
     sg_model_linear_backward(m, IDX(L_OW), IDX(L_OB), a->d_ffn, 0.0f, a->d_x, la->act, N);
     if (c->act == SG_ACT_RELU) sg_relu_backward(a->d_ffn, a->d_ffn, la->act, NF); /* act > 0 iff its input > 0 */
     else sg_gelu_backward(a->d_ffn, a->d_ffn, la->fc1, NF);
-    unquantize_grad(m, sg_model_quant(m, l, Q_INTER), la->fc1, a->d_ffn, NF);
+    unquantize_grad(m, b, sg_model_quant(m, l, Q_INTER), la->fc1, a->d_ffn, NF);
     /* d_x2 holds d(h1) from the residual; the FFN path adds onto it */
     sg_model_linear_backward(m, IDX(L_IW), IDX(L_IB), a->d_x2, 1.0f, a->d_ffn, la->h1, N);
     /* h1 = quant(LN1(res1)), res1 = x_in + drop(quant(Wo·ctx + bo)) */
-    unquantize_grad(m, sg_model_quant(m, l, Q_ATTN_OUT_LN), la->h1_pre, a->d_x2, NC);
+    unquantize_grad(m, b, sg_model_quant(m, l, Q_ATTN_OUT_LN), la->h1_pre, a->d_x2, NC);
     sg_layernorm_backward(a->d_x, 0, G(L_LN1W), G(L_LN1B), a->d_x2, la->res1, W(L_LN1W), la->ln1_mean, la->ln1_rstd, N, C,
                           a->scratch, a->threads);
-    sg_dropout_backward(a->d_x2, 0, a->d_x, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT));
-    unquantize_grad(m, sg_model_quant(m, l, Q_ATTN_OUT), la->ao_pre, a->d_x2, NC);
+    sg_dropout_backward_at(a->d_x2, 0, a->d_x, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT),
+                           sg_dropout_first(m, (size_t)b->T * C));
+    unquantize_grad(m, b, sg_model_quant(m, l, Q_ATTN_OUT), la->ao_pre, a->d_x2, NC);
     sg_model_linear_backward(m, IDX(L_AOW), IDX(L_AOB), a->d_ctx, 0.0f, a->d_x2, la->ctx, N);
-    unquantize_grad(m, sg_model_quant(m, l, Q_AFTER_ATTN), la->ctx_pre, a->d_ctx, NC);
+    unquantize_grad(m, b, sg_model_quant(m, l, Q_AFTER_ATTN), la->ctx_pre, a->d_ctx, NC);
     self_attention_backward(m, l, b, la);
     /* d_x (residual path) += d(q|k|v)·W */
     for (int part = 0; part < 3; part++)
@@ -112,8 +119,8 @@ static void embed_backward(sg_model *m, const sg_batch *b) {
     const sg_model_config *c = &m->cfg;
     sg_acts *a = &m->acts;
     const int N = b->B * b->T, C = c->hidden;
-    sg_dropout_backward(a->d_x, 0, a->d_x, (size_t)N * C, c->hidden_dropout, m->dropout_seed,
-                        sg_dropout_stream(m->step, -1, SG_SITE_EMB));
+    sg_dropout_backward_at(a->d_x, 0, a->d_x, (size_t)N * C, c->hidden_dropout, m->dropout_seed,
+                           sg_dropout_stream(m->step, -1, SG_SITE_EMB), sg_dropout_first(m, (size_t)b->T * C));
     sg_layernorm_backward(a->d_x2, 0, sg_model_grad(m, P_EMB_LN_W), sg_model_grad(m, P_EMB_LN_B), a->d_x, a->emb,
                           sg_model_param(m, P_EMB_LN_W), a->emb_mean, a->emb_rstd, N, C, a->scratch, a->threads);
     float *gw = sg_model_grad(m, P_WORD), *gp = sg_model_grad(m, P_POS), *gt = sg_model_grad(m, P_TYPE);
@@ -135,6 +142,10 @@ static void embed_backward(sg_model *m, const sg_batch *b) {
 
 void sg_model_backward(sg_model *m, const sg_batch *b) {
     head_backward(m, b);
-    for (int l = m->cfg.layers - 1; l >= 0; l--) layer_backward(m, l, b);
+    if (m->grads_ready) m->grads_ready(m->grads_ready_ctx, m->cfg.layers);
+    for (int l = m->cfg.layers - 1; l >= 0; l--) {
+        layer_backward(m, l, b);
+        if (m->grads_ready) m->grads_ready(m->grads_ready_ctx, l);
+    }
     embed_backward(m, b);
 }

@@ -4,26 +4,29 @@
 
 /* The mask is recomputed from the counter-based generator in the backward pass; its 64-bit hash
  * vectorizes only with AVX-512 (core/simd.h), so these loops have AVX-512/AVX2 versions. */
-SG_ISA_BODY void dropout_range_body(float *out, const float *inp, size_t lo, size_t hi, float p, uint64_t key) {
+SG_ISA_BODY void dropout_range_body(float *out, const float *inp, size_t lo, size_t hi, float p, uint64_t key,
+                                    uint64_t first) {
     const float keep = 1.0f / (1.0f - p); /* sg_dropout_scale, hoisted */
-    for (size_t i = lo; i < hi; i++) out[i] = inp[i] * (sg_uniform_at(key, i) >= p ? keep : 0.0f);
+    for (size_t i = lo; i < hi; i++) out[i] = inp[i] * (sg_uniform_at(key, first + i) >= p ? keep : 0.0f);
 }
 
-SG_ISA_VERSIONS_VOID(dropout_range, (float *out, const float *inp, size_t lo, size_t hi, float p, uint64_t key),
-                     (out, inp, lo, hi, p, key))
+SG_ISA_VERSIONS_VOID(dropout_range,
+                     (float *out, const float *inp, size_t lo, size_t hi, float p, uint64_t key, uint64_t first),
+                     (out, inp, lo, hi, p, key, first))
 
 SG_ISA_BODY void dropout_backward_range_body(float *dinp, int accumulate, const float *dout, size_t lo, size_t hi,
-                                             float p, uint64_t key) {
+                                             float p, uint64_t key, uint64_t first) {
     const float keep = 1.0f / (1.0f - p);
     for (size_t i = lo; i < hi; i++) {
-        float g = dout[i] * (sg_uniform_at(key, i) >= p ? keep : 0.0f);
+        float g = dout[i] * (sg_uniform_at(key, first + i) >= p ? keep : 0.0f);
         dinp[i] = accumulate ? dinp[i] + g : g;
     }
 }
 
 SG_ISA_VERSIONS_VOID(dropout_backward_range,
-                     (float *dinp, int accumulate, const float *dout, size_t lo, size_t hi, float p, uint64_t key),
-                     (dinp, accumulate, dout, lo, hi, p, key))
+                     (float *dinp, int accumulate, const float *dout, size_t lo, size_t hi, float p, uint64_t key,
+                      uint64_t first),
+                     (dinp, accumulate, dout, lo, hi, p, key, first))
 
 static sg_dropout_observer g_observer;
 static void *g_observer_ctx;
@@ -34,6 +37,16 @@ void sg_dropout_set_observer(sg_dropout_observer observer, void *ctx) {
 }
 
 void sg_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t stream) {
+    sg_dropout_forward_at(out, inp, n, p, seed, stream, 0);
+}
+
+void sg_dropout_backward(float *dinp, int accumulate, const float *dout, size_t n, float p, uint64_t seed,
+                         uint64_t stream) {
+    sg_dropout_backward_at(dinp, accumulate, dout, n, p, seed, stream, 0);
+}
+
+void sg_dropout_forward_at(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t stream,
+                           uint64_t first) {
     if (p <= 0.0f) {
         if (out != inp)
 #pragma omp parallel for schedule(static)
@@ -51,12 +64,12 @@ void sg_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_
     {
         size_t lo, hi;
         sg_thread_share(n, &lo, &hi);
-        dropout_range(out, inp, lo, hi, p, key);
+        dropout_range(out, inp, lo, hi, p, key, first);
     }
 }
 
-void sg_dropout_backward(float *dinp, int accumulate, const float *dout, size_t n, float p, uint64_t seed,
-                         uint64_t stream) {
+void sg_dropout_backward_at(float *dinp, int accumulate, const float *dout, size_t n, float p, uint64_t seed,
+                            uint64_t stream, uint64_t first) {
     if (p <= 0.0f) {
 #pragma omp parallel for schedule(static)
         for (size_t i = 0; i < n; i++) dinp[i] = accumulate ? dinp[i] + dout[i] : dout[i];
@@ -67,6 +80,6 @@ void sg_dropout_backward(float *dinp, int accumulate, const float *dout, size_t 
     {
         size_t lo, hi;
         sg_thread_share(n, &lo, &hi);
-        dropout_backward_range(dinp, accumulate, dout, lo, hi, p, key);
+        dropout_backward_range(dinp, accumulate, dout, lo, hi, p, key, first);
     }
 }

@@ -40,8 +40,8 @@ static void embed(sg_model *m, const sg_batch *b, float *x_out) {
     }
     sg_layernorm_forward(a->emb_ln, a->emb_mean, a->emb_rstd, a->emb, sg_model_param(m, P_EMB_LN_W),
                          sg_model_param(m, P_EMB_LN_B), N, C, c->ln_eps);
-    sg_dropout_forward(x_out, a->emb_ln, (size_t)N * C, a->training_now ? c->hidden_dropout : 0.0f, m->dropout_seed,
-                       sg_dropout_stream(m->step, -1, SG_SITE_EMB));
+    sg_dropout_forward_at(x_out, a->emb_ln, (size_t)N * C, a->training_now ? c->hidden_dropout : 0.0f, m->dropout_seed,
+                          sg_dropout_stream(m->step, -1, SG_SITE_EMB), sg_dropout_first(m, (size_t)b->T * C));
 }
 
 static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts *la) {
@@ -62,7 +62,8 @@ static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts 
     sg_lsq *qa = sg_model_quant(m, l, Q_ATTN);
     const float *p = la->att;
     if (pa > 0.0f) {
-        sg_dropout_forward(la->att_p, la->att, BHTT, pa, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT));
+        sg_dropout_forward_at(la->att_p, la->att, BHTT, pa, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT),
+                              sg_dropout_first(m, (size_t)c->heads * b->T * b->T));
         quantize(m, qa, la->att_p, la->att_p, BHTT);
         p = la->att_p;
     } else if (qa) { /* no dropout: quantize straight from the probabilities */
@@ -90,7 +91,8 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
     float *ao = site(q, la->ao_pre, la->res1);
     sg_model_linear_forward(m, IDX(L_AOW), IDX(L_AOB), ao, la->ctx, N);
     quantize(m, q, ao, la->res1, NC);
-    sg_dropout_forward(la->res1, la->res1, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT));
+    sg_dropout_forward_at(la->res1, la->res1, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT),
+                          sg_dropout_first(m, (size_t)b->T * C));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < NC; i++) la->res1[i] += la->x_in[i];
     q = sg_model_quant(m, l, Q_ATTN_OUT_LN);
@@ -116,7 +118,8 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
     float *fc2 = site(q, la->fc2_pre, la->res2);
     sg_model_linear_forward(m, IDX(L_OW), IDX(L_OB), fc2, la->act, N);
     quantize(m, q, fc2, la->res2, NC);
-    sg_dropout_forward(la->res2, la->res2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT));
+    sg_dropout_forward_at(la->res2, la->res2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT),
+                          sg_dropout_first(m, (size_t)b->T * C));
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < NC; i++) la->res2[i] += la->h1[i];
     q = sg_model_quant(m, l, Q_FFN_OUT_LN);
@@ -133,13 +136,15 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
     const int B = b->B, T = b->T, C = c->hidden, L = c->num_labels;
     const float ph = a->training_now ? sg_classifier_dropout(c) : 0.0f;
     for (int i = 0; i < B; i++) memcpy(a->cls_x + (size_t)i * C, x + (size_t)i * T * C, sizeof(float) * C); /* <s> */
-    sg_dropout_forward(a->cls_x, a->cls_x, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_IN));
+    sg_dropout_forward_at(a->cls_x, a->cls_x, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_IN),
+                          sg_dropout_first(m, (size_t)C));
     sg_lsq *q = sg_model_quant(m, c->layers, 0);
     float *h = site(q, a->cls_h_pre, a->cls_h);
     sg_model_linear_forward(m, sg_param_index_classifier(c, C_DW), sg_param_index_classifier(c, C_DB), h, a->cls_x, B);
     quantize(m, q, h, a->cls_h, (size_t)B * C);
     for (int i = 0; i < B * C; i++) a->cls_t[i] = tanhf(a->cls_h[i]);
-    sg_dropout_forward(a->cls_t, a->cls_t, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_MID));
+    sg_dropout_forward_at(a->cls_t, a->cls_t, (size_t)B * C, ph, m->dropout_seed, sg_dropout_stream(m->step, -1, SG_SITE_CLS_MID),
+                          sg_dropout_first(m, (size_t)C));
     sg_model_linear_forward(m, sg_param_index_classifier(c, C_OW), sg_param_index_classifier(c, C_OB), a->logits, a->cls_t, B);
     double loss = 0.0;
     if (c->problem == SG_PROBLEM_REGRESSION) {
@@ -148,7 +153,7 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
             double d = (double)a->logits[i] - (double)b->targets[i];
             loss += d * d;
         }
-        return (float)(loss / B);
+        return (float)(loss / sg_loss_rows(m, B));
     }
     const double eps = m->label_smoothing;
     for (int i = 0; i < B; i++) { /* softmax kept for backward and for predictions */
@@ -169,7 +174,7 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
         }
         loss += nll;
     }
-    return b->labels ? (float)(loss / B) : 0.0f;
+    return b->labels ? (float)(loss / sg_loss_rows(m, B)) : 0.0f;
 }
 
 float sg_model_forward(sg_model *m, const sg_batch *b, int training) {

@@ -48,6 +48,7 @@ int sg_lsq_init(sg_lsq *q, float *s, int level, int is_signed) {
     if (is_signed && level < 4)
         return sg_fail("lsq: signed level %d gives Qp = 0 (needs level >= 4)", level);
     q->s = s;
+    q->reducer = NULL;
     q->level = level;
     q->is_signed = is_signed ? 1 : 0;
     q->full = level >= SG_LSQ_FULL_LEVEL;
@@ -62,12 +63,25 @@ int sg_lsq_init(sg_lsq *q, float *s, int level, int is_signed) {
     return 0;
 }
 
-float sg_lsq_statistic(const sg_lsq *q, const float *x, size_t n) {
-    if (q->full || n == 0) return 0.0f;
+static double abs_sum(const float *x, size_t n) {
     double sum = 0.0;
 #pragma omp parallel for reduction(+ : sum) schedule(static) if (n >= SG_LSQ_PARALLEL_MIN)
     for (size_t i = 0; i < n; i++) sum += fabs((double)x[i]);
-    return (float)(2.0 * (sum / (double)n) / sqrt((double)q->qp));
+    return sum;
+}
+
+float sg_lsq_statistic(const sg_lsq *q, const float *x, size_t n) {
+    if (q->full || n == 0) return 0.0f;
+    return (float)(2.0 * (abs_sum(x, n) / (double)n) / sqrt((double)q->qp));
+}
+
+/* The statistic of the global batch when this tensor is one part of it (q->reducer), else its own. */
+static float global_statistic(const sg_lsq *q, const float *x, size_t n) {
+    if (!q->reducer) return sg_lsq_statistic(q, x, n);
+    double sums[2] = {n ? abs_sum(x, n) : 0.0, (double)n};
+    q->reducer->sum(q->reducer->ctx, sums);
+    if (!(sums[1] > 0.0)) return 0.0f;
+    return (float)(2.0 * (sums[0] / sums[1]) / sqrt((double)q->qp));
 }
 
 static int usable(float stat) { return stat > 0.0f && isfinite(stat); }
@@ -76,11 +90,11 @@ static int usable(float stat) { return stat > 0.0f && isfinite(stat); }
 static void update_step(sg_lsq *q, sg_lsq_mode mode, const float *x, size_t n) {
     if (mode == SG_LSQ_TRAIN) {
         if (q->init_calls >= SG_LSQ_INIT_CALLS) return;
-        float stat = sg_lsq_statistic(q, x, n);
+        float stat = global_statistic(q, x, n);
         if (usable(stat)) *q->s = q->init_calls == 0 ? stat : 0.9f * *q->s + 0.1f * stat;
         q->init_calls++;
     } else if (mode == SG_LSQ_CALIBRATE) {
-        float stat = sg_lsq_statistic(q, x, n);
+        float stat = global_statistic(q, x, n);
         if (!usable(stat)) return;
         q->calib_sum += stat;
         q->calib_batches++;

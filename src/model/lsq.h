@@ -37,6 +37,14 @@
 
 typedef enum { SG_LSQ_EVAL = 0, SG_LSQ_TRAIN, SG_LSQ_CALIBRATE } sg_lsq_mode;
 
+/* Data parallelism, set from above: sums a statistic's parts over the parts of a global batch.
+ * sums[0] = Σ|x|, sums[1] = numel of this part on entry, the global batch's on return. Every part
+ * calls it at the same points (the quantizers run in the same order everywhere). */
+typedef struct {
+    void (*sum)(void *ctx, double sums[2]);
+    void *ctx;
+} sg_lsq_reducer;
+
 typedef struct {
     float *s;       /* the step, in the parameter arena */
     int level;
@@ -46,6 +54,7 @@ typedef struct {
     int init_calls; /* training-mode forward calls seen so far */
     double calib_sum;
     int calib_batches;
+    const sg_lsq_reducer *reducer; /* NULL: the statistic is this tensor's own */
 } sg_lsq;
 
 /* Set up a quantizer over the step *s and set *s = 1.0 (the reference's initial value; a checkpoint

@@ -25,6 +25,12 @@ void sg_dropout_forward(float *out, const float *inp, size_t n, float p, uint64_
 /* dinp = dout * mask/(1-p) (dinp may equal dout); with accumulate, adds to dinp. */
 void sg_dropout_backward(float *dinp, int accumulate, const float *dout, size_t n, float p, uint64_t seed,
                          uint64_t stream);
+/* The same for the elements [first, first + n) of a larger mask: element i here draws the mask of
+ * element first + i (a data-parallel rank's rows of the global batch, sg_dropout_first). */
+void sg_dropout_forward_at(float *out, const float *inp, size_t n, float p, uint64_t seed, uint64_t stream,
+                           uint64_t first);
+void sg_dropout_backward_at(float *dinp, int accumulate, const float *dout, size_t n, float p, uint64_t seed,
+                            uint64_t stream, uint64_t first);
 /* For the reference tests (tests/tools/check_vs_reference.c): when set, called once per
  * sg_dropout_forward that draws a mask (p > 0), before it is applied, with that call's
  * arguments; the observer can materialise the mask by calling sg_dropout_forward on ones.

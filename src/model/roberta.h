@@ -82,6 +82,16 @@ typedef struct {
     float label_smoothing;  /* HF --label_smoothing_factor on the classification loss (0: off) */
     uint64_t step;
     sg_linear_backend *linear; /* products of distributed weights (linear_backend.h); NULL: all local */
+    /* Data parallelism, set from above (global_rows 0: off). A batch is rows [row_offset,
+     * row_offset + B) of a global batch of global_rows rows: dropout draws the masks of those
+     * global rows, the loss is this part's share of the global mean (sum / global_rows), and LSQ
+     * step gradients use the global tensor's numel, so the parts' gradients sum to the global batch's. */
+    int row_offset, global_rows;
+    /* Set from above (NULL: none): called by sg_model_backward as soon as a part's gradients are
+     * final for this backward: part = layers (the classifier head), then each encoder layer l from
+     * the last down to 0. Data parallelism starts summing them while the backward goes on. */
+    void (*grads_ready)(void *ctx, int part);
+    void *grads_ready_ctx;
 } sg_model;
 
 int sg_model_create(sg_model *m, const sg_model_config *cfg);
@@ -117,6 +127,10 @@ void sg_model_zero_grad(sg_model *m);
 void sg_model_backward(sg_model *m, const sg_batch *b);
 
 uint64_t sg_dropout_stream(uint64_t step, int layer, int site);
+/* The first element index of this batch's dropout mask in a tensor of per_row elements per batch row. */
+static inline uint64_t sg_dropout_first(const sg_model *m, size_t per_row) { return (uint64_t)m->row_offset * per_row; }
+/* The denominator of the mean loss: the global batch's rows (data parallel) or this batch's. */
+static inline int sg_loss_rows(const sg_model *m, int B) { return m->global_rows > 0 ? m->global_rows : B; }
 enum { SG_SITE_EMB, SG_SITE_ATT, SG_SITE_ATT_OUT, SG_SITE_FFN_OUT, SG_SITE_CLS_IN, SG_SITE_CLS_MID };
 
 #endif

@@ -5,6 +5,10 @@
 
 #include "train/dataset.h"
 
-int sg_calibrate_steps(sg_model *m, const sg_encoded *train, int batches, int batch_size, int pad_to_max);
+/* dp (NULL: off): each calibration batch is dp->size x batch_size rows, every replica running its
+ * block of them, the statistics summed over the replicas (sg_dp_attach_lsq): every replica ends
+ * with the steps one process gets with batches of dp->size x batch_size rows. */
+int sg_calibrate_steps(sg_model *m, const sg_encoded *train, int batches, int batch_size, int pad_to_max,
+                       const sg_dp_group *dp);
 
 #endif

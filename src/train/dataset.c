@@ -91,3 +91,17 @@ sg_batch sg_gather_batch(const sg_encoded *e, const int *order, int start, int c
     }
     return b;
 }
+
+sg_batch sg_replica_rows(sg_model *m, const sg_dp_group *dp, int per_replica, sg_batch b) {
+    int lo, hi;
+    sg_dp_rows(dp, b.B, per_replica, &lo, &hi);
+    m->row_offset = lo;
+    m->global_rows = b.B;
+    const size_t at = (size_t)lo * (size_t)b.T;
+    b.ids += at;
+    b.mask += at;
+    if (b.labels) b.labels += lo;
+    if (b.targets) b.targets += lo;
+    b.B = hi - lo;
+    return b;
+}

@@ -43,19 +43,29 @@ static int *length_order(const sg_encoded *e) {
 }
 
 int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, sg_eval_result *out) {
+    return sg_evaluate_dp(m, e, metric_set, batch_size, NULL, out);
+}
+
+int sg_evaluate_dp(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, const sg_dp_group *dp,
+                   sg_eval_result *out) {
     memset(out, 0, sizeof *out);
     if (e->n == 0) return sg_fail("evaluation split is empty");
+    if (batch_size <= 0) return sg_fail("--per_device_eval_batch_size must be positive (got %d)", batch_size);
     out->n = e->n;
     out->pred = calloc((size_t)e->n, sizeof(int));
     out->score = calloc((size_t)e->n, sizeof(float));
+    const int batches = (int)(((long long)e->n + batch_size - 1) / batch_size);
+    double *batch_loss = calloc((size_t)batches, sizeof(double)); /* loss x rows per batch, 0 where another replica ran it */
     int *order = length_order(e);
     sg_batch_buffers bb;
-    if (!out->pred || !out->score || !order || sg_batch_buffers_init(&bb, batch_size, e->T)) {
+    if (!out->pred || !out->score || !batch_loss || !order || sg_batch_buffers_init(&bb, batch_size, e->T)) {
+        free(batch_loss);
         free(order);
         sg_eval_result_free(out);
         return sg_fail("out of memory for evaluation");
     }
     if (sg_model_reserve(m, batch_size, e->T, m->acts.training)) {
+        free(batch_loss);
         free(order);
         sg_batch_buffers_free(&bb);
         sg_eval_result_free(out);
@@ -63,17 +73,25 @@ int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch
     }
     const int regression = m->cfg.problem == SG_PROBLEM_REGRESSION;
     double t0 = sg_now(), loss_sum = 0.0;
-    for (int start = 0; start < e->n; start += batch_size) {
-        int count = e->n - start < batch_size ? e->n - start : batch_size;
+    for (int k = 0; k < batches; k++) {
+        if (dp && k % dp->size != dp->rank) continue;
+        int start = k * batch_size, count = e->n - start < batch_size ? e->n - start : batch_size;
         sg_batch b = sg_gather_batch(e, order, start, count, 0, &bb);
         float loss = sg_model_forward(m, &b, 0);
-        loss_sum += (double)loss * count;
+        batch_loss[k] = (double)loss * count;
         for (int i = 0; i < count; i++) {
             int row = order[start + i];
             if (regression) out->score[row] = m->acts.logits[i];
             else out->pred[row] = sg_predict_label(m, i);
         }
     }
+    if (dp) { /* every row was predicted by one replica, the others hold 0 there: the sums are exact */
+        sg_dp_allreduce_ints(dp, out->pred, (size_t)e->n);
+        sg_dp_allreduce_floats(dp, out->score, (size_t)e->n);
+        sg_dp_allreduce_doubles(dp, batch_loss, (size_t)batches);
+    }
+    for (int k = 0; k < batches; k++) loss_sum += batch_loss[k]; /* in batch order, as one process sums */
+    free(batch_loss);
     out->seconds = sg_now() - t0;
     out->loss = loss_sum / e->n;
     int rc = 0;

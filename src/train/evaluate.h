@@ -3,6 +3,7 @@
 #define SG_EVALUATE_H
 
 #include "data/metrics.h"
+#include "parallel/dp.h"
 #include "train/dataset.h"
 
 typedef struct {
@@ -18,6 +19,11 @@ typedef struct {
  * batch (results do not depend on padding); pred/score are in the split's row order.
  * metric_set: SG_METRIC_* bits. */
 int sg_evaluate(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, sg_eval_result *out);
+/* The same sharded over a data-parallel group (dp NULL: sg_evaluate): batch k of the same
+ * batching runs on replica k mod D, and the predictions and per-batch losses are gathered, so
+ * every replica returns exactly the single-process result (the loss summed in the same order). */
+int sg_evaluate_dp(sg_model *m, const sg_encoded *e, unsigned metric_set, int batch_size, const sg_dp_group *dp,
+                   sg_eval_result *out);
 void sg_eval_result_free(sg_eval_result *r);
 
 /* Prediction of row i of the last forward (argmax of logits, or the value for regression). */

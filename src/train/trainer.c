@@ -82,7 +82,8 @@ static int resolve_strategies(sg_trainer *t) {
 static int count_steps(sg_trainer *t) {
     const sg_train_config *c = &t->cfg;
     t->grad_accum = c->gradient_accumulation_steps > 0 ? c->gradient_accumulation_steps : 1;
-    t->micro_per_epoch = (int)(((long long)t->train->n + c->batch_size - 1) / c->batch_size);
+    t->micro_rows = c->batch_size * (c->dp ? c->dp->size : 1);
+    t->micro_per_epoch = (int)(((long long)t->train->n + t->micro_rows - 1) / t->micro_rows);
     /* an epoch runs every micro-batch: its last optimizer step may accumulate fewer */
     t->steps_per_epoch = (t->micro_per_epoch + t->grad_accum - 1) / t->grad_accum;
     /* ... but HF sizes the run by whole accumulations per epoch (len(dataloader) // accumulation) */
@@ -128,17 +129,21 @@ static int init_checked(sg_trainer *t, const sg_train_config *cfg, sg_model *m, 
                             t->total_steps))
         return -1;
     m->dropout_seed = (uint64_t)cfg->seed;
+    if (cfg->dp && (long long)cfg->batch_size * cfg->dp->size > INT_MAX / 2)
+        return sg_fail("--per_device_train_batch_size %d x --dp %d: too many rows", cfg->batch_size, cfg->dp->size);
     return sg_model_reserve(m, cfg->batch_size, train->T, 1);
 }
 
 int sg_trainer_init(sg_trainer *t, const sg_train_config *cfg, sg_model *m, const sg_encoded *train) {
     memset(t, 0, sizeof *t);
     if (init_checked(t, cfg, m, train)) return -1;
+    if (cfg->dp) sg_dp_sum_init(&t->grad_sum, cfg->dp);
     t->log_history = cJSON_CreateArray();
     return t->log_history ? 0 : sg_fail("out of memory");
 }
 
 void sg_trainer_free(sg_trainer *t) {
+    if (t->cfg.dp) sg_dp_sum_free(&t->grad_sum);
     cJSON_Delete(t->log_history);
     t->log_history = NULL;
 }
@@ -260,25 +265,76 @@ static int check_steps(const sg_model *m, int step) {
     return 0;
 }
 
+/* Data parallel: the gradient arena's span [*lo, *hi) of parameter indices [first, first + n), to
+ * the next tensor's start (alignment padding, whose gradient stays 0, included). */
+static void grad_span(const sg_model *m, int first, int n, size_t *lo, size_t *hi) {
+    const sg_param_table *tb = &m->table;
+    *lo = first < tb->count ? tb->info[first].offset : tb->total;
+    *hi = first + n < tb->count ? tb->info[first + n].offset : tb->total;
+}
+
+/* model grads_ready hook of a step's last backward: start summing the part just finished (the
+ * head, then each layer) over the replicas while the backward goes on below it. */
+static void start_part_sum(void *ctx, int part) {
+    sg_trainer *t = ctx;
+    const sg_model_config *c = &t->model->cfg;
+    size_t lo, hi;
+    if (part == c->layers) grad_span(t->model, sg_param_index_classifier(c, 0), C_COUNT, &lo, &hi);
+    else grad_span(t->model, sg_param_index_layer(c, part, 0), L_COUNT, &lo, &hi);
+    if (sg_dp_sum_start(&t->grad_sum, t->model->grads + lo, hi - lo)) t->grad_sum_failed = 1;
+}
+
+/* After the step's last backward: the embeddings and the quantizer steps (written until the end),
+ * then wait for every part. */
+static int finish_grad_sum(sg_trainer *t) {
+    sg_model *m = t->model;
+    const sg_model_config *c = &m->cfg;
+    size_t lo, hi;
+    grad_span(m, 0, P_EMB_COUNT, &lo, &hi);
+    int rc = sg_dp_sum_start(&t->grad_sum, m->grads + lo, hi - lo);
+    int steps = sg_param_index_classifier(c, 0) + C_COUNT; /* the quantizer steps follow the classifier */
+    grad_span(m, steps, m->table.count - steps, &lo, &hi);
+    if (rc == 0 && hi > lo) rc = sg_dp_sum_start(&t->grad_sum, m->grads + lo, hi - lo);
+    sg_dp_sum_wait(&t->grad_sum);
+    return rc || t->grad_sum_failed ? -1 : 0;
+}
+
 /* One optimizer step: the micro-batches [first, first + count) of the epoch's order, each loss
  * scaled 1 / count (HF: loss / current_gradient_accumulation_steps). The backward pass adds
- * into the gradients, so the scale is folded into the clipping factor AdamW applies. */
+ * into the gradients, so the scale is folded into the clipping factor AdamW applies.
+ * Data parallel: each replica runs its rows of every micro-batch, then the gradients and losses
+ * are summed over the replicas (one all-reduce after the last backward), so the norm, the
+ * clipping and AdamW see the global batch's gradient on every replica. */
 static int optimizer_step(sg_trainer *t, const int *order, int first, int count, sg_batch_buffers *bb, double *step_loss) {
     sg_model *m = t->model;
     const sg_train_config *c = &t->cfg;
     sg_model_zero_grad(m);
     double loss_sum = 0.0;
     for (int j = 0; j < count; j++) {
-        int start = (first + j) * c->batch_size;
-        int rows = t->train->n - start < c->batch_size ? t->train->n - start : c->batch_size;
+        int start = (first + j) * t->micro_rows;
+        int rows = t->train->n - start < t->micro_rows ? t->train->n - start : t->micro_rows;
         sg_batch b = sg_gather_batch(t->train, order, start, rows, c->pad_to_max, bb);
+        if (c->dp) b = sg_replica_rows(m, c->dp, c->batch_size, b);
         m->step = (uint64_t)t->global_step * (uint64_t)t->grad_accum + (uint64_t)j; /* a dropout stream per micro-batch */
+        if (c->dp && j == count - 1) { /* the last backward of the step: sum each part as soon as it is final */
+            m->grads_ready = start_part_sum;
+            m->grads_ready_ctx = t;
+        }
         float loss = sg_model_forward(m, &b, 1);
-        if (!isfinite(loss))
+        if (!isfinite(loss) && !c->dp) /* data parallel: checked once summed, so that every replica stops */
             return sg_fail("diverged at step %d (epoch %.2f): the loss is %s", t->global_step + 1, sg_trainer_epoch(t),
                            isnan(loss) ? "nan" : "inf");
         sg_model_backward(m, &b);
         loss_sum += loss;
+    }
+    if (c->dp) {
+        m->row_offset = m->global_rows = 0; /* evaluations between steps see whole batches */
+        m->grads_ready = NULL;
+        if (finish_grad_sum(t)) return -1;
+        loss_sum = sg_dp_allreduce_sum(c->dp, loss_sum);
+        if (!isfinite(loss_sum))
+            return sg_fail("diverged at step %d (epoch %.2f): the loss is %s", t->global_step + 1, sg_trainer_epoch(t),
+                           isnan(loss_sum) ? "nan" : "inf");
     }
     const float scale = 1.0f / (float)count;
     float norm = sg_grad_norm(m) * scale; /* the norm of the averaged gradient; clipping is folded into AdamW */
@@ -310,7 +366,7 @@ int sg_trainer_train(sg_trainer *t) {
     if (c->resume_from && resume(t)) return -1;
     int *order = malloc(sizeof(int) * (size_t)t->train->n);
     sg_batch_buffers bb;
-    if (!order || sg_batch_buffers_init(&bb, c->batch_size, t->train->T)) {
+    if (!order || sg_batch_buffers_init(&bb, t->micro_rows, t->train->T)) {
         free(order);
         return sg_fail("out of memory");
     }
@@ -339,6 +395,7 @@ int sg_trainer_train(sg_trainer *t) {
                 if ((rc = log_save_evaluate(t, &p, epoch_end_events(t)))) break;
             int stop = g_stop_signal != 0;
             if (sg_tp_of(m)) stop = sg_tp_allreduce_sum(m, stop) > 0.0; /* the whole group stops at the same step */
+            if (c->dp) stop = sg_dp_allreduce_sum(c->dp, stop) > 0.0;
             if (stop) {
                 sg_progress_log(&p, "%s: saving a checkpoint at step %d", g_stop_signal == SIGINT ? "interrupted" : "terminated",
                                 t->global_step);
@@ -364,6 +421,6 @@ void sg_trainer_results(const sg_trainer *t, cJSON *obj) {
     cJSON_AddNumberToObject(obj, "train_runtime", t->train_seconds);
     cJSON_AddNumberToObject(obj, "train_samples", t->train->n);
     cJSON_AddNumberToObject(obj, "train_samples_per_second",
-                            (double)t->global_step * t->cfg.batch_size * t->grad_accum / secs);
+                            (double)t->global_step * t->micro_rows * t->grad_accum / secs);
     cJSON_AddNumberToObject(obj, "train_steps_per_second", t->global_step / secs);
 }

@@ -5,6 +5,7 @@
 #ifndef SG_TRAINER_H
 #define SG_TRAINER_H
 
+#include "parallel/dp.h"
 #include "train/adamw.h"
 #include "train/dataset.h"
 #include "train/lr_schedule.h"
@@ -32,6 +33,9 @@ typedef struct {
     int load_best_model_at_end;
     const char *metric_for_best_model; /* "accuracy" or "eval_accuracy"; NULL: "loss" (HF) */
     int greater_is_better;             /* -1: from the metric's name (HF: false for *loss) */
+    /* data parallel (parallel/dp.h), NULL: off. A micro-batch is then dp->size x batch_size rows of
+     * the epoch's order, this replica taking its block of them; gradients are summed over dp. */
+    const sg_dp_group *dp;
 } sg_train_config;
 
 typedef struct sg_trainer sg_trainer;
@@ -46,7 +50,8 @@ struct sg_trainer {
     const sg_encoded *train;
     sg_adamw_config opt;
     int steps_per_epoch;       /* optimizer steps an epoch takes: ceil(micro-batches / accumulation), the last one partial */
-    int micro_per_epoch;       /* batches of batch_size in an epoch */
+    int micro_per_epoch;       /* global micro-batches (micro_rows each) in an epoch */
+    int micro_rows;            /* rows of a global micro-batch: batch_size x data-parallel replicas */
     int grad_accum;            /* micro-batches per optimizer step */
     int total_steps, epochs, global_step;
     sg_lr_schedule schedule;
@@ -66,6 +71,8 @@ struct sg_trainer {
     void *ctx;
     double train_seconds;
     int interrupted;
+    sg_dp_sum grad_sum;        /* data parallel: the gradient sums in flight during the last backward of a step */
+    int grad_sum_failed;
 };
 
 int sg_trainer_init(sg_trainer *t, const sg_train_config *cfg, sg_model *m, const sg_encoded *train);
