@@ -73,6 +73,29 @@ static void self_attention_backward(sg_model *m, int l, const sg_batch *b, sg_la
         unquantize_grad(m, b, sg_model_quant(m, l, Q_QUERY + part), la->qkv_pre + part * NC, a->d_qkv + part * NC, NC);
 }
 
+/* Backward of "dense_quan -> dropout -> LN(. + residual) -> dense_quan_after_ln", written once for
+ * both blocks of a layer. In: d_io = d(block output). Out: d_io = d(dense output, before dense_quan
+ * when quantized), d_res = d(LN input) = the residual path's gradient. */
+typedef struct {
+    int q_norm, ln_w, ln_b, drop_site, q_dense;
+} add_norm;
+
+static void add_norm_backward(sg_model *m, int l, const sg_batch *b, add_norm k, float *d_io, float *d_res,
+                              const float *norm_pre, const float *res, const float *mean, const float *rstd,
+                              const float *dense_pre, float p) {
+    const sg_model_config *c = &m->cfg;
+    sg_acts *a = &m->acts;
+    const int N = b->B * b->T, C = c->hidden;
+    const size_t NC = (size_t)N * C;
+    const int w = sg_param_index_layer(c, l, k.ln_w), bias = sg_param_index_layer(c, l, k.ln_b);
+    unquantize_grad(m, b, sg_model_quant(m, l, k.q_norm), norm_pre, d_io, NC);
+    sg_layernorm_backward(d_res, 0, sg_model_grad(m, w), sg_model_grad(m, bias), d_io, res, sg_model_param(m, w), mean, rstd,
+                          N, C, a->scratch, a->threads);
+    sg_dropout_backward_at(d_io, 0, d_res, NC, p, m->dropout_seed, sg_dropout_stream(m->step, l, k.drop_site),
+                           sg_dropout_first(m, (size_t)b->T * C));
+    unquantize_grad(m, b, sg_model_quant(m, l, k.q_dense), dense_pre, d_io, NC);
+}
+
 /* In: d_x = d(layer output). Out: d_x = d(layer input). */
 static void layer_backward(sg_model *m, int l, const sg_batch *b) {
     const sg_model_config *c = &m->cfg;
@@ -85,12 +108,8 @@ static void layer_backward(sg_model *m, int l, const sg_batch *b) {
 #define G(k) sg_model_grad(m, sg_param_index_layer(c, l, k))
 #define IDX(k) sg_param_index_layer(c, l, k)
     /* out = quant(LN2(res2)), res2 = h1 + drop(quant(W2·act + b2)) */
-    unquantize_grad(m, b, sg_model_quant(m, l, Q_FFN_OUT_LN), la->out_pre, a->d_x, NC);
-    sg_layernorm_backward(a->d_x2, 0, G(L_LN2W), G(L_LN2B), a->d_x, la->res2, W(L_LN2W), la->ln2_mean, la->ln2_rstd, N, C,
-                          a->scratch, a->threads);
-    sg_dropout_backward_at(a->d_x, 0, a->d_x2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT),
-                           sg_dropout_first(m, (size_t)b->T * C));
-    unquantize_grad(m, b, sg_model_quant(m, l, Q_FFN_OUT), la->fc2_pre, a->d_x, NC);
+    add_norm_backward(m, l, b, (add_norm){Q_FFN_OUT_LN, L_LN2W, L_LN2B, SG_SITE_FFN_OUT, Q_FFN_OUT}, a->d_x, a->d_x2,
+                      la->out_pre, la->res2, la->ln2_mean, la->ln2_rstd, la->fc2_pre, ph);
     sg_model_linear_backward(m, IDX(L_OW), IDX(L_OB), a->d_ffn, 0.0f, a->d_x, la->act, N);
     if (c->act == SG_ACT_RELU) sg_relu_backward(a->d_ffn, a->d_ffn, la->act, NF); /* act > 0 iff its input > 0 */
     else sg_gelu_backward(a->d_ffn, a->d_ffn, la->fc1, NF);
@@ -98,12 +117,8 @@ static void layer_backward(sg_model *m, int l, const sg_batch *b) {
     /* d_x2 holds d(h1) from the residual; the FFN path adds onto it */
     sg_model_linear_backward(m, IDX(L_IW), IDX(L_IB), a->d_x2, 1.0f, a->d_ffn, la->h1, N);
     /* h1 = quant(LN1(res1)), res1 = x_in + drop(quant(Wo·ctx + bo)) */
-    unquantize_grad(m, b, sg_model_quant(m, l, Q_ATTN_OUT_LN), la->h1_pre, a->d_x2, NC);
-    sg_layernorm_backward(a->d_x, 0, G(L_LN1W), G(L_LN1B), a->d_x2, la->res1, W(L_LN1W), la->ln1_mean, la->ln1_rstd, N, C,
-                          a->scratch, a->threads);
-    sg_dropout_backward_at(a->d_x2, 0, a->d_x, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT),
-                           sg_dropout_first(m, (size_t)b->T * C));
-    unquantize_grad(m, b, sg_model_quant(m, l, Q_ATTN_OUT), la->ao_pre, a->d_x2, NC);
+    add_norm_backward(m, l, b, (add_norm){Q_ATTN_OUT_LN, L_LN1W, L_LN1B, SG_SITE_ATT_OUT, Q_ATTN_OUT}, a->d_x2, a->d_x,
+                      la->h1_pre, la->res1, la->ln1_mean, la->ln1_rstd, la->ao_pre, ph);
     sg_model_linear_backward(m, IDX(L_AOW), IDX(L_AOB), a->d_ctx, 0.0f, a->d_x2, la->ctx, N);
     unquantize_grad(m, b, sg_model_quant(m, l, Q_AFTER_ATTN), la->ctx_pre, a->d_ctx, NC);
     self_attention_backward(m, l, b, la);

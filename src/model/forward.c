@@ -76,33 +76,48 @@ static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts 
     quantize(m, qc, ctx, la->ctx, NC);
 }
 
+/* The two "dense -> dense_quan -> dropout -> LN(. + residual) -> dense_quan_after_ln" blocks of a
+ * layer (attention.output and output), written once. */
+typedef struct {
+    int q_dense, w, bias, drop_site, q_norm, ln_w, ln_b;
+} add_norm;
+
+static void dense_add_norm(sg_model *m, int l, const sg_batch *b, add_norm k, const float *inp, const float *residual,
+                           float *dense_pre, float *res, float *norm_pre, float *out, float *mean, float *rstd, float p) {
+    const sg_model_config *c = &m->cfg;
+    const int N = b->B * b->T, C = c->hidden;
+    const size_t NC = (size_t)N * C;
+    sg_lsq *q = sg_model_quant(m, l, k.q_dense);
+    float *y = site(q, dense_pre, res);
+    sg_model_linear_forward(m, k.w, k.bias, y, inp, N);
+    quantize(m, q, y, res, NC);
+    sg_dropout_forward_at(res, res, NC, p, m->dropout_seed, sg_dropout_stream(m->step, l, k.drop_site),
+                          sg_dropout_first(m, (size_t)b->T * C));
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < NC; i++) res[i] += residual[i];
+    q = sg_model_quant(m, l, k.q_norm);
+    float *h = site(q, norm_pre, out);
+    sg_layernorm_forward(h, mean, rstd, res, sg_model_param(m, sg_param_index_layer(c, l, k.ln_w)),
+                         sg_model_param(m, sg_param_index_layer(c, l, k.ln_b)), N, C, c->ln_eps);
+    quantize(m, q, h, out, NC);
+}
+
 static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *la, float *x_out) {
     const sg_model_config *c = &m->cfg;
     sg_acts *a = &m->acts;
-    const int N = b->B * b->T, C = c->hidden, F = c->ffn;
-    const size_t NC = (size_t)N * C, NF = (size_t)N * F;
+    const int N = b->B * b->T, F = c->ffn;
+    const size_t NF = (size_t)N * F;
     const float ph = a->training_now ? c->hidden_dropout : 0.0f;
-#define W(k) sg_model_param(m, sg_param_index_layer(c, l, k))
 #define IDX(k) sg_param_index_layer(c, l, k)
     self_attention(m, l, b, la);
 
     /* attention.output: dense -> dense_quan -> dropout -> LN(. + x_in) -> dense_quan_after_ln */
-    sg_lsq *q = sg_model_quant(m, l, Q_ATTN_OUT);
-    float *ao = site(q, la->ao_pre, la->res1);
-    sg_model_linear_forward(m, IDX(L_AOW), IDX(L_AOB), ao, la->ctx, N);
-    quantize(m, q, ao, la->res1, NC);
-    sg_dropout_forward_at(la->res1, la->res1, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT_OUT),
-                          sg_dropout_first(m, (size_t)b->T * C));
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < NC; i++) la->res1[i] += la->x_in[i];
-    q = sg_model_quant(m, l, Q_ATTN_OUT_LN);
-    float *h1 = site(q, la->h1_pre, la->h1);
-    sg_layernorm_forward(h1, la->ln1_mean, la->ln1_rstd, la->res1, W(L_LN1W), W(L_LN1B), N, C, c->ln_eps);
-    quantize(m, q, h1, la->h1, NC);
+    dense_add_norm(m, l, b, (add_norm){Q_ATTN_OUT, IDX(L_AOW), IDX(L_AOB), SG_SITE_ATT_OUT, Q_ATTN_OUT_LN, L_LN1W, L_LN1B},
+                   la->ctx, la->x_in, la->ao_pre, la->res1, la->h1_pre, la->h1, la->ln1_mean, la->ln1_rstd, ph);
 
     /* intermediate: dense -> dense_quan (unsigned) -> activation (ReLU: then a no-op) */
     sg_model_linear_forward(m, IDX(L_IW), IDX(L_IB), la->fc1, la->h1, N);
-    q = sg_model_quant(m, l, Q_INTER);
+    sg_lsq *q = sg_model_quant(m, l, Q_INTER);
     const float *fc1 = la->fc1;
     if (q) {
         sg_lsq_forward(q, lsq_mode(m), la->fc1, la->act, NF);
@@ -114,19 +129,8 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
     else if (!relu_is_identity) sg_relu_forward(la->act, fc1, NF);
 
     /* output: dense -> dense_quan -> dropout -> LN(. + h1) -> dense_quan_after_ln */
-    q = sg_model_quant(m, l, Q_FFN_OUT);
-    float *fc2 = site(q, la->fc2_pre, la->res2);
-    sg_model_linear_forward(m, IDX(L_OW), IDX(L_OB), fc2, la->act, N);
-    quantize(m, q, fc2, la->res2, NC);
-    sg_dropout_forward_at(la->res2, la->res2, NC, ph, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_FFN_OUT),
-                          sg_dropout_first(m, (size_t)b->T * C));
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < NC; i++) la->res2[i] += la->h1[i];
-    q = sg_model_quant(m, l, Q_FFN_OUT_LN);
-    float *out = site(q, la->out_pre, x_out);
-    sg_layernorm_forward(out, la->ln2_mean, la->ln2_rstd, la->res2, W(L_LN2W), W(L_LN2B), N, C, c->ln_eps);
-    quantize(m, q, out, x_out, NC);
-#undef W
+    dense_add_norm(m, l, b, (add_norm){Q_FFN_OUT, IDX(L_OW), IDX(L_OB), SG_SITE_FFN_OUT, Q_FFN_OUT_LN, L_LN2W, L_LN2B},
+                   la->act, la->h1, la->fc2_pre, la->res2, la->out_pre, x_out, la->ln2_mean, la->ln2_rstd, ph);
 #undef IDX
 }
 
