@@ -337,7 +337,6 @@ int sg_cmd_run(int argc, char **argv) {
     double trained_epoch = 0.0;
     eval_ctx ec = {&a, task, &rm, &dev, &dev_mm};
     if (a.do_train) {
-        if (sg_run_args_check_steps(&a, train.enc.n)) goto fail_all;
         sg_train_config tc;
         sg_run_args_train_config(&a, &tc);
         tc.dp = dp_on ? &dpg : NULL;

@@ -404,15 +404,6 @@ int sg_run_args_parse(sg_run_args *a, int argc, char **argv) {
     return 0;
 }
 
-int sg_run_args_check_steps(const sg_run_args *a, int train_rows) {
-    long long per_step = (long long)a->train_bs * a->gradient_accumulation_steps;
-    long long per_epoch = (train_rows + per_step - 1) / per_step;
-    if (per_epoch < 1) per_epoch = 1;
-    if (a->max_steps <= 0 && a->epochs * (double)per_epoch > INT_MAX)
-        return sg_fail("--num_train_epochs %g: %g epochs of %lld steps do not fit an int step counter", a->epochs, a->epochs, per_epoch);
-    return 0;
-}
-
 void sg_run_args_train_config(const sg_run_args *a, sg_train_config *tc) {
     memset(tc, 0, sizeof *tc);
     tc->learning_rate = a->lr;

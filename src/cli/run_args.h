@@ -38,10 +38,6 @@ typedef struct {
  * nothing on this machine are printed on stdout, one line each, when the parse succeeds. */
 int sg_run_args_parse(sg_run_args *a, int argc, char **argv);
 
-/* Steps of one epoch and of the whole run, with the refusal HF's int arithmetic would not give:
- * a step count that does not fit an int names --num_train_epochs. */
-int sg_run_args_check_steps(const sg_run_args *a, int train_rows);
-
 /* The trainer's configuration from the flags (output_dir and resume included). */
 void sg_run_args_train_config(const sg_run_args *a, sg_train_config *tc);
 

@@ -122,7 +122,7 @@ done
 expect_error accumulation "--gradient_accumulation_steps -2 must be at least 1" "${BASE[@]}" --do_train --output_dir "$W/o" \
   --gradient_accumulation_steps -2
 expect_error epochs_overflow "--num_train_epochs 1e\+12" "${BASE[@]}" --do_train --output_dir "$W/o" --num_train_epochs 1e12
-expect_error epochs_steps_overflow "--num_train_epochs 5e\+08.*do not fit an int" "${BASE[@]}" --do_train --output_dir "$W/o" \
+expect_error epochs_steps_overflow "--num_train_epochs 5e\+08 gives .* optimizer steps" "${BASE[@]}" --do_train --output_dir "$W/o" \
   --num_train_epochs 5e8 --per_device_train_batch_size 1
 [ ! -e "$W/o" ] && ok "no output_dir left by the refused runs" || bad "a refused run left $W/o"
 

@@ -32,7 +32,7 @@ YAML
 rc=$?
 [ $rc = 3 ] && ok "sweep exits 3 (a run failed)" || { bad "sweep exit $rc, expected 3"; cat out.txt; }
 grep -q "| failed |" res/bigsteps/leaderboard.md && ok "the run is recorded as failed" || bad "no failed run in the leaderboard"
-grep -q -- "--num_train_epochs 1e+06: .* do not fit an int step counter" res/bigsteps/runs/*/run.log \
+grep -q -- "--num_train_epochs 1e+06 gives .* optimizer steps" res/bigsteps/runs/*/run.log \
   && ok "its log names --num_train_epochs" || bad "run.log: $(tail -2 res/bigsteps/runs/*/run.log)"
 ls res/bigsteps/runs/*/out/model.safetensors > /dev/null 2>&1 && bad "an (untrained) model was saved as the run's result" \
   || ok "no untrained model saved"
