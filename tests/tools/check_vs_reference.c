@@ -166,21 +166,31 @@ static int load_case_model(const char *dir, sg_model *m) {
     return sg_checkpoint_load_quantized(m, path, any ? levels : NULL, 0, NULL);
 }
 
+/* A case directory's model, batch (batch.json) and training settings (train.json; NULL when absent
+ * or not JSON). 0, or 1 with the error printed and nothing left allocated. */
+static int load_case(const char *dir, sg_model *m, owned_batch *ob, sg_batch *b, cJSON **train) {
+    char path[4096];
+    if (load_case_model(dir, m)) return sg_print_error(), 1;
+    int regression = m->cfg.problem == SG_PROBLEM_REGRESSION;
+    snprintf(path, sizeof path, "%s/batch.json", dir);
+    if (load_batch(path, ob, regression)) return sg_print_error(), sg_model_free(m), 1;
+    *b = as_batch(ob, regression);
+    snprintf(path, sizeof path, "%s/train.json", dir);
+    char *tj = sg_read_file(path, 1 << 20, NULL);
+    *train = tj ? cJSON_Parse(tj) : NULL;
+    free(tj);
+    return 0;
+}
+
 static int check_case(const char *dir) {
     char path[4096];
     sg_model m;
-    if (load_case_model(dir, &m)) return sg_print_error(), 1;
+    owned_batch ob;
+    sg_batch b;
+    cJSON *train;
+    if (load_case(dir, &m, &ob, &b, &train)) return 1;
     /* QANN: gradients with the stored steps fixed (the initialisation schedule already spent) */
     set_schedule(&m, SG_LSQ_INIT_CALLS);
-    int regression = m.cfg.problem == SG_PROBLEM_REGRESSION;
-    owned_batch ob;
-    snprintf(path, sizeof path, "%s/batch.json", dir);
-    if (load_batch(path, &ob, regression)) return sg_print_error(), sg_model_free(&m), 1;
-    sg_batch b = as_batch(&ob, regression);
-    snprintf(path, sizeof path, "%s/train.json", dir);
-    char *tj = sg_read_file(path, 1 << 20, NULL);
-    cJSON *train = tj ? cJSON_Parse(tj) : NULL;
-    free(tj);
     sg_safetensors st;
     snprintf(path, sizeof path, "%s/expected.safetensors", dir);
     if (!train || sg_st_open(&st, path)) return sg_print_error(), 1;
@@ -331,16 +341,10 @@ static void record_mask(void *ctx, size_t n, float p, uint64_t seed, uint64_t st
 static int draw_masks(const char *dir) {
     char path[4096];
     sg_model m;
-    if (load_case_model(dir, &m)) return sg_print_error(), 1;
-    int regression = m.cfg.problem == SG_PROBLEM_REGRESSION;
     owned_batch ob;
-    snprintf(path, sizeof path, "%s/batch.json", dir);
-    if (load_batch(path, &ob, regression)) return sg_print_error(), sg_model_free(&m), 1;
-    sg_batch b = as_batch(&ob, regression);
-    snprintf(path, sizeof path, "%s/train.json", dir);
-    char *tj = sg_read_file(path, 1 << 20, NULL);
-    cJSON *train = tj ? cJSON_Parse(tj) : NULL;
-    free(tj);
+    sg_batch b;
+    cJSON *train;
+    if (load_case(dir, &m, &ob, &b, &train)) return 1;
     const cJSON *steps_item = cJSON_GetObjectItem(train, "steps");
     if (!cJSON_IsNumber(steps_item) || sg_model_reserve(&m, b.B, b.T, 1)) {
         fprintf(stderr, "%s: no train.json with \"steps\", or no memory\n", dir);

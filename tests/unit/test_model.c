@@ -69,6 +69,29 @@ static void test_round_trip(void) {
 
 static double loss_at(sg_model *m, const sg_batch *b) { return sg_model_forward(m, b, 1); }
 
+/* The gradient checked along itself: (L(w + h·g) - L(w - h·g)) / 2h divided by |g|^2, ~1 when the
+ * backward pass is right (training forward at dropout step `step`). The weights are restored. */
+static double directional_fd_ratio(sg_model *m, const sg_batch *b, uint64_t step, const char *what) {
+    m->step = step;
+    sg_model_zero_grad(m);
+    sg_model_forward(m, b, 1);
+    sg_model_backward(m, b);
+    double g2 = 0.0;
+    for (size_t i = 0; i < m->table.total; i++) g2 += (double)m->grads[i] * m->grads[i];
+    float *w0 = malloc(sizeof(float) * m->table.total);
+    if (!w0) return NAN;
+    memcpy(w0, m->params, sizeof(float) * m->table.total);
+    const double h = 1e-3 / sqrt(g2);
+    for (size_t i = 0; i < m->table.total; i++) m->params[i] = w0[i] + (float)(h * m->grads[i]);
+    double lp = loss_at(m, b);
+    for (size_t i = 0; i < m->table.total; i++) m->params[i] = w0[i] - (float)(h * m->grads[i]);
+    double lm = loss_at(m, b);
+    memcpy(m->params, w0, sizeof(float) * m->table.total);
+    free(w0);
+    printf("%s: finite difference %.6g vs |g|^2 %.6g\n", what, (lp - lm) / (2 * h), g2);
+    return (lp - lm) / (2 * h) / g2;
+}
+
 static void test_dropout_and_gradients(void) {
     sg_model_config cfg;
     sg_model_config_preset(&cfg, "tiny", 2, 261);
@@ -106,24 +129,7 @@ static void test_dropout_and_gradients(void) {
     CHECK_NEAR((double)kept / N, 0.9, 0.005);
 
     /* directional derivative with dropout on: (L(w+eg) - L(w-eg)) / 2e ~ |g|^2 */
-    m.step = 3;
-    sg_model_zero_grad(&m);
-    sg_model_forward(&m, &batch, 1);
-    sg_model_backward(&m, &batch);
-    double g2 = 0.0;
-    for (size_t i = 0; i < m.table.total; i++) g2 += (double)m.grads[i] * m.grads[i];
-    float *w0 = malloc(sizeof(float) * m.table.total);
-    memcpy(w0, m.params, sizeof(float) * m.table.total);
-    const double eps = 1e-3 / sqrt(g2);
-    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] + (float)(eps * m.grads[i]);
-    double lp = loss_at(&m, &batch);
-    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] - (float)(eps * m.grads[i]);
-    double lm = loss_at(&m, &batch);
-    double fd = (lp - lm) / (2 * eps);
-    printf("directional derivative: finite difference %.6g vs |g|^2 %.6g\n", fd, g2);
-    CHECK_NEAR(fd / g2, 1.0, 0.005);
-    memcpy(m.params, w0, sizeof(float) * m.table.total);
-    free(w0);
+    CHECK_NEAR(directional_fd_ratio(&m, &batch, 3, "dropout on"), 1.0, 0.005);
     sg_model_free(&m);
 }
 
@@ -155,22 +161,7 @@ static void test_label_smoothing(void) {
     printf("label smoothing 0.2: loss %.7f, from the logits %.7f\n", loss, want);
     CHECK_NEAR(loss, want, 1e-5 * fabs(want));
 
-    m.step = 2;
-    sg_model_zero_grad(&m);
-    sg_model_forward(&m, &batch, 1);
-    sg_model_backward(&m, &batch);
-    double g2 = 0.0;
-    for (size_t i = 0; i < m.table.total; i++) g2 += (double)m.grads[i] * m.grads[i];
-    float *w0 = malloc(sizeof(float) * m.table.total);
-    memcpy(w0, m.params, sizeof(float) * m.table.total);
-    const double h = 1e-3 / sqrt(g2);
-    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] + (float)(h * m.grads[i]);
-    double lp = loss_at(&m, &batch);
-    for (size_t i = 0; i < m.table.total; i++) m.params[i] = w0[i] - (float)(h * m.grads[i]);
-    double lm = loss_at(&m, &batch);
-    printf("label smoothing: finite difference %.6g vs |g|^2 %.6g\n", (lp - lm) / (2 * h), g2);
-    CHECK_NEAR((lp - lm) / (2 * h) / g2, 1.0, 0.005);
-    free(w0);
+    CHECK_NEAR(directional_fd_ratio(&m, &batch, 2, "label smoothing"), 1.0, 0.005);
     sg_model_free(&m);
 }
 
