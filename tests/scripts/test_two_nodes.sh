@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2034 # FLAGS_<case> are read through flags() (a nameref)
 # Data parallelism across two SLURM nodes on this one machine (issue #16 item 4). A cluster of
 # nodeA (127.0.0.1) and nodeB (127.0.0.2), each slurmd with its own host name
 # (tests/tools/slurm_two_nodes.sh; recipe in ../shared/notes/local-slurm.md), runs the same
@@ -77,12 +78,14 @@ placed_srun() {
   while [ "$1" != -- ]; do srun_flags+=("$1"); shift; done
   shift
   rm -f "place.$name".*
+  local t=$SECONDS
   timeout 300 srun "${srun_flags[@]}" --kill-on-bad-exit=1 -J "sg-$name" bash -c \
     'echo "rank $SLURM_PROCID host $(hostname) slurmd $SLURMD_NODENAME" > "$0.$SLURM_PROCID"; exec "$@"' \
     "$W/place.$name" "$@" > "$name.log" 2>&1
-  ran "$name" $? "$name.log"
+  ran "$name (srun ${srun_flags[*]}): $((SECONDS - t)) s" $? "$name.log"
 }
-placement() { cat "place.$1".* 2> /dev/null | sort | sed 's/ slurmd [^ ]*//' | tr '\n' ';'; }
+# host: the rank's host name, what MPI_Get_processor_name reports; slurmd: the node that started it
+placement() { cat "place.$1".* 2> /dev/null | sort | tr '\n' ';'; }
 
 # ---- the cluster itself: one task on each node, each in its node's UTS namespace ----
 phase "placement"
@@ -95,14 +98,12 @@ for c in "${CASES[@]}"; do
   phase "case $c"
   t=$SECONDS; "$SG" run "${F[@]}" --per_device_train_batch_size 8 --output_dir "$W/$c.dp1" > "$c.dp1.log" 2>&1
   ran "$c.dp1 (one process, batch 8): $((SECONDS - t)) s" $? "$c.dp1.log"
-  t=$SECONDS; placed_srun "$c.2nodes" -N2 -n2 --mpi=pmix -- "$SG" run "${F[@]}" --dp 2 --per_device_train_batch_size 4 --output_dir "$W/$c.2nodes"
-  echo "     $((SECONDS - t)) s"
+  placed_srun "$c.2nodes" -N2 -n2 --mpi=pmix -- "$SG" run "${F[@]}" --dp 2 --per_device_train_batch_size 4 --output_dir "$W/$c.2nodes"
   check "$c.2nodes: rank 0 on nodeA, rank 1 on nodeB ($(placement "$c.2nodes"))" \
-    "[ \"\$(placement $c.2nodes)\" = 'rank 0 host nodeA;rank 1 host nodeB;' ]"
-  t=$SECONDS; placed_srun "$c.1node" -N1 -n2 -w nodeA --mpi=pmix -- "$SG" run "${F[@]}" --dp 2 --per_device_train_batch_size 4 --output_dir "$W/$c.1node"
-  echo "     $((SECONDS - t)) s"
+    "[ \"\$(placement $c.2nodes)\" = 'rank 0 host nodeA slurmd nodeA;rank 1 host nodeB slurmd nodeB;' ]"
+  placed_srun "$c.1node" -N1 -n2 -w nodeA --mpi=pmix -- "$SG" run "${F[@]}" --dp 2 --per_device_train_batch_size 4 --output_dir "$W/$c.1node"
   check "$c.1node: both ranks on nodeA ($(placement "$c.1node"))" \
-    "[ \"\$(placement $c.1node)\" = 'rank 0 host nodeA;rank 1 host nodeA;' ]"
+    "[ \"\$(placement $c.1node)\" = 'rank 0 host nodeA slurmd nodeA;rank 1 host nodeA slurmd nodeA;' ]"
   check "$c.2nodes: the run reports 2 replicas" "grep -q 'data parallel: 2 replicas, each 4 of every 8 training rows' $c.2nodes.log" || tail -5 "$c.2nodes.log"
 done
 

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # A SLURM cluster of two nodes on this one machine, for tests (source it from bash).
 #
 #   source tests/tools/slurm_two_nodes.sh
@@ -14,7 +15,8 @@
 # Everything lives in a private mktemp directory; every daemon is stopped by its recorded PID.
 #
 # Settings (before two_nodes_up): TWO_NODES_CPUS (per node, default 2), TWO_NODES_UP_DEADLINE
-# (seconds for both nodes to be idle, default 60); KEEP=1 keeps the directory.
+# (seconds for both nodes to be idle, default 60); KEEP=1 keeps the directory. Defines `skip`
+# (prints "SKIP: reason", exits 77) for the sourcing script too.
 
 TWO_NODES_CTLD_PORT=17000
 TWO_NODES_NAMES=(nodeA nodeB)
@@ -71,7 +73,7 @@ two_nodes_dump_logs() {
 
 two_nodes_up() {
   local t0=$SECONDS cpus=${TWO_NODES_CPUS:-2} deadline=${TWO_NODES_UP_DEADLINE:-60} i n
-  TWO_NODES_SPMIX_BEFORE=$(ls -d /tmp/spmix* 2> /dev/null)
+  TWO_NODES_SPMIX_BEFORE=$(shopt -s nullglob; printf '%s\n' /tmp/spmix*)
   TWO_NODES_DIR=$(mktemp -d /tmp/sg-2nodes.XXXXXX) || { echo "FAIL mktemp"; exit 1; }
   chmod 755 "$TWO_NODES_DIR"
   trap two_nodes_cleanup EXIT
@@ -147,7 +149,7 @@ EOF
     local pf="$W/slurmd.$n.pid" p
     for _ in $(seq 20); do [ -s "$pf" ] && break; sleep 0.1; done
     p=$(cat "$pf" 2> /dev/null)
-    [[ " ${TWO_NODES_PIDS[*]} " == *" $p "* ]] || { echo "note: slurmd $n runs as PID $p, not the recorded one; recorded too"; TWO_NODES_PIDS+=($p); }
+    [[ " ${TWO_NODES_PIDS[*]} " == *" $p "* ]] || { echo "note: slurmd $n runs as PID $p, not the recorded one; recorded too"; TWO_NODES_PIDS+=("$p"); }
   done
   echo "two nodes up in $((SECONDS - t0)) s: $(sinfo -h -N -o '%N(%T)' | tr '\n' ' ')(cluster in $W)"
 }
@@ -181,21 +183,22 @@ two_nodes_cleanup() {
   if [ -n "${SLURM_CONF:-}" ] && [ -f "$TWO_NODES_DIR/slurmctld.pid" ]; then
     ids=$(scontrol -o show jobs 2> /dev/null | sed -n 's/^JobId=\([0-9]*\) .*/\1/p' | sort -u)
     local live
-    live=$(squeue -h -o %A 2> /dev/null | sort -u)
-    [ -n "$live" ] && scancel $live 2> /dev/null
+    mapfile -t live < <(squeue -h -o %A 2> /dev/null | sort -u)
+    [ ${#live[@]} -gt 0 ] && scancel "${live[@]}" 2> /dev/null
     for _ in $(seq 40); do [ -z "$(squeue -h 2> /dev/null)" ] && break; sleep 0.25; done
   fi
   two_nodes_stop_pids "${TWO_NODES_PIDS[@]}"
   wait 2> /dev/null
   local strays
-  strays=$(two_nodes_strays)
-  if [ -n "$strays" ]; then
-    problems+=("processes of our cluster outlived it (stopped now by PID): $(echo $strays)")
-    two_nodes_stop_pids $strays
+  mapfile -t strays < <(two_nodes_strays)
+  if [ ${#strays[@]} -gt 0 ]; then
+    problems+=("processes of our cluster outlived it (stopped now by PID): ${strays[*]}")
+    two_nodes_stop_pids "${strays[@]}"
   fi
   # pmix's per-step directories belong under our TmpFS; one in /tmp naming our job ids is a leak
   local d id
-  for d in $(ls -d /tmp/spmix* 2> /dev/null); do
+  for d in /tmp/spmix*; do
+    [ -e "$d" ] || continue
     [[ $'\n'"$TWO_NODES_SPMIX_BEFORE"$'\n' == *$'\n'"$d"$'\n'* ]] && continue
     for id in $ids; do [[ "$d" =~ _${id}\.[0-9]+$ ]] && problems+=("left behind: $d"); done
   done
