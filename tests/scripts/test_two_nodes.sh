@@ -92,6 +92,15 @@ phase "placement"
 hosts=$(timeout 60 srun -N2 -n2 -l hostname 2>&1 | sort | tr '\n' ' ')
 check "srun -N2 -n2 hostname: one task on each node ($hosts)" "[ \"$hosts\" = '0: nodeA 1: nodeB ' ]"
 
+# ... and Open MPI sees two hosts: with shared memory as its only transport between processes
+# (btl self,vader), a group spanning nodeA and nodeB cannot connect, and Open MPI names both hosts
+# (the groups below use TCP between the nodes, shared memory within one)
+OMPI_MCA_btl=self,vader timeout 60 srun -N2 -n2 --kill-on-bad-exit=1 "$SG" run --model_name_or_path builtin:tiny \
+  --task_name sst2 --data_dir "$W/syn" --do_train --max_steps 1 --max_seq_length 32 --dp 2 --output_dir "$W/vader" > vader.log 2>&1
+rc=$?
+check "Open MPI treats nodeA and nodeB as two hosts: shared memory alone cannot connect them (exit $rc)" \
+  "[ $rc != 0 ] && grep -q 'is on host: nodeA' vader.log && grep -q 'is on host: nodeB' vader.log" || tail -5 vader.log
+
 # ---- (a) srun: two nodes, one node, one process ----
 for c in "${CASES[@]}"; do
   mapfile -t F < <(flags "$c")

@@ -189,8 +189,12 @@ two_nodes_cleanup() {
   fi
   two_nodes_stop_pids "${TWO_NODES_PIDS[@]}"
   wait 2> /dev/null
-  local strays
-  mapfile -t strays < <(two_nodes_strays)
+  local strays=()
+  for _ in $(seq 30); do # a step's processes may still be exiting (e.g. after an MPI abort)
+    mapfile -t strays < <(two_nodes_strays)
+    [ ${#strays[@]} = 0 ] && break
+    sleep 0.1
+  done
   if [ ${#strays[@]} -gt 0 ]; then
     problems+=("processes of our cluster outlived it (stopped now by PID): ${strays[*]}")
     two_nodes_stop_pids "${strays[@]}"
