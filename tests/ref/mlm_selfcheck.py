@@ -10,6 +10,7 @@ import filecmp
 import json
 import math
 import os
+import random
 import re
 import subprocess
 import sys
@@ -153,7 +154,7 @@ def check_hf_structure(cfg, params):
 
 
 def make_probe_batch():
-    input_ids, attention_mask = ref.random_unmasked_batch(__import__("random").Random(3))
+    input_ids, attention_mask = ref.random_unmasked_batch(random.Random(3))
     masked, labels = ref.collate_case_batch(input_ids, 3)
     return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels}
 
