@@ -142,6 +142,7 @@ else echo "FAIL sharded predictions differ"; fail=1; fi
 # ... and it is really sharded: replica 0's result holds the rows the other replicas evaluated
 if mpirun -n 3 "$BUILD/tests/dp_eval_check" > "$W/dp_eval_check.log" 2>&1; then
   echo "ok   sharded evaluation gathers the other replicas' rows: $(grep -o '[0-9]* of [0-9]* predictions came from' "$W/dp_eval_check.log")"
+  echo "ok   $(grep -o 'shard: .*' "$W/dp_eval_check.log")"
 else echo "FAIL dp_eval_check"; tail -5 "$W/dp_eval_check.log"; fail=1; fi
 
 # the spiking simulation sharded over every rank of the run (issue #16 item 2): 32 dev rows in
