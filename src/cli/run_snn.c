@@ -99,10 +99,10 @@ int sg_run_snn(sg_model *m, int unfold_level, const sg_encoded *dev, unsigned me
     if (sg_snn_convert(&snn, m, unfold_level)) return -1;
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/snn_model", output_dir);
-    int saved = writer ? sg_snn_save(&snn, dir) : 0;
+    int save_rc = writer ? sg_snn_save(&snn, dir) : 0;
     /* every rank learns whether the writer saved: none may go on to the collectives alone */
-    if (sg_shard_max_int(shard, saved != 0)) {
-        if (!saved) sg_fail("saving the spiking network failed on the writing rank");
+    if (sg_shard_max_int(shard, save_rc != 0)) {
+        if (save_rc == 0) sg_fail("saving the spiking network failed on the writing rank");
         sg_snn_model_free(&snn);
         return -1;
     }

@@ -6,6 +6,7 @@
  * Driven by tests/scripts/test_data_parallel.sh; prints the harness's summary, exit 0 / 1. */
 #include "core/rng.h"
 #include "parallel/dp.h"
+#include "parallel/mpi_session.h"
 #include "parallel/shard.h"
 #include "train/evaluate.h"
 #include "testlib.h"
@@ -78,11 +79,13 @@ static void check_shard_progress(void) {
 
 int main(void) {
     sg_dp_group g;
-    int world = 0;
-    MPI_Init(NULL, NULL);
+    int world = 0, owns = 0, finalized = 0;
+    /* MPI on demand (parallel/mpi_session.h): the first to start it owns it, a later group does not */
+    CHECK(sg_mpi_session_begin("dp_eval_check", &owns) == 0 && owns == 1);
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     CHECK(world >= 2);
     CHECK(sg_dp_init(world, 1, &g) == 0);
+    CHECK(g.owns_mpi == 0);
     check_shard_progress();
     sg_encoded e;
     make_split(&e);
@@ -110,7 +113,12 @@ int main(void) {
     sg_model_free(&m);
     sg_encoded_free(&e);
     sg_dp_free(&g);
+    MPI_Finalized(&finalized);
+    CHECK(!finalized); /* not the group's to finalise */
     int rc = sg_test_done();
-    MPI_Finalize();
+    sg_mpi_session_end(&owns);
+    MPI_Finalized(&finalized);
+    if (!finalized || owns) printf("FAIL: sg_mpi_session_end did not finalise MPI\n"), rc = 1;
+    sg_mpi_session_end(&owns); /* a second end does nothing (MPI_Finalize twice is an error) */
     return rc;
 }
