@@ -149,4 +149,16 @@ for th in $THREADS; do # peak again at the end: the table uses the higher of the
   OMP_NUM_THREADS=$th $B/bench_sgemm 2048 | sed "s/^/peak_sgemm\t$th\tA\t/" >> "$OUT/results.tsv"
 done
 $PY bench/table.py "$OUT/results.tsv"
+# the measured dp point on the communication model of docs/scaling.md (bus bandwidth at 64 MB: the
+# trainer's all-reduce bucket, 2^24 floats)
+check=$($PY -c 'import json, statistics, sys
+v = {}
+for line in open(sys.argv[1]):
+    fig, th, side, d = line.rstrip("\n").split("\t", 3)
+    d = json.loads(d)
+    v.setdefault((fig.replace(" ", ""), side), []).append(d.get("median_s", d.get("value")))
+m = lambda k: statistics.median(v[k])
+try: print(m(("dp2_vs_dp1", "B")), m(("dp2_vs_dp1", "A")), m(("allreduce_busbw:64MB", "A")), m(("dp2_allreduce_wait", "A")))
+except KeyError: pass' "$OUT/results.tsv")
+[ -n "$check" ] && $PY bench/scaling_model.py --core-gflops 75 --check $check | tail -1
 echo "bench/run.sh took $(( ($(date +%s) - START) / 60 )) min $(( ($(date +%s) - START) % 60 )) s"
