@@ -209,8 +209,9 @@ static int bench_snn(const options *o, const sg_dp_group *g, const char *machine
         if (text) {
             cJSON *r = cJSON_Parse(text);
             cJSON *set = cJSON_GetObjectItem(r, "settings"), *met = cJSON_GetObjectItem(r, "metrics");
-            if (cJSON_IsNumber(cJSON_GetObjectItem(set, "simulation_seconds"))) sim_s = cJSON_GetObjectItem(set, "simulation_seconds")->valuedouble;
-            if (cJSON_IsNumber(cJSON_GetObjectItem(met, "eval_accuracy"))) acc = cJSON_GetObjectItem(met, "eval_accuracy")->valuedouble;
+            const cJSON *seconds = cJSON_GetObjectItem(set, "simulation_seconds"), *accuracy = cJSON_GetObjectItem(met, "eval_accuracy");
+            if (cJSON_IsNumber(seconds)) sim_s = seconds->valuedouble;
+            if (cJSON_IsNumber(accuracy)) acc = accuracy->valuedouble;
             cJSON_Delete(r);
             free(text);
         }

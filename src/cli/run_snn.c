@@ -115,7 +115,8 @@ int sg_run_snn(sg_model *m, int unfold_level, const sg_encoded *dev, unsigned me
     sg_snn_sim_options_default(&opt);
     opt.max_steps = max_steps;
     sg_snn_sim *sim = NULL;
-    by_step bs = {dev->n, max_steps, calloc((size_t)dev->n * max_steps, sizeof(int)), calloc((size_t)dev->n * max_steps, sizeof(float))};
+    const size_t cells = (size_t)dev->n * max_steps;
+    by_step bs = {dev->n, max_steps, calloc(cells, sizeof(int)), calloc(cells, sizeof(float))};
     sg_batch_buffers bb = {0};
     sg_snn_stats stats = {0};
     sg_shard_progress sp = {0};

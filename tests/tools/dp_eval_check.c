@@ -74,7 +74,9 @@ static void check_shard_progress(void) {
     sg_shard_progress_free(&p);
     CHECK(monotone);
     CHECK_MSG(total == N, "rank %d: progress ends at %ld rows, the split has %d (this rank did %ld)", s.rank, total, N, done);
-    if (s.rank == 0) printf("shard: %d batches over %d ranks (%d here), global progress ends at %ld of %d rows\n", batches, s.size, mine, total, N);
+    if (s.rank == 0)
+        printf("shard: %d batches over %d ranks (%d here), global progress ends at %ld of %d rows\n", batches, s.size, mine,
+               total, N);
 }
 
 int main(void) {
