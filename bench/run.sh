@@ -106,10 +106,59 @@ if [ "$(nproc)" -ge 2 ]; then # (one round of 3 steps: no target rides on it)
   OMP_NUM_THREADS=2 taskset -c 0,1 $B/bench_tp --tp 0 --size base --batch 2 --seq 128 --iters 3 \
     | sed "s/^/tp2_vs_tp1\t2\tB\t/" >> "$OUT/results.tsv"
 fi
+# (8) data parallel on the same 2 cores (issue #16, docs/scaling.md): a roberta-base training step at
+# global batch 16 x 128, dp=2 (2 ranks x 1 thread, each bound to a core, gradients summed by
+# MPI_Iallreduce behind the backward) against dp=1 (1 process x 2 threads); the "peer" column is
+# dp=1, so ratio = the parallel efficiency at equal cores. Beside it the time dp=2 waits for the
+# all-reduce after its backward, a plain MPI_Allreduce bus-bandwidth sweep (1-512 MB, 2 ranks,
+# nccl-tests' 2(n-1)/n x bytes / time), and the SNN evaluation (64 SST-2 dev rows, small QANN as
+# bench_snn) sharded over 2 ranks against 1 process x 2 threads.
+if command -v mpirun > /dev/null && [ "$(nproc)" -ge 2 ]; then
+  MPI2=(env OMP_NUM_THREADS=1 OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -n 2 --bind-to core --map-by core)
+  DPIT=3; [ $QUICK = 1 ] && DPIT=2
+  to_rows() { # figure side: bench_dp's JSON lines -> results rows (threads = cores used: 2)
+    $PY -c 'import json, sys
+fig, side = sys.argv[1:3]
+for line in sys.stdin:
+    if not line.startswith("{"): continue
+    d = json.loads(line)
+    if d["mode"] == "allreduce":
+        mb = d["mb"]
+        print(f"allreduce_busbw:{mb:>4} MB\t2\tA\t" + json.dumps({"value": d["busbw_gbs"], "unit": "GB/s", "higher_is_better": True}))
+        continue
+    print(f"{fig}\t2\t{side}\t" + json.dumps({"median_s": d["median_s"]}))
+    if d["mode"] == "step" and d["dp"] > 1:
+        print(f"dp2_allreduce_wait\t2\tA\t" + json.dumps({"value": d["allreduce_wait_s"], "unit": "s"}))
+    print(d, file=sys.stderr)' "$1" "$2"
+  }
+  "${MPI2[@]}" $B/bench_dp --mode step --dp 2 --size base --batch 16 --seq 128 --iters $DPIT | to_rows dp2_vs_dp1 A >> "$OUT/results.tsv"
+  OMP_NUM_THREADS=2 taskset -c 0,1 $B/bench_dp --mode step --dp 0 --size base --batch 16 --seq 128 --iters $DPIT \
+    | to_rows dp2_vs_dp1 B >> "$OUT/results.tsv"
+  "${MPI2[@]}" $B/bench_dp --mode allreduce --dp 2 --max_mb 512 | to_rows allreduce A >> "$OUT/results.tsv"
+  if [ -d ../shared/glue/SST-2 ]; then
+    "${MPI2[@]}" $B/bench_dp --mode snn --dp 2 --shared ../shared --rows 64 --batch 16 | to_rows snn_dp2_vs_dp1 A >> "$OUT/results.tsv"
+    OMP_NUM_THREADS=2 taskset -c 0,1 $B/bench_dp --mode snn --dp 0 --shared ../shared --rows 64 --batch 16 \
+      | to_rows snn_dp2_vs_dp1 B >> "$OUT/results.tsv"
+  fi
+else
+  echo "data-parallel benchmarks skipped: $(command -v mpirun > /dev/null && echo "fewer than 2 cores" || echo "no mpirun")"
+fi
 # one core's peak rate per multiply-add instruction (fp32 FMA, bf16/fp16, int8 VNNI): docs/performance.md
 $B/bench_isa | sed "s/^/isa\t1\tA\t/" >> "$OUT/results.tsv"
 for th in $THREADS; do # peak again at the end: the table uses the higher of the two
   OMP_NUM_THREADS=$th $B/bench_sgemm 2048 | sed "s/^/peak_sgemm\t$th\tA\t/" >> "$OUT/results.tsv"
 done
 $PY bench/table.py "$OUT/results.tsv"
+# the measured dp point on the communication model of docs/scaling.md (bus bandwidth at 64 MB: the
+# trainer's all-reduce bucket, 2^24 floats)
+check=$($PY -c 'import json, statistics, sys
+v = {}
+for line in open(sys.argv[1]):
+    fig, th, side, d = line.rstrip("\n").split("\t", 3)
+    d = json.loads(d)
+    v.setdefault((fig.replace(" ", ""), side), []).append(d.get("median_s", d.get("value")))
+m = lambda k: statistics.median(v[k])
+try: print(m(("dp2_vs_dp1", "B")), m(("dp2_vs_dp1", "A")), m(("allreduce_busbw:64MB", "A")), m(("dp2_allreduce_wait", "A")))
+except KeyError: pass' "$OUT/results.tsv")
+[ -n "$check" ] && $PY bench/scaling_model.py --core-gflops 75 --check $check | tail -1
 echo "bench/run.sh took $(( ($(date +%s) - START) / 60 )) min $(( ($(date +%s) - START) % 60 )) s"

@@ -23,6 +23,11 @@ TARGETS = {
     "dispatch_4ranks": ("coordinator dispatch, 4 ranks", 1000.0, "value"),
     "dispatch_8ranks": ("coordinator dispatch, 8 ranks", 1000.0, "value"),
     "tp2_vs_tp1": ("tp=2 vs tp=1 at equal cores (efficiency)", None, "ratio"),
+    # issue #16: data parallel at equal cores, base step at global batch 16 x 128 (ratio = efficiency)
+    "dp2_vs_dp1": ("dp=2 vs dp=1 at equal cores, base 16x128 (eff.)", 0.9, "ratio"),
+    "dp2_allreduce_wait": ("dp=2: wait for the gradient all-reduce per step", None, "value"),
+    "allreduce_busbw": ("MPI_Allreduce bus bandwidth, 2 ranks", None, "value"),
+    "snn_dp2_vs_dp1": ("SNN eval 64 SST-2 rows, dp=2 vs dp=1 (eff.)", None, "ratio"),
 }
 
 rows = defaultdict(lambda: {"A": [], "B": [], "A_gflops": [], "A_rss": [], "B_rss": []})

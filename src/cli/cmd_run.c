@@ -396,14 +396,17 @@ int sg_cmd_run(int argc, char **argv) {
     }
     if (a.do_predict && write_predictions(&a, task, &rm, &test)) goto fail_all;
     if (a.convert_to_snn) {
-        if (tp_on) { /* the spiking simulation is not distributed: gather the model, simulate on rank 0 */
-            if (sg_tp_model_detach(&rm.model)) goto fail_all;
-            printf("tensor parallel: the spiking simulation is not distributed; running it at tp=1 on group rank 0\n");
-        }
+        /* the simulation's rows are independent: every rank of the run (D x P under --dp, the
+         * tensor-parallel group without it) simulates a share of the eval batches, each with the
+         * whole network (tensor parallelism is gathered first) */
+        sg_shard shard;
+        sg_shard_of(&shard, dp_on ? MPI_COMM_WORLD : tp_on ? tpg.comm : MPI_COMM_NULL);
+        if (tp_on && sg_tp_model_detach(&rm.model)) goto fail_all;
+        if (shard.size > 1 && a.snn_eval)
+            printf("spiking simulation sharded over %d ranks, each simulating whole eval batches with the whole network\n", shard.size);
         /* everything a run writes goes under output_dir; --model_weights_path is an input */
-        if (writer &&
-            sg_run_snn(&rm.model, rm.unfold_level, a.snn_eval ? &dev.enc : NULL, task->metrics, a.eval_bs, a.snn_max_steps,
-                       a.output_dir, all))
+        if (sg_run_snn(&rm.model, rm.unfold_level, a.snn_eval ? &dev.enc : NULL, task->metrics, a.eval_bs, a.snn_max_steps,
+                       &shard, writer, a.output_dir, all))
             goto fail_all;
     }
     if (sg_results_write(a.output_dir, "all_results.json", all)) goto fail_all;

@@ -2,6 +2,7 @@
 #include "parallel/dp.h"
 
 #include "core/error.h"
+#include "parallel/mpi_session.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -10,12 +11,7 @@
 int sg_dp_init(int D, int P, sg_dp_group *g) {
     memset(g, 0, sizeof *g);
     g->comm = MPI_COMM_NULL;
-    int ready = 0;
-    MPI_Initialized(&ready);
-    if (!ready) {
-        if (MPI_Init(NULL, NULL) != MPI_SUCCESS) return sg_fail("data parallel: MPI_Init failed");
-        g->owns_mpi = 1;
-    }
+    if (sg_mpi_session_begin("data parallel", &g->owns_mpi)) return -1;
     int world, me;
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     MPI_Comm_rank(MPI_COMM_WORLD, &me);
@@ -38,12 +34,7 @@ int sg_dp_init(int D, int P, sg_dp_group *g) {
 void sg_dp_free(sg_dp_group *g) {
     if (g->comm != MPI_COMM_NULL) MPI_Comm_free(&g->comm);
     g->comm = MPI_COMM_NULL;
-    if (g->owns_mpi) {
-        int done = 0;
-        MPI_Finalized(&done);
-        if (!done) MPI_Finalize();
-        g->owns_mpi = 0;
-    }
+    sg_mpi_session_end(&g->owns_mpi);
 }
 
 /* In place, in buckets of 2^24 elements: within MPI's int counts, and gentle on its buffers. */

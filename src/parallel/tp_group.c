@@ -8,6 +8,7 @@
 #include "parallel/tp.h"
 
 #include "core/error.h"
+#include "parallel/mpi_session.h"
 
 #include <string.h>
 
@@ -24,12 +25,7 @@ void sg_tp_layout_defaults(sg_tp_layout *l) {
 int sg_tp_init(int P, sg_tp_group *g) {
     memset(g, 0, sizeof *g);
     g->comm = MPI_COMM_NULL;
-    int ready = 0;
-    MPI_Initialized(&ready);
-    if (!ready) {
-        if (MPI_Init(NULL, NULL) != MPI_SUCCESS) return sg_fail("tensor parallel: MPI_Init failed");
-        g->owns_mpi = 1;
-    }
+    if (sg_mpi_session_begin("tensor parallel", &g->owns_mpi)) return -1;
     int world, me;
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     MPI_Comm_rank(MPI_COMM_WORLD, &me);
@@ -71,7 +67,7 @@ void sg_tp_free(sg_tp_group *g) {
         Cblacs_exit(1); /* BLACS's own buffers; 1: MPI stays up */
     }
     if (g->comm != MPI_COMM_NULL && g->comm != 0) MPI_Comm_free(&g->comm);
-    if (g->owns_mpi) MPI_Finalize();
+    sg_mpi_session_end(&g->owns_mpi);
     memset(g, 0, sizeof *g);
     g->comm = MPI_COMM_NULL;
 }

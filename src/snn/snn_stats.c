@@ -57,6 +57,37 @@ void sg_snn_stats_clear(sg_snn_stats *s) {
     s->steps_max = 0;
 }
 
+#define WORDS_PER_ENTRY 7
+
+size_t sg_snn_stats_words(const sg_snn_stats *s) { return (size_t)s->count * WORDS_PER_ENTRY + 3; }
+
+void sg_snn_stats_pack(const sg_snn_stats *s, uint64_t *w) {
+    for (int i = 0; i < s->count; i++, w += WORDS_PER_ENTRY) {
+        const sg_snn_stat *e = &s->entry[i];
+        const uint64_t v[WORDS_PER_ENTRY] = {e->neurons, e->neuron_steps, e->spikes_pos, e->spikes_neg, e->sops, e->macs, e->ann_macs};
+        memcpy(w, v, sizeof v);
+    }
+    w[0] = s->samples;
+    w[1] = s->settled;
+    w[2] = s->steps_sum;
+}
+
+void sg_snn_stats_unpack(sg_snn_stats *s, const uint64_t *w) {
+    for (int i = 0; i < s->count; i++, w += WORDS_PER_ENTRY) {
+        sg_snn_stat *e = &s->entry[i];
+        e->neurons = w[0];
+        e->neuron_steps = w[1];
+        e->spikes_pos = w[2];
+        e->spikes_neg = w[3];
+        e->sops = w[4];
+        e->macs = w[5];
+        e->ann_macs = w[6];
+    }
+    s->samples = w[0];
+    s->settled = w[1];
+    s->steps_sum = w[2];
+}
+
 static void add_neurons(sg_snn_stat *e, uint64_t n, int steps) {
     e->neurons += n;
     e->neuron_steps += n * (uint64_t)steps;

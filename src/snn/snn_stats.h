@@ -18,6 +18,7 @@
 #include "model/params.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SG_SNN_E_MAC_PJ 4.6
@@ -64,6 +65,13 @@ void sg_snn_stats_clear(sg_snn_stats *s);
  * at `steps` (settled == 0: stopped by the cap). Adds the sizes, neuron-steps and ANN MACs. */
 void sg_snn_stats_add_sample(sg_snn_stats *s, const sg_model_config *cfg, int tokens, int last_rows, int steps,
                              int settled);
+
+/* Every count as one flat array, to sum statistics gathered from several processes:
+ * sg_snn_stats_words(s) words (7 per entry, then samples, settled, steps_sum). steps_max is a
+ * maximum, not a sum, and is not in it. unpack writes into statistics of the same shape. */
+size_t sg_snn_stats_words(const sg_snn_stats *s);
+void sg_snn_stats_pack(const sg_snn_stats *s, uint64_t *w);
+void sg_snn_stats_unpack(sg_snn_stats *s, const uint64_t *w);
 
 double sg_snn_firing_rate(const sg_snn_stat *e);  /* spikes per neuron per step */
 double sg_snn_energy_pj(const sg_snn_stat *e);    /* E_MAC·macs + E_AC·sops */

@@ -142,7 +142,54 @@ else echo "FAIL sharded predictions differ"; fail=1; fi
 # ... and it is really sharded: replica 0's result holds the rows the other replicas evaluated
 if mpirun -n 3 "$BUILD/tests/dp_eval_check" > "$W/dp_eval_check.log" 2>&1; then
   echo "ok   sharded evaluation gathers the other replicas' rows: $(grep -o '[0-9]* of [0-9]* predictions came from' "$W/dp_eval_check.log")"
+  echo "ok   $(grep -o 'shard: .*' "$W/dp_eval_check.log")"
 else echo "FAIL dp_eval_check"; tail -5 "$W/dp_eval_check.log"; fail=1; fi
+
+# the spiking simulation sharded over every rank of the run (issue #16 item 2): 32 dev rows in
+# batches of 5 (7 batches, the last of 2 rows: uneven over 2 and 4 ranks). snn_results.json (every
+# metric, the metric by step, settle steps, SOPs, energy, every spike statistic) and the SNN keys of
+# all_results.json equal one process's exactly; only simulation_seconds may differ. Classification
+# from the QAT model above; regression (STS-B) from a model calibrated once at dp=1.
+run stsbq 0 --model_name_or_path builtin:tiny --task_name stsb --data_dir "$W/syn" --do_train --max_steps 1 --learning_rate 0 \
+  --max_seq_length 32 --transform_config "$SRC/configs/levels/q8.yaml" --lsq_calibrate_batches 1 --per_device_train_batch_size 8
+for task in sst2 stsb; do
+  weights=$W/qat1; [ $task = stsb ] && weights=$W/stsbq
+  SNN=(--model_name_or_path builtin:tiny --task_name $task --data_dir "$W/syn" --max_seq_length 32
+       --transform_config "$SRC/configs/levels/q8.yaml" --model_weights_path "$weights" --convert_to_snn --snn_eval
+       --per_device_eval_batch_size 5)
+  run snn1$task 0 "${SNN[@]}"
+  run snn2$task 2 "${SNN[@]}" --dp 2
+  run snn4$task 4 "${SNN[@]}" --dp 2 --tp 2
+  for par in 2 4; do
+    /usr/bin/python3 - "$W/snn1$task" "$W/snn$par$task" "$task, $par ranks" <<'PY' || fail=1
+import json, sys
+a, b, label = sys.argv[1:4]
+def load(d):
+    r = json.load(open(f"{d}/snn_results.json"))
+    r["settings"].pop("simulation_seconds", None)  # the only timing key
+    return r, {k: v for k, v in json.load(open(f"{d}/all_results.json")).items() if "snn" in k or "energy" in k}
+try: (ra, aa), (rb, ab) = load(a), load(b)
+except (OSError, ValueError, KeyError) as e: print(f"FAIL sharded SNN {label}: {e}"); sys.exit(1)
+def diffs(x, y, path=""):
+    if isinstance(x, dict) and isinstance(y, dict):
+        return [d for k in sorted(set(x) | set(y)) for d in diffs(x.get(k), y.get(k), f"{path}.{k}")]
+    if isinstance(x, list) and isinstance(y, list) and len(x) == len(y):
+        return [d for i, (p, q) in enumerate(zip(x, y)) for d in diffs(p, q, f"{path}[{i}]")]
+    return [] if x == y else [f"{path}: {x} vs {y}"]
+bad = diffs(ra, rb) + diffs(aa, ab)
+st = ra["stats"]
+by_step = next((v for k, v in ra.items() if k.endswith("_by_step")), [])
+if st["samples"] != 32 or not st["entries"] or not by_step or len(aa) < 5:
+    bad.append(f"too little to compare: {st['samples']} samples, {len(st['entries'])} entries, {len(by_step)} steps, {len(aa)} keys")
+print(("FAIL " if bad else "ok   ") + f"SNN {label} = 1 process exactly: {ra['metrics']}, {len(by_step)} steps by step, "
+      f"{len(st['entries'])} statistics entries, {st['total']['sops']} SOPs" + ("; differ: " + "; ".join(bad[:5]) if bad else ""))
+sys.exit(1 if bad else 0)
+PY
+  done
+  grep -q 'spiking simulation sharded over 4 ranks' "$W/snn4$task.log" && echo "ok   $task: the simulation ran on all 4 ranks" \
+    || { echo "FAIL $task: no 'sharded over 4 ranks' in the log"; fail=1; }
+done
+[ -d "$W/snn2sst2/snn_model" ] && echo "ok   the writer saved snn_model" || { echo "FAIL no snn_model from the dp=2 run"; fail=1; }
 
 # a world that does not match D x P is one clear line, not a hang
 mpirun -n 2 "$SGX" run "${BASE[@]}" --per_device_train_batch_size 4 --dp 3 --output_dir "$W/bad" > "$W/bad.log" 2>&1

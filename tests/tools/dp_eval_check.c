@@ -1,9 +1,13 @@
 /* Sharded evaluation (sg_evaluate_dp) under mpirun -n D: on every replica the gathered result
  * equals one process's evaluation exactly, and it really is gathered: when the other replicas'
  * models are changed, replica 0's result changes (an unsharded evaluation would not notice).
+ * And the SNN simulation's shard (parallel/shard.h): every batch goes to exactly one rank, and the
+ * progress every rank shows counts the rows of all ranks, ending at the split's size.
  * Driven by tests/scripts/test_data_parallel.sh; prints the harness's summary, exit 0 / 1. */
 #include "core/rng.h"
 #include "parallel/dp.h"
+#include "parallel/mpi_session.h"
+#include "parallel/shard.h"
 #include "train/evaluate.h"
 #include "testlib.h"
 
@@ -41,13 +45,50 @@ static int same_result(const sg_eval_result *a, const sg_eval_result *b) {
            a->metrics.count == b->metrics.count && a->metrics.values[0] == b->metrics.values[0];
 }
 
+/* Batches of BATCH rows of the N-row split, round-robin over the world, as cli/run_snn.c takes them. */
+static void check_shard_progress(void) {
+    sg_shard s;
+    sg_shard_of(&s, MPI_COMM_WORLD);
+    const int batches = (N + BATCH - 1) / BATCH, rounds = sg_shard_rounds(&s, batches);
+    int mine = 0;
+    for (int k = 0; k < batches; k++) mine += sg_shard_takes(&s, k);
+    int takers = 0;
+    for (int k = 0; k < batches; k++) {
+        int t = sg_shard_takes(&s, k);
+        MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+        takers += t == 1;
+    }
+    CHECK_MSG(takers == batches, "%d of %d batches taken by exactly one rank", takers, batches);
+    sg_shard_progress p;
+    CHECK(sg_shard_progress_init(&p, &s, rounds) == 0);
+    long done = 0, last = 0;
+    int monotone = 1;
+    for (int r = 0; r < rounds; r++) {
+        int k = r * s.size + s.rank;
+        if (k < batches) done += N - k * BATCH < BATCH ? N - k * BATCH : BATCH;
+        long seen = sg_shard_progress_post(&p, done);
+        monotone &= seen >= last && seen <= N;
+        last = seen;
+    }
+    long total = sg_shard_progress_finish(&p, done);
+    sg_shard_progress_free(&p);
+    CHECK(monotone);
+    CHECK_MSG(total == N, "rank %d: progress ends at %ld rows, the split has %d (this rank did %ld)", s.rank, total, N, done);
+    if (s.rank == 0)
+        printf("shard: %d batches over %d ranks (%d here), global progress ends at %ld of %d rows\n", batches, s.size, mine,
+               total, N);
+}
+
 int main(void) {
     sg_dp_group g;
-    int world = 0;
-    MPI_Init(NULL, NULL);
+    int world = 0, owns = 0, finalized = 0;
+    /* MPI on demand (parallel/mpi_session.h): the first to start it owns it, a later group does not */
+    CHECK(sg_mpi_session_begin("dp_eval_check", &owns) == 0 && owns == 1);
     MPI_Comm_size(MPI_COMM_WORLD, &world);
     CHECK(world >= 2);
     CHECK(sg_dp_init(world, 1, &g) == 0);
+    CHECK(g.owns_mpi == 0);
+    check_shard_progress();
     sg_encoded e;
     make_split(&e);
     sg_model_config cfg;
@@ -74,7 +115,12 @@ int main(void) {
     sg_model_free(&m);
     sg_encoded_free(&e);
     sg_dp_free(&g);
+    MPI_Finalized(&finalized);
+    CHECK(!finalized); /* not the group's to finalise */
     int rc = sg_test_done();
-    MPI_Finalize();
+    sg_mpi_session_end(&owns);
+    MPI_Finalized(&finalized);
+    if (!finalized || owns) printf("FAIL: sg_mpi_session_end did not finalise MPI\n"), rc = 1;
+    sg_mpi_session_end(&owns); /* a second end does nothing (MPI_Finalize twice is an error) */
     return rc;
 }
