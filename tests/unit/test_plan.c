@@ -388,7 +388,7 @@ static void test_print(void) {
     while (fgets(line, sizeof line, f)) {
         n++;
         if (n == 1)
-            CHECK_MSG(strstr(line, "plan plan-test: 9 runs, 3 tasks, 2 seeds, 3 variants, tp 1, 4 dependencies; expected cost") == line,
+            CHECK_MSG(strstr(line, "plan plan-test: 9 runs, 3 tasks, 2 seeds, 3 variants, dp 1 x tp 1, 4 dependencies; expected cost") == line,
                       "%s", line);
         if (n == 2) CHECK_MSG(strstr(line, "variant base has no transform: convert,snn_eval dropped") != NULL, "%s", line);
         if (n == 3) CHECK_MSG(strstr(line, "2 runs marked *") != NULL, "%s", line);
