@@ -675,11 +675,12 @@ int sg_sweep_main(const sg_sweep_options *o) {
         goto out;
     }
     s.threads = threads_per_run(o);
-    /* every rank takes part (the hosts are gathered); a launcher that cannot be used stops all */
-    int launch_ok = sg_group_launch_init(&s.launch, s.group, s.rank, s.size) == 0, all_ok = 0;
-    if (!launch_ok) sg_print_error();
-    MPI_Allreduce(&launch_ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (!all_ok) {
+    /* every rank takes part (the hosts are gathered); a launcher that cannot be used stops all,
+     * its error printed once, by the lowest rank that met it */
+    int mine = sg_group_launch_init(&s.launch, s.group, s.rank, s.size) == 0 ? s.size : s.rank, first_bad = 0;
+    MPI_Allreduce(&mine, &first_bad, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first_bad == s.rank) sg_print_error();
+    if (first_bad < s.size) {
         status = 1;
         goto out;
     }
