@@ -155,7 +155,9 @@ static int size_allocation(const sg_jobspec *spec, const sg_submit_flags *flags,
     const char *nodes_key = flags->nodes > 0 ? "--nodes" : "slurm.nodes", *groups_key = flags->groups > 0 ? "--groups" : "slurm.groups";
     out->group_size = G;
     if (out->groups == 0) {
-        long long fits = out->nodes > 0 ? (long long)out->nodes * per_node / G : 1;
+        /* as many as the nodes hold: the given ones, else one node (the allocation before groups) */
+        long long fits = (long long)(out->nodes > 0 ? out->nodes : 1) * per_node / G;
+        if (fits < 1 && out->nodes == 0) fits = 1; /* nodes follow from the one group */
         if (fits < 1)
             return sg_fail("%s: %s %d x ntasks_per_node %d = %lld tasks cannot hold one run group of dp %d x tp %d = %d ranks (raise "
                            "them, or drop %s: it follows from the groups)",

@@ -53,8 +53,9 @@ typedef struct {
 /* Resolved settings (owned strings). max_array_size 0: ask the cluster.
  * The allocation (per job, per array task in the array form) is sized from the spec: G = dp x tp
  * ranks per run group (1 without parallel:), ntasks = groups x G, nodes = ceil(ntasks /
- * ntasks_per_node). groups when not given: as many as nodes x ntasks_per_node holds when nodes is
- * given, else 1. Given nodes that cannot hold ntasks are refused, naming both settings. */
+ * ntasks_per_node). groups when not given: as many as nodes x ntasks_per_node holds (nodes 1 when
+ * not given: one node's tasks, as without groups), at least 1. Given nodes that cannot hold
+ * ntasks are refused, naming both settings. */
 typedef struct {
     int nodes, ntasks_per_node, cpus_per_task;
     int groups, group_size, ntasks;

@@ -363,6 +363,11 @@ static void test_run_group_sizing(void) {
         CHECK(set.groups == 1 && set.ntasks == 4 && set.nodes == 2);
         sg_submit_settings_free(&set);
     } else CHECK_MSG(0, "%s", sg_last_error());
+    /* no nodes: as many groups as one node's tasks hold (what the allocation was without groups) */
+    if (sized("{dp: 2}", "{ntasks_per_node: 5}", &f, &set) == 0) {
+        CHECK(set.groups == 2 && set.ntasks == 4 && set.nodes == 1);
+        sg_submit_settings_free(&set);
+    } else CHECK_MSG(0, "%s", sg_last_error());
     /* neither: one group, nodes from the default 1 task per node */
     if (sized("{tp: 2}", "{}", &f, &set) == 0) {
         CHECK(set.groups == 1 && set.ntasks == 2 && set.nodes == 2 && set.ntasks_per_node == 1);
