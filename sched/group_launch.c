@@ -4,6 +4,7 @@
 #include "core/error.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +95,9 @@ int sg_group_launch_start(const sg_group_launch *gl, char *const *run_argv, int 
     const char *extra = NULL;
     int rc = 0;
     if (gl->launcher == SG_LAUNCH_SRUN) {
-        snprintf(hostfile, sizeof hostfile, "%s/hostfile", run_dir);
+        /* absolute, so srun finds it whatever directory it resolves paths against */
+        char abs_dir[4096];
+        snprintf(hostfile, sizeof hostfile, "%s/hostfile", realpath(run_dir, abs_dir) ? abs_dir : run_dir);
         char *text = sg_srun_hostfile_text(&gl->group);
         rc = text ? sg_write_file_atomic(hostfile, text, strlen(text)) : sg_fail("out of memory");
         free(text);

@@ -5,7 +5,8 @@
 # as the same spec without parallel: on 2 ranks (builtin:tiny, dropout on, 12 and 10 steps, a QAT
 # variant converted and simulated); so does {dp: 2, tp: 2} (one group of 4). The srun path runs
 # through a stand-in srun on PATH (SG_SWEEP_LAUNCHER=srun) that records its arguments, environment
-# and SLURM_HOSTFILE, then starts the group with mpirun. A world that is not a multiple of the
+# and SLURM_HOSTFILE, then starts the group with mpirun. A replica killed with SIGKILL fails only
+# its run's attempt, which is retried. A world that is not a multiple of the
 # group and a batch that dp does not divide are refused in one line.
 set -uo pipefail
 BUILD=$(cd "$1" && pwd); SRC=$(cd "$2" && pwd)
@@ -131,6 +132,35 @@ check "srun: the step keeps SLURM_CONF, loses the sweep step's SLURM_STEP_* / SL
   "grep -q '^ENV SLURM_CONF=/etc/slurm/x.conf' $W/srun.calls && ! grep -Eq '^ENV (SLURM_STEP_|SLURM_DISTRIBUTION|PMIX_|OMPI_COMM)' $W/srun.calls"
 check "srun: run.log names the hostfile" "grep -q 'launcher srun: SLURM_HOSTFILE=.*/hostfile .*srun --overlap' $W/r/dp2srun/runs/*/run.log"
 compare dp1 dp2srun "parallel: {dp: 2} launched with srun vs no parallel on 2 ranks"
+
+# fault isolation: kill -9 one replica of a running group's run: that attempt fails (its launcher
+# ends the run's job), the sweep records it, retries it and finishes; no rank of the sweep dies
+cat > "$W/kill.yaml" <<EOF
+name: kill
+model: builtin:tiny
+data_dir: $W/syn
+tasks: [sst2]
+seeds: [5]
+variants: {baseline: {transform: none}}
+pipeline: [finetune]
+train: {max_steps: 200, batch_size: 8, max_seq_length: 32, logging_steps: 20}
+parallel: {dp: 2}
+retries: 1
+EOF
+mpirun -n 2 "$SG" sweep "$W/kill.yaml" --results "$W/r" > "$W/kill.log" 2>&1 &
+sweep_pid=$!
+victim=
+for _ in $(seq 300); do
+  victim=$(pgrep -n -f "$W/r/kill/runs/.* --dp 2") && grep -qs 'step 20/' "$W"/r/kill/runs/*/run.log && break
+  victim=; sleep 0.1
+done
+[ -n "$victim" ] && kill -9 "$victim"
+wait $sweep_pid
+rc=$?
+check "a replica killed (pid ${victim:-none}): the sweep finishes (exit $rc)" "[ -n '$victim' ] && [ $rc = 0 ]" || tail -5 "$W/kill.log"
+check "the killed attempt was retried, then finished" \
+  "grep -q '^retry .* baseline (attempt 1 failed' $W/kill.log && grep -q '^done .* baseline' $W/kill.log && grep -Eq '\"attempts\": *2' $W/r/kill/results.jsonl" \
+  || { grep -E '^(retry|done|FAILED)' "$W/kill.log"; tail -c 400 "$W/r/kill/results.jsonl"; }
 
 # refusals, one line each
 mpirun -n 3 "$SG" sweep "$W/dp2.yaml" --results "$W/r3" > "$W/bad3.log" 2>&1
