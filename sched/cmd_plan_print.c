@@ -25,9 +25,9 @@ static void print_arg(FILE *f, const char *s) {
 
 int sg_plan_print(const sg_plan *plan, FILE *f) {
     const sg_jobspec *s = plan->spec;
-    fprintf(f, "plan %s: %d runs, %d task%s, %d seed%s, %d variant%s, tp %d, %d dependenc%s; expected cost %.4g (%s)\n",
+    fprintf(f, "plan %s: %d runs, %d task%s, %d seed%s, %d variant%s, dp %d x tp %d, %d dependenc%s; expected cost %.4g (%s)\n",
             s->name, plan->nruns, plan->ntasks, plan->ntasks == 1 ? "" : "s", plan->nseeds, plan->nseeds == 1 ? "" : "s",
-            plan->nvariants, plan->nvariants == 1 ? "" : "s", s->tp, plan->ndeps, plan->ndeps == 1 ? "y" : "ies",
+            plan->nvariants, plan->nvariants == 1 ? "" : "s", s->dp, s->tp, plan->ndeps, plan->ndeps == 1 ? "y" : "ies",
             plan->total_cost, plan->version);
     char buf[128];
     for (int v = 0; v < s->nvariants; v++)

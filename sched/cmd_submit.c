@@ -59,12 +59,13 @@ static int submit_all(const sg_submit_batch *b, int attempts, int backoff_ms, ch
 }
 
 int sg_cmd_submit(int argc, char **argv) {
-    sg_submit_flags f = {0, 0, 0, NULL, NULL, NULL, -1, 0, 0, 0, 0};
+    sg_submit_flags f = {0, 0, 0, NULL, NULL, NULL, -1, 0, 0, 0, 0, 0};
     int array = 0, dry_run = 0, attempts = 5;
     const char *results = "results";
     sg_flag flags[] = {
         {"nodes", SG_FLAG_INT, &f.nodes, "nodes per job (0: slurm.nodes from the spec, else 1)", 0},
         {"ntasks-per-node", SG_FLAG_INT, &f.ntasks_per_node, "MPI ranks per node (0: slurm.ntasks_per_node, else 1)", 0},
+        {"groups", SG_FLAG_INT, &f.groups, "run groups in flight, dp x tp ranks each: ntasks = groups x dp x tp, nodes from --ntasks-per-node (0: slurm.groups, else what --nodes holds, else 1)", 0},
         {"cpus-per-task", SG_FLAG_INT, &f.cpus_per_task, "threads per rank, OMP_NUM_THREADS (0: slurm.cpus_per_task, else 1)", 0},
         {"time", SG_FLAG_STRING, &f.time, "time limit per job, SLURM's format, e.g. 04:00:00 (none: slurm.time, else the partition's)", 0},
         {"partition", SG_FLAG_STRING, &f.partition, "partition", 0},
@@ -79,7 +80,7 @@ int sg_cmd_submit(int argc, char **argv) {
         {"dry-run", SG_FLAG_BOOL, &dry_run, "print the batch scripts and the sbatch commands; submit nothing", 0},
     };
     const int nflags = (int)(sizeof flags / sizeof flags[0]);
-    const char *usage = "JOB.yaml [--nodes N] [--ntasks-per-node N] [--cpus-per-task N] [--time T] [--partition P] "
+    const char *usage = "JOB.yaml [--nodes N] [--ntasks-per-node N] [--groups N] [--cpus-per-task N] [--time T] [--partition P] "
                         "[--account A] [--array] [--array-throttle K] [--slices N] [--dry-run]";
     char *pos[1];
     int npos = 0;

@@ -20,7 +20,7 @@
 
 const char *const sg_slurm_keys[SG_SLURM_NKEYS] = {
     "nodes", "ntasks_per_node", "cpus_per_task", "time", "partition", "account", "exclusive", "array",
-    "array_throttle", "slices", "max_array_size", "signal", "mpi", "sbatch", "setup",
+    "array_throttle", "slices", "max_array_size", "signal", "mpi", "sbatch", "setup", "groups",
 };
 
 /* Bounds on what a spec may cost to read. */
@@ -548,6 +548,33 @@ static int read_synth(const walker *w, int node) {
     return 0;
 }
 
+/* parallel.dp = D splits every global batch (train.batch_size, the run's default when unset) into
+ * D equal shares, one per replica: each fine-tuning variant's batch must be a multiple of D. */
+static int check_batch_split(const walker *w) {
+    const sg_jobspec *s = w->spec;
+    if (s->dp <= 1) return 0;
+    int k = 0;
+    while (strcmp(sg_job_flag_keys[k].key, "batch_size")) k++;
+    for (int v = 0; v < s->nvariants; v++) {
+        const sg_job_variant *var = &s->variants[v];
+        if (!(var->pipeline & SG_STAGE_FINETUNE)) continue;
+        int set = (var->flags.set >> k) & 1;
+        long long batch = set ? (long long)var->flags.value[k] : SG_JOB_DEFAULT_BATCH;
+        if (batch % s->dp == 0) continue;
+        if (!set)
+            return FAIL(w, s->parallel_line, "key 'parallel.dp': %d replicas cannot split the default batch of %d rows (set train.batch_size to a multiple of %d)",
+                        s->dp, SG_JOB_DEFAULT_BATCH, s->dp);
+        /* the variant's own value, or the top-level one it inherited */
+        int own = !((s->flags.set >> k) & 1) || var->flags.line[k] != s->flags.line[k];
+        char key[KEY_PATH_MAX];
+        if (own) snprintf(key, sizeof key, "variants.%s.train.batch_size", var->name);
+        else snprintf(key, sizeof key, "train.batch_size");
+        return FAIL(w, var->flags.line[k], "key '%s': %lld rows cannot be split over parallel.dp = %d replicas (choose a multiple of %d)",
+                    key, batch, s->dp, s->dp);
+    }
+    return 0;
+}
+
 static int read_spec(const walker *w, int root) {
     sg_jobspec *s = w->spec;
     static const char *const keys[] = {"name", "model", "data_dir", "synth_data", "tasks", "seeds", "variants", "pipeline", "train", "snn",
@@ -571,15 +598,24 @@ static int read_spec(const walker *w, int root) {
     if ((n = ydoc_map_get(w->d, root, "train", NULL)) >= 0 && read_flags(w, n, "train", "train", &s->flags)) return -1;
     if ((n = ydoc_map_get(w->d, root, "snn", NULL)) >= 0 && read_flags(w, n, "snn", "snn", &s->flags)) return -1;
     long long x;
-    s->tp = 1;
+    s->tp = s->dp = 1;
     if ((n = ydoc_map_get(w->d, root, "parallel", NULL)) >= 0) {
-        static const char *const pkeys[] = {"tp"};
-        if (want_kind(w, n, YN_MAP, "parallel") || check_map(w, n, "parallel", pkeys, 1, "key")) return -1;
-        int tp = ydoc_map_get(w->d, n, "tp", NULL);
+        static const char *const pkeys[] = {"dp", "tp"};
+        if (want_kind(w, n, YN_MAP, "parallel") || check_map(w, n, "parallel", pkeys, 2, "key")) return -1;
+        s->parallel_line = NODE(w, n)->line;
+        int tp = ydoc_map_get(w->d, n, "tp", NULL), dp = ydoc_map_get(w->d, n, "dp", NULL);
         if (tp >= 0) {
             if (read_int(w, tp, "parallel.tp", 1, 4096, &x)) return -1;
             s->tp = (int)x;
         }
+        if (dp >= 0) {
+            if (read_int(w, dp, "parallel.dp", 1, 4096, &x)) return -1;
+            s->dp = (int)x;
+            s->parallel_line = NODE(w, dp)->line;
+        }
+        if ((long long)s->dp * s->tp > 4096)
+            return FAIL(w, NODE(w, n)->line, "key 'parallel': dp %d x tp %d = %lld ranks per run group, more than 4096", s->dp, s->tp,
+                        (long long)s->dp * s->tp);
     }
     if ((n = ydoc_map_get(w->d, root, "retries", NULL)) >= 0) {
         if (read_int(w, n, "retries", 0, 100, &x)) return -1;
@@ -600,7 +636,7 @@ static int read_spec(const walker *w, int root) {
     int rc = read_variants(w, vn, refs);
     if (rc == 0) rc = link_variants(w, refs);
     free(refs);
-    if (rc) return -1;
+    if (rc || check_batch_split(w)) return -1;
     if ((n = ydoc_map_get(w->d, root, "include", NULL)) >= 0) {
         s->has_include = 1;
         if (read_filters(w, n, "include", &s->include, &s->ninclude)) return -1;

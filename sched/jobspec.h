@@ -15,7 +15,10 @@
  *   pipeline: [finetune, convert, snn_eval]   # finetune, eval, predict, convert, snn_eval
  *   train: {epochs: 3, batch_size: 32}        # keys of sg_job_flag_keys (section "train")
  *   snn: {max_steps: 256}                     # keys of sg_job_flag_keys (section "snn")
- *   parallel: {tp: 1}                 # ranks per run group (>= 1)
+ *   parallel: {dp: 1, tp: 1}          # a run group of dp x tp ranks: data-parallel replicas, each
+ *                                     #   of tp tensor-parallel ranks (each >= 1, default 1); the
+ *                                     #   batch size stays the global batch (split over dp), run
+ *                                     #   ids do not depend on either
  *   retries: 1                        # extra attempts of a failed run (>= 0)
  *   time_limit: 3600                  # seconds per run, 0 = none
  *   include: [{task: mrpc, variant: q8, seed: 42}]   # only combos matching one entry (partial)
@@ -74,6 +77,8 @@ typedef struct {
 } sg_job_flag_key;
 
 #define SG_JOB_NFLAGS 14
+/* `spikeglue run`'s --per_device_train_batch_size when train.batch_size is not given */
+#define SG_JOB_DEFAULT_BATCH 8
 extern const sg_job_flag_key sg_job_flag_keys[SG_JOB_NFLAGS];
 
 typedef struct {
@@ -122,7 +127,8 @@ typedef struct {
     int nvariants;
     unsigned pipeline;          /* top-level stages */
     sg_job_flags flags;         /* top-level train: and snn: */
-    int tp, retries, time_limit;
+    int dp, tp, retries, time_limit;
+    int parallel_line;          /* where parallel.dp (else parallel:) was given, 0 if not */
     int has_include;            /* include: given (even if empty: then nothing runs) */
     sg_job_filter *include;
     int ninclude;
@@ -135,7 +141,7 @@ typedef struct {
 
 /* The keys a spec's slurm: section may hold (others are refused with their line); what each
  * means is `spikeglue submit`'s business (sched/submit.h). */
-#define SG_SLURM_NKEYS 15
+#define SG_SLURM_NKEYS 16
 extern const char *const sg_slurm_keys[SG_SLURM_NKEYS];
 
 /* Read and validate a spec. 0, or -1 with a one-line error naming the file and line; on error

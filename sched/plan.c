@@ -184,9 +184,37 @@ int sg_plan_run_argv(const sg_plan *plan, int i, const char *run_dir, const char
     list_add(&args, model_override ? model_override : r->model);
     list_add(&args, "--output_dir");
     list_add(&args, out_dir);
+    /* parallel: {dp: D}: the spec's batch is the global one, so each replica gets batch / D rows
+     * (jobspec refuses a batch D does not divide). Launch details only: the id never sees them. */
+    const sg_jobspec *spec = plan->spec;
+    char share[32];
+    int batch_given = 0;
     for (int k = 0; k < names.n && k < values.n; k++) {
         list_add(&args, names.v[k]);
-        if (values.v[k][0]) list_add(&args, values.v[k]);
+        const char *value = values.v[k];
+        if (spec->dp > 1 && !strcmp(names.v[k], "--per_device_train_batch_size")) {
+            snprintf(share, sizeof share, "%lld", atoll(value) / spec->dp);
+            value = share;
+            batch_given = 1;
+        }
+        if (value[0]) list_add(&args, value);
+    }
+    if (spec->dp > 1) {
+        char text[16];
+        if (!batch_given && (r->stages & SG_STAGE_FINETUNE)) {
+            snprintf(share, sizeof share, "%d", SG_JOB_DEFAULT_BATCH / spec->dp);
+            list_add(&args, "--per_device_train_batch_size");
+            list_add(&args, share);
+        }
+        snprintf(text, sizeof text, "%d", spec->dp);
+        list_add(&args, "--dp");
+        list_add(&args, text);
+    }
+    if (spec->tp > 1) {
+        char text[16];
+        snprintf(text, sizeof text, "%d", spec->tp);
+        list_add(&args, "--tp");
+        list_add(&args, text);
     }
     int oom = names.oom || values.oom || args.oom;
     list_free(&names);
@@ -563,6 +591,7 @@ cJSON *sg_plan_to_json(const sg_plan *plan) {
     cJSON_AddStringToObject(root, "name", plan->spec->name);
     cJSON_AddStringToObject(root, "spec", plan->spec->path);
     cJSON_AddStringToObject(root, "version", plan->version);
+    cJSON_AddNumberToObject(root, "dp", plan->spec->dp);
     cJSON_AddNumberToObject(root, "tp", plan->spec->tp);
     cJSON *runs = cJSON_AddArrayToObject(root, "runs");
     if (!runs) return cJSON_Delete(root), NULL;

@@ -84,7 +84,9 @@ int sg_plan_output_dir(const char *run_dir, char *out, size_t cap);
  *   finetune: --do_train --do_eval --eval_strategy epoch --save_strategy epoch --save_total_limit 1
  *   eval: --do_eval   predict: --do_predict   convert: --convert_to_snn   snn_eval: --snn_eval
  *   then every train: flag set, in sg_job_flag_keys order (--num_train_epochs 3 ...), and the
- *   snn: flags when the run converts (--snn_max_steps 256).
+ *   snn: flags when the run converts (--snn_max_steps 256); with parallel.dp = D > 1 the train
+ *   batch becomes --per_device_train_batch_size batch / D (the default 8 / D when unset and the
+ *   run fine-tunes) and --dp D follows; with parallel.tp = P > 1, --tp P. Neither enters the id.
  * --overwrite_output_dir lets a retry start over in the same directory.
  * M is model_override when given, else the run's model. A run with a dependency needs
  * model_override (its dependency's output dir): NULL is an error then. *argv is NULL-terminated;

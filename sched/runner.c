@@ -27,12 +27,6 @@ const char *sg_self_exe(void) {
     return path;
 }
 
-/* OMPI_*, PMIX_*, PMI_* (but not the run-as-root permissions): what makes a process a rank of our job */
-static int mpi_job_var(const char *v) {
-    if (!strncmp(v, "OMPI_ALLOW_RUN_AS_ROOT", 22)) return 0;
-    return !strncmp(v, "OMPI_", 5) || !strncmp(v, "PMIX_", 5) || !strncmp(v, "PMI_", 4);
-}
-
 const char *sg_find_in_path(const char *exe, char *buf, size_t cap) {
     if (strchr(exe, '/')) return access(exe, X_OK) == 0 ? exe : NULL;
     const char *path = getenv("PATH");
@@ -46,8 +40,10 @@ const char *sg_find_in_path(const char *exe, char *buf, size_t cap) {
     return NULL;
 }
 
+/* launcher < 0: the sweep's environment as it is; else filtered by sg_launch_env_keep(launcher),
+ * plus extra_env when not NULL */
 static int child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads,
-                       double time_limit, int fresh_mpi);
+                       double time_limit, int launcher, const char *extra_env);
 
 void sg_child_heartbeat_path(const char *log_path, char *out, size_t cap) {
     const char *slash = strrchr(log_path, '/');
@@ -56,15 +52,16 @@ void sg_child_heartbeat_path(const char *log_path, char *out, size_t cap) {
 }
 
 int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit) {
-    return child_start(c, exe, argv, log_path, threads, time_limit, 0);
+    return child_start(c, exe, argv, log_path, threads, time_limit, -1, NULL);
 }
 
-int sg_child_start_mpi(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit) {
-    return child_start(c, exe, argv, log_path, threads, time_limit, 1);
+int sg_child_start_group(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit,
+                         sg_launcher launcher, const char *extra_env) {
+    return child_start(c, exe, argv, log_path, threads, time_limit, (int)launcher, extra_env);
 }
 
 static int child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads,
-                       double time_limit, int fresh_mpi) {
+                       double time_limit, int launcher, const char *extra_env) {
     memset(c, 0, sizeof *c);
     snprintf(c->log_path, sizeof c->log_path, "%s", log_path);
     int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -72,7 +69,7 @@ static int child_start(sg_child *c, const char *exe, char *const argv[], const c
     /* the child's environment: ours, with its thread count */
     size_t n = 0;
     while (environ[n]) n++;
-    char **env = calloc(n + 3, sizeof(char *));
+    char **env = calloc(n + 4, sizeof(char *));
     char threads_var[64], beat_var[4400];
     if (!env) {
         close(fd);
@@ -80,7 +77,7 @@ static int child_start(sg_child *c, const char *exe, char *const argv[], const c
     }
     size_t k = 0;
     for (size_t i = 0; i < n; i++)
-        if ((threads <= 0 || strncmp(environ[i], "OMP_NUM_THREADS=", 16) != 0) && !(fresh_mpi && mpi_job_var(environ[i])) &&
+        if ((threads <= 0 || strncmp(environ[i], "OMP_NUM_THREADS=", 16) != 0) && (launcher < 0 || sg_launch_env_keep((sg_launcher)launcher, environ[i])) &&
             strncmp(environ[i], SG_PROGRESS_FILE_ENV "=", strlen(SG_PROGRESS_FILE_ENV) + 1) != 0)
             env[k++] = environ[i];
     if (threads > 0) {
@@ -92,6 +89,7 @@ static int child_start(sg_child *c, const char *exe, char *const argv[], const c
     memcpy(beat_var, SG_PROGRESS_FILE_ENV "=", strlen(SG_PROGRESS_FILE_ENV "="));
     unlink(beat_var + strlen(SG_PROGRESS_FILE_ENV "="));
     env[k++] = beat_var;
+    if (extra_env) env[k++] = (char *)extra_env;
     env[k] = NULL;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);

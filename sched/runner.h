@@ -3,6 +3,7 @@
 #ifndef SG_RUNNER_H
 #define SG_RUNNER_H
 
+#include "sched/placement.h"
 #include "sched/run_record.h"
 
 #include <sys/types.h>
@@ -21,10 +22,13 @@ void sg_child_heartbeat_path(const char *log_path, char *out, size_t cap);
 /* Starts `exe argv...` with stdout+stderr appended to log_path, OMP_NUM_THREADS=threads (when > 0)
  * and SG_PROGRESS_FILE naming its heartbeat (sg_child_heartbeat_path). */
 int sg_child_start(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit);
-/* The same for a child that is itself an MPI job (`mpirun -n P spikeglue run --tp P`): the
- * environment loses the variables that tie a process to our own MPI job (OMPI_*, PMIX_*, PMI_*),
- * so the child's mpirun starts a job of its own. */
-int sg_child_start_mpi(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit);
+/* The same for a child that is itself an MPI job, a run group's run (`mpirun -n G spikeglue run
+ * --dp D --tp P` or `srun ... -n G`, sched/placement.h): the environment keeps only what
+ * sg_launch_env_keep(launcher, ...) allows (not the variables that tie a process to our own MPI
+ * job or, for srun, to our own job step), so the launcher starts a job (step) of its own;
+ * extra_env ("NAME=value", e.g. SLURM_HOSTFILE) is added when not NULL. */
+int sg_child_start_group(sg_child *c, const char *exe, char *const argv[], const char *log_path, int threads, double time_limit,
+                         sg_launcher launcher, const char *extra_env);
 /* exe's path through $PATH (exe itself if it has a '/'), or NULL. */
 const char *sg_find_in_path(const char *exe, char *buf, size_t cap);
 /* Non-blocking: 1 when the child has ended (status filled; *interrupted set when it stopped on a

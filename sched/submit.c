@@ -148,13 +148,41 @@ void sg_submit_settings_free(sg_submit_settings *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* ntasks and nodes from the run groups (see sg_submit_settings in submit.h); out->nodes is 0 when
+ * neither --nodes nor slurm.nodes gave it. */
+static int size_allocation(const sg_jobspec *spec, const sg_submit_flags *flags, sg_submit_settings *out) {
+    int G = (spec->dp > 0 ? spec->dp : 1) * (spec->tp > 0 ? spec->tp : 1), per_node = out->ntasks_per_node;
+    const char *nodes_key = flags->nodes > 0 ? "--nodes" : "slurm.nodes", *groups_key = flags->groups > 0 ? "--groups" : "slurm.groups";
+    out->group_size = G;
+    if (out->groups == 0) {
+        /* as many as the nodes hold: the given ones, else one node (the allocation before groups) */
+        long long fits = (long long)(out->nodes > 0 ? out->nodes : 1) * per_node / G;
+        if (fits < 1 && out->nodes == 0) fits = 1; /* nodes follow from the one group */
+        if (fits < 1)
+            return sg_fail("%s: %s %d x ntasks_per_node %d = %lld tasks cannot hold one run group of dp %d x tp %d = %d ranks (raise "
+                           "them, or drop %s: it follows from the groups)",
+                           spec->path, nodes_key, out->nodes, per_node, (long long)out->nodes * per_node, spec->dp, spec->tp, G, nodes_key);
+        out->groups = fits > 1000000 ? 1000000 : (int)fits;
+    }
+    long long ntasks = (long long)out->groups * G;
+    if (ntasks > 1000000) return sg_fail("%s: %s %d x %d ranks per run group: more than 1000000 tasks", spec->path, groups_key, out->groups, G);
+    out->ntasks = (int)ntasks;
+    int need = (int)((ntasks + per_node - 1) / per_node);
+    if (out->nodes > 0 && (long long)out->nodes * per_node < ntasks)
+        return sg_fail("%s: %s %d x dp %d x tp %d = %lld tasks do not fit %s %d x ntasks_per_node %d (give %d nodes, or drop %s)", spec->path,
+                       groups_key, out->groups, spec->dp, spec->tp, ntasks, nodes_key, out->nodes, per_node, need, nodes_key);
+    if (out->nodes == 0) out->nodes = need;
+    return 0;
+}
+
 int sg_submit_settings_resolve(const sg_jobspec *spec, const sg_submit_flags *flags, sg_submit_settings *out) {
     memset(out, 0, sizeof *out);
-    out->nodes = out->ntasks_per_node = out->cpus_per_task = 1;
+    out->ntasks_per_node = out->cpus_per_task = 1; /* nodes: 0 = not given, sized below */
     section sec = {spec->path, spec->slurm};
     if (spec->slurm && !cJSON_IsObject(spec->slurm)) return sg_fail("%s: key 'slurm': expected a mapping", spec->path);
     int signal = 0;
     int rc = read_int(&sec, "nodes", flags->nodes, 1, &out->nodes) || read_int(&sec, "ntasks_per_node", flags->ntasks_per_node, 1, &out->ntasks_per_node) ||
+             read_int(&sec, "groups", flags->groups, 1, &out->groups) ||
              read_int(&sec, "cpus_per_task", flags->cpus_per_task, 1, &out->cpus_per_task) ||
              read_int(&sec, "array_throttle", flags->array_throttle, 1, &out->array_throttle) ||
              read_int(&sec, "slices", flags->slices, 1, &out->slices) ||
@@ -163,7 +191,7 @@ int sg_submit_settings_resolve(const sg_jobspec *spec, const sg_submit_flags *fl
              read_word(&sec, "partition", flags->partition, &out->partition) ||
              read_word(&sec, "account", flags->account, &out->account) || read_word(&sec, "mpi", NULL, &out->mpi) ||
              read_lines(&sec, "sbatch", 1, &out->sbatch, &out->nsbatch) || read_lines(&sec, "setup", 0, &out->setup, &out->nsetup);
-    if (rc) return sg_submit_settings_free(out), -1;
+    if (rc || size_allocation(spec, flags, out)) return sg_submit_settings_free(out), -1;
     if (!out->mpi && !(out->mpi = strdup("pmix"))) return sg_submit_settings_free(out), sg_fail("out of memory");
     if (flags->array >= 0) {
         out->array = flags->array;
@@ -334,8 +362,8 @@ static void options_block(sbuf *b, const sg_submit_settings *s, int merge) {
     if (merge) {
         sb_printf(b, "#SBATCH --nodes=1\n#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n");
     } else {
-        sb_printf(b, "#SBATCH --nodes=%d\n#SBATCH --ntasks-per-node=%d\n#SBATCH --cpus-per-task=%d\n", s->nodes,
-                  s->ntasks_per_node, s->cpus_per_task);
+        sb_printf(b, "#SBATCH --nodes=%d\n#SBATCH --ntasks=%d\n#SBATCH --ntasks-per-node=%d\n#SBATCH --cpus-per-task=%d\n", s->nodes,
+                  s->ntasks, s->ntasks_per_node, s->cpus_per_task);
     }
     if (s->time) sb_printf(b, "#SBATCH --time=%s\n", s->time);
     if (s->partition) sb_printf(b, "#SBATCH --partition=%s\n", s->partition);
@@ -363,6 +391,9 @@ int sg_submit_build(const sg_plan *plan, const sg_submit_settings *set, const sg
     const sg_jobspec *spec = plan->spec;
     out->array = set->array;
     out->nruns = plan->nruns;
+    out->ntasks = set->ntasks;
+    out->run_groups = set->groups;
+    out->run_group_size = set->group_size;
     out->groups = sg_plan_groups(plan);
     size_t n = strlen(paths->results) + strlen(spec->name) + 16;
     out->sweep_dir = malloc(n);
@@ -489,7 +520,10 @@ int sg_submit_sbatch_args(const sg_submit_batch *b, int i, char *const *job_ids,
 int sg_submit_print(const sg_submit_batch *b, FILE *f) {
     if (!b->array)
         fprintf(f, "# %d runs as one MPI job (sbatch, then srun over all its tasks)\n", b->nruns);
-    else
+    if (b->run_group_size > 1)
+        fprintf(f, "# %s%d tasks: %d run groups of %d ranks in flight%s\n", b->array ? "each array task " : "", b->ntasks, b->run_groups,
+                b->run_group_size, " (parallel: {dp, tp}; each run a job step of its group: docs/scaling.md)");
+    if (b->array)
         fprintf(f, "# %d runs in %d slice%s (of %d dependency group%s) as %d job array%s, then a merge job\n", b->nruns,
                 b->nslices, b->nslices == 1 ? "" : "s", b->groups, b->groups == 1 ? "" : "s", b->narrays,
                 b->narrays == 1 ? "" : "s");

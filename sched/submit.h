@@ -16,6 +16,7 @@
  *   slurm:
  *     nodes: 1                 # --nodes (per array task in the array form)
  *     ntasks_per_node: 2       # MPI ranks per node
+ *     groups: 4                # run groups in flight (parallel: {dp, tp}: dp x tp ranks each)
  *     cpus_per_task: 4         # threads per run (OMP_NUM_THREADS)
  *     time: "04:00:00"         # SLURM's formats: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS
  *     partition: gpu
@@ -46,11 +47,18 @@ typedef struct {
     const char *time, *partition, *account;
     int array; /* -1 not given, else 0 or 1 */
     int array_throttle, slices, max_array_size, signal_secs;
+    int groups;
 } sg_submit_flags;
 
-/* Resolved settings (owned strings). max_array_size 0: ask the cluster. */
+/* Resolved settings (owned strings). max_array_size 0: ask the cluster.
+ * The allocation (per job, per array task in the array form) is sized from the spec: G = dp x tp
+ * ranks per run group (1 without parallel:), ntasks = groups x G, nodes = ceil(ntasks /
+ * ntasks_per_node). groups when not given: as many as nodes x ntasks_per_node holds (nodes 1 when
+ * not given: one node's tasks, as without groups), at least 1. Given nodes that cannot hold
+ * ntasks are refused, naming both settings. */
 typedef struct {
     int nodes, ntasks_per_node, cpus_per_task;
+    int groups, group_size, ntasks;
     char *time, *partition, *account, *mpi; /* time NULL: the partition's default */
     long time_secs;                          /* 0: unknown */
     int array, array_throttle, slices, max_array_size, signal_secs;
@@ -88,6 +96,7 @@ typedef struct {
     sg_submit_script *scripts;   /* in submission order */
     int nscripts;
     int array, nslices, narrays, groups, nruns;
+    int ntasks, run_groups, run_group_size; /* the allocation: run_groups x run_group_size tasks (per array task) */
 } sg_submit_batch;
 
 /* The scripts for a plan (built from the whole spec). The array form needs

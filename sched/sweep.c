@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/fileio.h"
 #include "data/synth.h"
+#include "sched/group_launch.h"
 #include "sched/heartbeat_view.h"
 #include "sched/plan.h"
 #include "sched/report.h"
@@ -64,6 +65,8 @@ typedef struct {
     int *attempts;
     sg_run_status *final;
     int threads, rank, size;
+    int group;                 /* ranks per run group: parallel.dp x parallel.tp */
+    sg_group_launch launch;    /* how this rank's group starts its runs (group > 1) */
     int done, failed, running, skipped, total;
     double cost_done, cost_total, t0;
     int first_failure_shown;
@@ -117,44 +120,22 @@ static int start_run(sweep *s, int i, const char *model_override, int resume_int
     char **argv = NULL;
     if (sg_plan_run_argv(&s->plan, i, dir, model_override && model_override[0] ? model_override : NULL, &argc, &argv))
         return -1;
-    /* argv[0] = "run": prepend the executable's name, append a resume flag when continuing. With
-     * parallel.tp = P > 1 the run is an MPI job of its own: `mpirun -n P spikeglue run ... --tp P`,
-     * started by the group's leader in place of the P ranks of its group (which wait). */
-    int tp = s->spec.tp;
-    char **full = calloc((size_t)argc + 16, sizeof(char *));
+    /* argv[0] = "run": prepend the executable's name, append a resume flag when continuing. A run
+     * group of more than one rank (parallel: {dp, tp}) runs it as an MPI job of its own, started
+     * by the group's leader in place of the group's ranks (which wait): sched/group_launch.h. */
+    char **full = calloc((size_t)argc + 4, sizeof(char *));
     if (!full) return sg_plan_argv_free(argc, argv), sg_fail("out of memory");
-    char tp_text[16], mpirun[4096];
-    snprintf(tp_text, sizeof tp_text, "%d", tp);
     int n = 0;
-    if (tp > 1) {
-        if (!sg_find_in_path("mpirun", mpirun, sizeof mpirun)) {
-            free(full);
-            sg_plan_argv_free(argc, argv);
-            return sg_fail("parallel.tp = %d needs mpirun on PATH to start the run's group", tp);
-        }
-        full[n++] = mpirun;
-        full[n++] = (char *)"-n";
-        full[n++] = tp_text;
-        full[n++] = (char *)"--oversubscribe";
-        full[n++] = (char *)"--bind-to";
-        full[n++] = (char *)"none";
-        full[n++] = (char *)sg_self_exe();
-    } else {
-        full[n++] = (char *)"spikeglue";
-    }
+    if (s->group <= 1) full[n++] = (char *)"spikeglue"; /* a launcher puts its own executable first */
     for (int k = 0; k < argc; k++) full[n++] = argv[k];
     if (ckpt[0]) {
         full[n++] = (char *)"--resume_from_checkpoint";
         full[n++] = ckpt;
     }
-    if (tp > 1) {
-        full[n++] = (char *)"--tp";
-        full[n++] = tp_text;
-    }
     full[n] = NULL;
     snprintf(log, sizeof log, "%s/run.log", dir);
-    int rc = tp > 1 ? sg_child_start_mpi(child, mpirun, full, log, s->threads, s->spec.time_limit)
-                    : sg_child_start(child, sg_self_exe(), full, log, s->threads, s->spec.time_limit);
+    int rc = s->group > 1 ? sg_group_launch_start(&s->launch, full, n, dir, log, s->threads, s->spec.time_limit, child)
+                          : sg_child_start(child, sg_self_exe(), full, log, s->threads, s->spec.time_limit);
     free(full);
     sg_plan_argv_free(argc, argv);
     return rc;
@@ -416,8 +397,8 @@ static int assign(sweep *s, int i, int rank, sweep_msg *m) {
 }
 
 static int coordinate(sweep *s) {
-    /* workers: the leaders of the other run groups (every rank when tp = 1) */
-    int *parked = calloc((size_t)s->size, sizeof(int)), nparked = 0, stopped = 0, workers = s->size / s->spec.tp - 1;
+    /* workers: the leaders of the other run groups (every rank when groups are of 1) */
+    int *parked = calloc((size_t)s->size, sizeof(int)), nparked = 0, stopped = 0, workers = s->size / s->group - 1;
     if (!parked) return sg_fail("out of memory");
     sg_child local;
     int local_run = -1, rc = 0, interrupted_by_signal = 0, idle_rounds = 0;
@@ -583,10 +564,11 @@ static int prepare(sweep *s) {
     if (sg_jobspec_load(s->o->spec_path, &s->spec)) return -1;
     if (sg_plan_build(&s->spec, SG_PLAN_VERSION, &s->plan)) return -1;
     if (s->o->slice_n > 0 && sg_plan_slice(&s->plan, s->o->slice_k, s->o->slice_n)) return -1;
-    if (s->spec.tp < 1) s->spec.tp = 1;
-    if (!s->o->dry_run && s->size % s->spec.tp != 0)
-        return sg_fail("%s: parallel.tp = %d: the sweep has %d ranks, not a multiple of %d (start it with mpirun -n %d, %d, ...)",
-                       s->o->spec_path, s->spec.tp, s->size, s->spec.tp, s->spec.tp, 2 * s->spec.tp);
+    s->group = s->spec.dp * s->spec.tp;
+    if (!s->o->dry_run && s->size % s->group != 0)
+        return sg_fail("%s: parallel: dp %d x tp %d = %d ranks per run group: the sweep has %d ranks, not a multiple of %d (start it "
+                       "with mpirun -n %d, %d, ...)",
+                       s->o->spec_path, s->spec.dp, s->spec.tp, s->group, s->size, s->group, s->group, 2 * s->group);
     snprintf(s->sweep_dir, sizeof s->sweep_dir, "%s/%s", s->o->results_root, s->spec.name);
     s->state = calloc((size_t)s->plan.nruns + 1, sizeof(run_state));
     s->attempts = calloc((size_t)s->plan.nruns + 1, sizeof(int));
@@ -693,19 +675,30 @@ int sg_sweep_main(const sg_sweep_options *o) {
         goto out;
     }
     s.threads = threads_per_run(o);
+    /* every rank takes part (the hosts are gathered); a launcher that cannot be used stops all,
+     * its error printed once, by the lowest rank that met it */
+    int mine = sg_group_launch_init(&s.launch, s.group, s.rank, s.size) == 0 ? s.size : s.rank, first_bad = 0;
+    MPI_Allreduce(&mine, &first_bad, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (first_bad == s.rank) sg_print_error();
+    if (first_bad < s.size) {
+        status = 1;
+        goto out;
+    }
     const char *trivial = getenv("SG_BENCH_TRIVIAL_RUNS");
     s.trivial = trivial && atoi(trivial) > 0;
-    if (s.rank % s.spec.tp != 0) { /* a group member: its leader's run uses this rank's share */
+    if (s.rank % s.group != 0) { /* a group member: its leader's run uses this rank's share */
         goto out;
     }
     if (s.rank != 0) {
         work(&s);
         goto out;
     }
-    char groups[96] = "";
-    if (s.spec.tp > 1) snprintf(groups, sizeof groups, " in %d groups of %d (tensor parallel)", s.size / s.spec.tp, s.spec.tp);
+    char groups[160] = "", launcher[64];
+    if (s.group > 1)
+        snprintf(groups, sizeof groups, " in %d groups of %d (dp %d x tp %d, %s)", s.size / s.group, s.group, s.spec.dp, s.spec.tp,
+                 sg_group_launch_describe(&s.launch, launcher, sizeof launcher));
     printf("sweep %s: %d runs (%d already finished), %d ranks%s, %d thread%s per %s, results in %s\n", s.spec.name,
-           s.plan.nruns, s.skipped, s.size, groups, s.threads, s.threads == 1 ? "" : "s", s.spec.tp > 1 ? "rank" : "run",
+           s.plan.nruns, s.skipped, s.size, groups, s.threads, s.threads == 1 ? "" : "s", s.group > 1 ? "rank" : "run",
            s.sweep_dir);
     fflush(stdout);
     s.t0 = sg_wall_now();
@@ -724,16 +717,17 @@ int sg_sweep_main(const sg_sweep_options *o) {
         double wall = sg_wall_now() - s.t0;
         printf("sweep %s: %d finished, %d failed, %d skipped (already finished) in %.1f s\n", s.spec.name, s.done - s.failed,
                s.failed, s.skipped, wall);
-        if (s.size / s.spec.tp > 1 && wall > 0)
+        if (s.size / s.group > 1 && wall > 0)
             printf("scheduling: %ld runs dispatched to %d worker ranks (%.0f runs/s through the coordinator), workers waited "
                    "%.3f ms per assignment, %.2f%% of their time; results.h5 written %d times (%.2f s)\n",
-                   s.dispatched, s.size / s.spec.tp - 1, (s.done + 0.0) / wall, s.dispatched ? 1e3 * s.worker_wait / s.dispatched : 0.0,
-                   100.0 * s.worker_wait / ((s.size / s.spec.tp - 1) * wall), s.refreshes, s.refresh_total);
+                   s.dispatched, s.size / s.group - 1, (s.done + 0.0) / wall, s.dispatched ? 1e3 * s.worker_wait / s.dispatched : 0.0,
+                   100.0 * s.worker_wait / ((s.size / s.group - 1) * wall), s.refreshes, s.refresh_total);
         finish_reports(&s);
         status = s.failed ? 3 : 0;
     }
     sg_store_close(&s.store);
 out:
+    sg_group_launch_free(&s.launch);
     if (s.plan.runs) sg_plan_free(&s.plan);
     sg_jobspec_free(&s.spec);
     free(s.state);

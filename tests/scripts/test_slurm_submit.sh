@@ -68,6 +68,14 @@ check "status: total from the plan, job states from scontrol" \
 check "dry run submits nothing" "[ \$(wc -l < sbatch.calls) = 3 ] && grep -q '^# submit: sbatch --parsable --dependency=afterany:<job 1> results/slurm_small/slurm/merge.sbatch$' dry.log"
 "$SG" submit small.yaml --nodes 0 > /dev/null 2> err4
 check "--nodes 0 refused (exit 2)" "[ $? = 2 ] && grep -q -- '--nodes 0: expected an integer >= 1' err4"
+# run groups (parallel: {dp: 2, tp: 2}): the allocation is groups x 4 tasks, nodes from --ntasks-per-node
+sed 's/^retries: 1$/parallel: {dp: 2, tp: 2}\nretries: 1/' small.yaml > groups.yaml
+"$SG" submit groups.yaml --results grp --groups 3 --ntasks-per-node 8 --dry-run > grp.log 2>&1
+check "run groups: 3 groups of dp 2 x tp 2 at 8 per node -> 12 tasks on 2 nodes" \
+  "grep -q '^#SBATCH --nodes=2$' grp.log && grep -q '^#SBATCH --ntasks=12$' grp.log && grep -q '^# 12 tasks: 3 run groups of 4 ranks in flight' grp.log" || cat grp.log
+"$SG" submit groups.yaml --results grp --nodes 1 --ntasks-per-node 2 --dry-run > grp2.log 2>&1
+check "run groups: a node of 2 tasks cannot hold a group of 4 (exit 2)" \
+  "[ $? = 2 ] && grep -q -- '--nodes 1 x ntasks_per_node 2 = 2 tasks cannot hold one run group of dp 2 x tp 2 = 4 ranks' grp2.log" || cat grp2.log
 
 # slices run directly, then merged == one whole sweep
 command -v mpirun >/dev/null || { echo "SKIP rest: mpirun not installed"; exit $fail; }

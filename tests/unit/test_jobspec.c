@@ -53,7 +53,7 @@ static void test_plan_fixture(void) {
     CHECK(s.nseeds == 2 && s.seeds[0] == 1 && s.seeds[1] == 2);
     CHECK(s.nvariants == 3);
     CHECK(s.pipeline == (SG_STAGE_FINETUNE | SG_STAGE_CONVERT | SG_STAGE_SNN_EVAL));
-    CHECK(s.tp == 1 && s.retries == 0 && s.time_limit == 0 && !s.synth_data);
+    CHECK(s.tp == 1 && s.dp == 1 && s.retries == 0 && s.time_limit == 0 && !s.synth_data);
     const sg_job_variant *base = &s.variants[0], *q8 = &s.variants[1], *mix = &s.variants[2];
     CHECK(!strcmp(base->name, "base") && base->transform == NULL && base->level == 0 && base->start_from == -1);
     CHECK(base->pipeline == SG_STAGE_FINETUNE && base->dropped == (SG_STAGE_CONVERT | SG_STAGE_SNN_EVAL));
@@ -192,6 +192,17 @@ static void test_parse_errors(void) {
     expect_parse_error(HEAD "variants: {a: {transform: none}}\npipeline: [eval]\nexclude: [{seed: 3}]\n", 8,
                        "seed 3 is not in seeds");
     expect_parse_error(HEAD "variants: {a: {transform: none}}\npipeline: [eval]\nparallel: {tp: 0}\n", 8, "key 'parallel.tp'");
+    expect_parse_error(HEAD "variants: {a: {transform: none}}\npipeline: [eval]\nparallel: {dp: 0}\n", 8, "key 'parallel.dp'");
+    expect_parse_error(HEAD "variants: {a: {transform: none}}\npipeline: [eval]\nparallel: {pp: 2}\n", 8,
+                       "key 'parallel.pp': unknown key (expected dp, tp)");
+    /* dp must divide each fine-tuning variant's global batch: top-level, the variant's own, the default 8 */
+    expect_parse_error(HEAD "variants: {a: {transform: none}}\npipeline: [finetune]\ntrain: {batch_size: 6}\nparallel: {dp: 4}\n", 8,
+                       "key 'train.batch_size': 6 rows cannot be split over parallel.dp = 4 replicas");
+    expect_parse_error(HEAD "variants:\n  a: {transform: none}\n  b: {transform: none, train: {batch_size: 10}}\n"
+                            "pipeline: [finetune]\ntrain: {batch_size: 8}\nparallel: {dp: 4}\n", 8,
+                       "key 'variants.b.train.batch_size': 10 rows cannot be split over parallel.dp = 4 replicas");
+    expect_parse_error(HEAD "variants: {a: {transform: none}}\npipeline: [finetune]\nparallel:\n  tp: 2\n  dp: 3\n", 10,
+                       "key 'parallel.dp': 3 replicas cannot split the default batch of 8 rows");
     expect_parse_error(HEAD "variants: {a: {transform: none}}\npipeline: [eval]\nsynth_data: true\ntasks2: 1\n", 9,
                        "key 'tasks2': unknown key");
     expect_parse_error(HEAD "variants: {'a b': {transform: none}}\npipeline: [eval]\n", 6, "variant names are");

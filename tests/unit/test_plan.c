@@ -257,6 +257,9 @@ static void test_ids(void) {
         {"learning_rate: 1e-4", "learning_rate: 0.0001", {NULL}, 0},
         /* scheduling keys are not part of a run's config */
         {"slurm: {partition: debug", "retries: 3\ntime_limit: 60\nparallel: {tp: 2}\nslurm: {partition: long", {NULL}, 0},
+        /* nor the run group's shape: a sweep resumes at another parallel:, dp = 2 has dp = 1's ids */
+        {"slurm: {partition: debug", "parallel: {dp: 2, tp: 2}\nslurm: {partition: debug", {NULL}, 0},
+        {"slurm: {partition: debug", "parallel: {dp: 4}\nslurm: {partition: debug", {NULL}, 0},
     };
     for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
         char *edited = replace(text, edits[e].from, edits[e].to);
@@ -388,7 +391,7 @@ static void test_print(void) {
     while (fgets(line, sizeof line, f)) {
         n++;
         if (n == 1)
-            CHECK_MSG(strstr(line, "plan plan-test: 9 runs, 3 tasks, 2 seeds, 3 variants, tp 1, 4 dependencies; expected cost") == line,
+            CHECK_MSG(strstr(line, "plan plan-test: 9 runs, 3 tasks, 2 seeds, 3 variants, dp 1 x tp 1, 4 dependencies; expected cost") == line,
                       "%s", line);
         if (n == 2) CHECK_MSG(strstr(line, "variant base has no transform: convert,snn_eval dropped") != NULL, "%s", line);
         if (n == 3) CHECK_MSG(strstr(line, "2 runs marked *") != NULL, "%s", line);
@@ -488,6 +491,36 @@ static void test_commands_run(void) {
     sg_remove_tree(tmp);
 }
 
+/* parallel: {dp: D}: the spec's batch is global, each replica gets batch / D rows; --dp / --tp last */
+static void test_parallel_argv(void) {
+    static const char *const spec =
+        "name: par\nmodel: builtin:tiny\ndata_dir: d\ntasks: [mrpc]\nseeds: [1]\n"
+        "variants:\n  base: {transform: none}\n  big: {transform: none, train: {batch_size: 12}}\n"
+        "  ev: {transform: none, pipeline: [eval]}\n"
+        "pipeline: [finetune]\n";
+    char text[1024], line[4096];
+    sg_jobspec s;
+    sg_plan p;
+    /* no batch_size: the run's default 8 split over 2; a variant's own 12 over 2 */
+    snprintf(text, sizeof text, "%sparallel: {dp: 2, tp: 3}\n", spec);
+    if (parse_plan(text, "par.yaml", &s, &p) == 0) {
+        argv_line(&p, 0, "R", NULL, line, sizeof line);
+        CHECK_MSG(strstr(line, "--save_total_limit 1 --per_device_train_batch_size 4 --dp 2 --tp 3") != NULL, "%s", line);
+        argv_line(&p, 1, "R", NULL, line, sizeof line);
+        CHECK_MSG(strstr(line, "--per_device_train_batch_size 6 --dp 2 --tp 3") != NULL, "%s", line);
+        argv_line(&p, 2, "R", NULL, line, sizeof line); /* eval only: sharded, no training batch */
+        CHECK_MSG(strstr(line, "--do_eval --dp 2 --tp 3") != NULL && !strstr(line, "train_batch"), "%s", line);
+        unload(&s, &p);
+    }
+    /* dp = 1: the vector of a sweep without parallel: */
+    snprintf(text, sizeof text, "%strain: {batch_size: 16}\n", spec);
+    if (parse_plan(text, "par.yaml", &s, &p) == 0) {
+        argv_line(&p, 0, "R", NULL, line, sizeof line);
+        CHECK_MSG(strstr(line, "--per_device_train_batch_size 16") != NULL && !strstr(line, "--dp") && !strstr(line, "--tp"), "%s", line);
+        unload(&s, &p);
+    }
+}
+
 int main(void) {
     const char *src = getenv("SG_SOURCE_DIR");
     if (src && chdir(src) != 0) sg_test_skip("cannot enter SG_SOURCE_DIR");
@@ -498,5 +531,6 @@ int main(void) {
     test_project_jobs();
     test_print();
     test_commands_run();
+    test_parallel_argv();
     return sg_test_done();
 }

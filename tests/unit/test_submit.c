@@ -43,6 +43,7 @@ static const char *MPI_SCRIPT[] = {
     "# Written by `spikeglue submit` from slurm/sweep_mpi.sbatch.in (12 runs).",
     "#SBATCH --job-name=sg-subtest",
     "#SBATCH --nodes=2",
+    "#SBATCH --ntasks=4",          /* as many run groups (of 1 rank) as 2 nodes x 2 hold */
     "#SBATCH --ntasks-per-node=2", /* the flag wins over the spec's 4 */
     "#SBATCH --cpus-per-task=8",
     "#SBATCH --time=1-00:00:00",
@@ -96,6 +97,7 @@ static const char *ARRAY2_SCRIPT[] = {
     "#SBATCH --job-name=sg-subtest",
     "#SBATCH --array=0-1%1",
     "#SBATCH --nodes=2",
+    "#SBATCH --ntasks=8",
     "#SBATCH --ntasks-per-node=4",
     "#SBATCH --cpus-per-task=8",
     "#SBATCH --time=30",
@@ -186,7 +188,7 @@ static int load(const char *text, sg_jobspec *s, sg_plan *p) {
 }
 
 static sg_submit_flags no_flags(void) {
-    sg_submit_flags f = {0, 0, 0, NULL, NULL, NULL, -1, 0, 0, 0, 0};
+    sg_submit_flags f = {0, 0, 0, NULL, NULL, NULL, -1, 0, 0, 0, 0, 0};
     return f;
 }
 
@@ -197,6 +199,7 @@ static void test_mpi_form(const sg_plan *plan) {
     sg_submit_batch b;
     if (sg_submit_settings_resolve(plan->spec, &f, &set)) return (void)CHECK_MSG(0, "%s", sg_last_error());
     CHECK(set.nodes == 2 && set.ntasks_per_node == 2 && set.cpus_per_task == 8 && !set.array);
+    CHECK(set.groups == 4 && set.group_size == 1 && set.ntasks == 4);
     CHECK(set.time_secs == 86400 && set.signal_secs == 300);
     if (sg_submit_build(plan, &set, &PATHS, &b)) {
         sg_submit_settings_free(&set);
@@ -324,6 +327,83 @@ static void test_settings_errors(void) {
     expect_settings_error("{exclusive: 1}", &f, "key 'slurm.exclusive': expected true or false");
     f.time = "soon";
     expect_settings_error("{}", &f, "--time 'soon': expected");
+}
+
+/* parallel: {dp, tp}: ntasks = groups x dp x tp, nodes from ntasks_per_node (issue #16 item 3) */
+static int sized(const char *parallel, const char *slurm, const sg_submit_flags *f, sg_submit_settings *set) {
+    char text[1024];
+    snprintf(text, sizeof text,
+             "name: g\nmodel: builtin:tiny\ndata_dir: d\ntasks: [sst2]\nseeds: [1]\nvariants: {b: {transform: none}}\n"
+             "pipeline: [finetune]\ntrain: {batch_size: 16}\nparallel: %s\nslurm: %s\n", parallel, slurm);
+    sg_jobspec s;
+    if (sg_jobspec_parse(text, strlen(text), "jobs/g.yaml", &s)) return CHECK_MSG(0, "%s", sg_last_error()), -1;
+    int rc = sg_submit_settings_resolve(&s, f, set);
+    sg_jobspec_free(&s);
+    return rc;
+}
+
+static void test_run_group_sizing(void) {
+    sg_submit_flags f = no_flags();
+    sg_submit_settings set;
+    /* 3 groups of dp 2 x tp 2 at 4 per node: 12 tasks on 3 nodes (a group may span two) */
+    if (sized("{dp: 2, tp: 2}", "{groups: 3, ntasks_per_node: 4}", &f, &set) == 0) {
+        CHECK_MSG(set.group_size == 4 && set.groups == 3 && set.ntasks == 12 && set.nodes == 3, "%d %d %d %d", set.group_size, set.groups,
+                  set.ntasks, set.nodes);
+        sg_submit_settings_free(&set);
+    } else CHECK_MSG(0, "%s", sg_last_error());
+    /* 3 groups of 2 at 4 per node: 6 tasks, 2 nodes (the second group spans them) */
+    f.groups = 3;
+    if (sized("{dp: 2}", "{groups: 1, ntasks_per_node: 4}", &f, &set) == 0) { /* the flag wins */
+        CHECK(set.group_size == 2 && set.groups == 3 && set.ntasks == 6 && set.nodes == 2);
+        sg_submit_settings_free(&set);
+    } else CHECK_MSG(0, "%s", sg_last_error());
+    f.groups = 0;
+    /* no groups: as many as the given nodes hold (2 x 3 = 6 slots -> 1 group of 4) */
+    if (sized("{dp: 4}", "{nodes: 2, ntasks_per_node: 3}", &f, &set) == 0) {
+        CHECK(set.groups == 1 && set.ntasks == 4 && set.nodes == 2);
+        sg_submit_settings_free(&set);
+    } else CHECK_MSG(0, "%s", sg_last_error());
+    /* no nodes: as many groups as one node's tasks hold (what the allocation was without groups) */
+    if (sized("{dp: 2}", "{ntasks_per_node: 5}", &f, &set) == 0) {
+        CHECK(set.groups == 2 && set.ntasks == 4 && set.nodes == 1);
+        sg_submit_settings_free(&set);
+    } else CHECK_MSG(0, "%s", sg_last_error());
+    /* neither: one group, nodes from the default 1 task per node */
+    if (sized("{tp: 2}", "{}", &f, &set) == 0) {
+        CHECK(set.groups == 1 && set.ntasks == 2 && set.nodes == 2 && set.ntasks_per_node == 1);
+        sg_submit_settings_free(&set);
+    } else CHECK_MSG(0, "%s", sg_last_error());
+    /* the script asks for the tasks; the dry run says how they are used */
+    sg_jobspec s;
+    sg_plan p;
+    const char *text = "name: g\nmodel: builtin:tiny\ndata_dir: d\ntasks: [sst2]\nseeds: [1]\nvariants: {b: {transform: none}}\n"
+                       "pipeline: [finetune]\nparallel: {dp: 2}\nslurm: {groups: 3, ntasks_per_node: 4}\n";
+    if (load(text, &s, &p) == 0) {
+        sg_submit_batch b;
+        if (sg_submit_settings_resolve(&s, &f, &set) == 0 && sg_submit_build(&p, &set, &PATHS, &b) == 0) {
+            CHECK(strstr(b.scripts[0].text, "\n#SBATCH --nodes=2\n#SBATCH --ntasks=6\n#SBATCH --ntasks-per-node=4\n") != NULL);
+            char *out = NULL;
+            size_t len = 0;
+            FILE *fo = open_memstream(&out, &len);
+            CHECK(sg_submit_print(&b, fo) == 0);
+            fclose(fo);
+            CHECK_MSG(strstr(out, "\n# 6 tasks: 3 run groups of 2 ranks in flight") != NULL, "%.200s", out);
+            free(out);
+            sg_submit_batch_free(&b);
+            sg_submit_settings_free(&set);
+        } else CHECK_MSG(0, "%s", sg_last_error());
+        sg_plan_free(&p);
+        sg_jobspec_free(&s);
+    }
+    /* given nodes that cannot hold the groups: refused naming both */
+    CHECK(sized("{dp: 2, tp: 2}", "{nodes: 1, ntasks_per_node: 2}", &f, &set) == -1 &&
+          strstr(sg_last_error(), "jobs/g.yaml: slurm.nodes 1 x ntasks_per_node 2 = 2 tasks cannot hold one run group of dp 2 x tp 2 = 4 ranks"));
+    CHECK(sized("{dp: 2}", "{nodes: 1, ntasks_per_node: 4, groups: 3}", &f, &set) == -1 &&
+          strstr(sg_last_error(), "slurm.groups 3 x dp 2 x tp 1 = 6 tasks do not fit slurm.nodes 1 x ntasks_per_node 4 (give 2 nodes, or drop slurm.nodes)"));
+    f.nodes = 1;
+    CHECK(sized("{dp: 2}", "{ntasks_per_node: 4, groups: 3}", &f, &set) == -1 && strstr(sg_last_error(), "do not fit --nodes 1"));
+    f.nodes = 0;
+    CHECK(sized("{dp: 2}", "{groups: 0}", &f, &set) == -1 && strstr(sg_last_error(), "key 'slurm.groups': expected an integer >= 1"));
 }
 
 static void test_time(void) {
@@ -473,6 +553,7 @@ int main(void) {
         sg_jobspec_free(&spec);
     }
     test_settings_errors();
+    test_run_group_sizing();
     test_time();
     test_templates_match_files();
     return sg_test_done();
