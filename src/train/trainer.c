@@ -314,8 +314,10 @@ static int optimizer_step(sg_trainer *t, const int *order, int first, int count,
         int start = (first + j) * t->micro_rows;
         int rows = t->train->n - start < t->micro_rows ? t->train->n - start : t->micro_rows;
         sg_batch b = sg_gather_batch(t->train, order, start, rows, c->pad_to_max, bb);
+        const uint64_t draw = (uint64_t)t->global_step * (uint64_t)t->grad_accum + (uint64_t)j;
+        if (c->collate) b = c->collate(c->collate_ctx, b, draw);
         if (c->dp) b = sg_replica_rows(m, c->dp, c->batch_size, b);
-        m->step = (uint64_t)t->global_step * (uint64_t)t->grad_accum + (uint64_t)j; /* a dropout stream per micro-batch */
+        m->step = draw; /* a dropout stream per micro-batch */
         if (c->dp && j == count - 1) { /* the last backward of the step: sum each part as soon as it is final */
             m->grads_ready = start_part_sum;
             m->grads_ready_ctx = t;
