@@ -4,7 +4,8 @@
 # (ignore index -100), every gradient (the tied decoder's inside the word embeddings'), 10 AdamW
 # steps with HF's decay groups (no decay on biases and every LayerNorm weight, lm_head.layer_norm's
 # included), the final logits and parameters; ReLU and GELU encoders, the decoder stored in the
-# checkpoint or not, HF's init std and a peaked one.
+# checkpoint or not, HF's init std and a peaked one; then a checkpoint spikeglue pretrain wrote,
+# read by the reference.
 set -euo pipefail
 BUILD=$1; SRC=$2
 PY=/usr/bin/python3
@@ -24,4 +25,16 @@ for c in mlm-relu mlm-gelu mlm-relu-decoder; do
     run $CHECK "$WORK/$c-$std"
   done
 done
+
+# a checkpoint written by spikeglue pretrain (3 steps from a case's model on a few lines of text,
+# built-in byte tokenizer: its 261 ids fit the case's 300) read by the reference: logits and loss
+printf 'the cat sat on the mat\nspiking networks count events\n%.0s' $(seq 1 40) > "$WORK/text.txt"
+if $BUILD/spikeglue pretrain --model_name_or_path "$WORK/mlm-gelu-0.3/model" --train_file "$WORK/text.txt" --do_train \
+     --max_steps 3 --max_seq_length 24 --per_device_train_batch_size 4 --learning_rate 1e-3 --save_strategy no \
+     --output_dir "$WORK/pretrained" > "$WORK/log" 2>&1; then
+  $REF forward --model "$WORK/pretrained" --batch "$WORK/mlm-gelu-0.3/batch.json" --out "$WORK/pretrained-ref.safetensors"
+  run $CHECK --forward "$WORK/pretrained" "$WORK/mlm-gelu-0.3/batch.json" "$WORK/pretrained-ref.safetensors"
+else
+  cat "$WORK/log"; fail=1
+fi
 exit $fail

@@ -229,15 +229,22 @@ static int check_case(const char *dir) {
         snprintf(name, sizeof name, "final.%s", p->name);
         float *want = read_expected(&st, name, p->numel);
         if (!CHECK_MSG(want != NULL, "no reference tensor %s", name)) continue;
-        double worst = 0.0, max_ref = 0.0;
+        double worst = 0.0, d2 = 0.0, m2 = 0.0;
         for (size_t j = 0; j < p->numel; j++) {
             double d = (double)m.params[p->offset + j] - want[j], mv = (double)want[j] - init.params[p->offset + j];
-            diff2 += d * d;
-            moved2 += mv * mv;
+            d2 += d * d;
+            m2 += mv * mv;
             if (fabs(d) > worst) worst = fabs(d);
-            if (fabs(want[j]) > max_ref) max_ref = fabs(want[j]);
         }
-        printf("  %-69s max|ref| %-10.3e max|diff| %-10.3e rel %.2e\n", name, max_ref, worst, worst / (max_ref > 0 ? max_ref : 1));
+        diff2 += d2;
+        moved2 += m2;
+        /* Per tensor too, so that a wrong weight-decay group (lr x wd per step, ~1% of the path)
+         * shows: the key bias is exempt, its gradient being rounding noise that AdamW scales up. */
+        double rel = sqrt(d2) / sqrt(m2 > 0 ? m2 : 1e-30);
+        int noise = strstr(p->name, "attention.self.key.bias") != NULL, ok = noise || rel <= 1e-3;
+        printf("  %-4s %-64s |C - ref| / |ref - init| %.2e, max|diff| %.3e%s\n", ok ? "ok" : "FAIL", name, rel, worst,
+               noise ? " (gradient is noise: not checked alone)" : "");
+        CHECK_MSG(ok, "%s: the final tensor differs by %.2e of its path", name, rel);
         free(want);
     }
     sg_model_free(&init);
