@@ -12,6 +12,7 @@
 #include "hub/fetch.h"
 #include "io/checkpoint.h"
 #include "model/mlm_head.h"
+#include "parallel/dp.h"
 #include "train/mlm_evaluate.h"
 #include "train/run_results.h"
 #include "train/trainer.h"
@@ -32,6 +33,7 @@ typedef struct {
     sg_mlm_masking train_mask, eval_mask;
     int32_t *masked, *labels; /* the collator's output, one global micro-batch */
     sg_encoded train, eval;
+    const sg_dp_group *dp; /* --dp: data parallel replicas (NULL: off) */
 } pretrain;
 
 /* The model with its lm_head: builtin (random), or a checkpoint whose config may name either head. */
@@ -145,7 +147,7 @@ static sg_batch collate(void *ctx, sg_batch b, uint64_t draw) {
 
 static int evaluate_into(pretrain *p, cJSON *obj) {
     sg_mlm_eval_result r;
-    if (sg_mlm_evaluate(&p->model, &p->eval, &p->eval_mask, p->a->eval_bs, NULL, &r)) return -1;
+    if (sg_mlm_evaluate(&p->model, &p->eval, &p->eval_mask, p->a->eval_bs, p->dp, &r)) return -1;
     double secs = r.seconds > 0 ? r.seconds : 1e-9;
     cJSON_AddNumberToObject(obj, "eval_loss", r.loss);
     cJSON_AddNumberToObject(obj, "eval_runtime", r.seconds);
@@ -167,7 +169,9 @@ static int train(pretrain *p, cJSON *all, double *epoch) {
     sg_run_args_train_config(a, &tc);
     tc.collate = collate;
     tc.collate_ctx = p;
-    size_t cells = (size_t)a->train_bs * (size_t)p->train.T;
+    tc.dp = p->dp;
+    /* the collator masks the global micro-batch, before the trainer hands each replica its rows */
+    size_t cells = (size_t)a->train_bs * (size_t)(p->dp ? p->dp->size : 1) * (size_t)p->train.T;
     p->masked = malloc(sizeof(int32_t) * cells);
     p->labels = malloc(sizeof(int32_t) * cells);
     if (!p->masked || !p->labels) return sg_fail("out of memory");
@@ -211,15 +215,30 @@ int sg_cmd_pretrain(int argc, char **argv) {
     sg_run_args a;
     int rc = sg_run_args_parse_for(&a, SG_ARGS_PRETRAIN, argc, argv);
     if (rc) return rc > 0 ? 0 : (sg_print_error(), 2);
-    if (a.tp > 1 || a.dp > 1) return sg_fail("pretrain: --tp / --dp are not supported yet (run it as one process)"), sg_print_error(), 2;
+    if (a.tp > 1) return sg_fail("pretrain: --tp is not supported yet (use --dp D under mpirun)"), sg_print_error(), 2;
     if (a.threads > 0) omp_set_num_threads(a.threads);
     pretrain p;
     memset(&p, 0, sizeof p);
     p.a = &a;
     struct stat st;
-    int made_output_dir = stat(a.output_dir, &st) != 0, status = 1;
+    int made_output_dir = stat(a.output_dir, &st) != 0, status = 1, dp_on = 0;
+    sg_dp_group dpg;
+    char scratch[] = "/tmp/spikeglue-dp-XXXXXX";
     cJSON *all = cJSON_CreateObject();
     if (sg_mkdirs(a.output_dir) || setup_model(&p)) goto done;
+    if (a.dp > 0) { /* every replica loads the same model; rank 0 alone writes, the others into a scratch directory */
+        if (sg_dp_init(a.dp, 1, &dpg)) goto done;
+        dp_on = 1;
+        p.dp = &dpg;
+        if (dpg.rank != 0) {
+            if (!mkdtemp(scratch) || !freopen("/dev/null", "w", stdout)) {
+                sg_fail("data parallel: cannot create a scratch directory in /tmp or silence stdout");
+                goto done;
+            }
+            a.output_dir = scratch;
+        }
+        printf("data parallel: %d replicas, each %d of every %d training rows\n", dpg.size, a.train_bs, dpg.size * a.train_bs);
+    }
     const sg_model_config *c = &p.model.cfg;
     sg_special_ids sp = sg_tokenizer_specials(p.tok);
     if (sp.mask < 0 || sp.mask >= c->vocab_size) {
@@ -273,5 +292,7 @@ quiet:
     sg_model_free(&p.model);
     sg_tokenizer_free(p.tok);
     if (status != 0 && made_output_dir) rmdir(a.output_dir);
+    if (a.output_dir == scratch) sg_remove_tree(scratch);
+    if (dp_on) sg_dp_free(&dpg); /* last: it may own MPI */
     return status;
 }
