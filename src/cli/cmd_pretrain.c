@@ -150,6 +150,7 @@ static int evaluate_into(pretrain *p, cJSON *obj) {
     if (sg_mlm_evaluate(&p->model, &p->eval, &p->eval_mask, p->a->eval_bs, p->dp, &r)) return -1;
     double secs = r.seconds > 0 ? r.seconds : 1e-9;
     cJSON_AddNumberToObject(obj, "eval_loss", r.loss);
+    cJSON_AddNumberToObject(obj, "eval_accuracy", r.accuracy);
     cJSON_AddNumberToObject(obj, "eval_runtime", r.seconds);
     cJSON_AddNumberToObject(obj, "eval_samples_per_second", r.n / secs);
     cJSON_AddNumberToObject(obj, "eval_steps_per_second", ceil((double)r.n / p->a->eval_bs) / secs);

@@ -7,6 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Labelled positions of the last forward whose highest logit is their label (ties: the first). */
+static int correct(const sg_model *m) {
+    const int V = m->cfg.vocab_size;
+    int hits = 0;
+    for (int r = 0; r < m->acts.mlm_R; r++) {
+        const float *z = m->acts.mlm_logits + (size_t)r * V;
+        int best = 0;
+        for (int j = 1; j < V; j++)
+            if (z[j] > z[best]) best = j;
+        hits += best == m->acts.mlm_target[r];
+    }
+    return hits;
+}
+
 int sg_mlm_evaluate(sg_model *m, const sg_encoded *e, const sg_mlm_masking *mk, int batch_size, const sg_dp_group *dp,
                     sg_mlm_eval_result *out) {
     memset(out, 0, sizeof *out);
@@ -14,7 +28,7 @@ int sg_mlm_evaluate(sg_model *m, const sg_encoded *e, const sg_mlm_masking *mk, 
     if (batch_size <= 0) return sg_fail("--per_device_eval_batch_size must be positive (got %d)", batch_size);
     const int batches = (int)(((long long)e->n + batch_size - 1) / batch_size);
     const size_t cells = (size_t)batch_size * e->T;
-    double *sums = calloc((size_t)batches + 1, sizeof(double)); /* loss x rows per batch, then the labelled count */
+    double *sums = calloc((size_t)batches + 2, sizeof(double)); /* loss x rows per batch, the labelled count, the correct */
     int32_t *masked = malloc(sizeof(int32_t) * cells), *labels = malloc(sizeof(int32_t) * cells);
     sg_batch_buffers bb;
     int rc = -1;
@@ -32,13 +46,15 @@ int sg_mlm_evaluate(sg_model *m, const sg_encoded *e, const sg_mlm_masking *mk, 
         b.ids = masked;
         b.token_labels = labels;
         sums[k] = (double)sg_model_forward(m, &b, 0) * count;
+        sums[batches + 1] += correct(m);
     }
-    if (dp) sg_dp_allreduce_doubles(dp, sums, (size_t)batches + 1);
+    if (dp) sg_dp_allreduce_doubles(dp, sums, (size_t)batches + 2);
     double total = 0.0;
     for (int k = 0; k < batches; k++) total += sums[k]; /* in batch order, as one process sums */
     out->n = e->n;
     out->labelled = (int)sums[batches];
     out->loss = total / e->n;
+    out->accuracy = out->labelled > 0 ? sums[batches + 1] / out->labelled : 0.0;
     out->seconds = sg_now() - t0;
     rc = isfinite(out->loss) ? 0 : sg_fail("evaluation loss is %s", isnan(out->loss) ? "nan" : "inf");
 done:

@@ -9,6 +9,7 @@
 
 typedef struct {
     double loss;    /* mean of the batches' losses weighted by their rows (HF's evaluation_loop) */
+    double accuracy; /* labelled tokens whose argmax is the label (run_mlm.py's compute_metrics) */
     int n, labelled; /* rows, labelled tokens */
     double seconds;
 } sg_mlm_eval_result;

@@ -5,6 +5,8 @@
 #    machine: 5.57-5.63 -> 3.04-3.10 over seeds 1-3, i.e. 2.5 +- 0.05);
 #  - continued from that output (its lm_head loaded), 400 more steps lower it by >= 0.1 more
 #    (measured: 3.05 -> 2.78-2.82, i.e. 0.23-0.27);
+#    eval_accuracy (run_mlm.py's: argmax = label over labelled tokens) rises by >= 0.05 (measured
+#    0 -> 0.15);
 #  - HF's outputs: config.json names RobertaForMaskedLM, model.safetensors holds lm_head.* but no
 #    tied decoder, eval_results.json's perplexity = exp(eval_loss), train_results.json,
 #    trainer_state.json, checkpoint-N/;
@@ -43,6 +45,11 @@ LA=$(json "$W/a/eval_results.json" 'd["eval_loss"]')
 echo "held-out MLM loss: random init $L0, after 100 steps $LA"
 python3 -c "import sys; sys.exit(0 if $L0 - $LA >= 1.5 else 1)" && ok "100 steps lower the held-out loss by >= 1.5 ($L0 -> $LA)" \
   || bad "100 steps lowered the held-out loss from $L0 to $LA only"
+
+A0=$(json "$W/init/eval_results.json" 'd["eval_accuracy"]')
+AA=$(json "$W/a/eval_results.json" 'd["eval_accuracy"]')
+python3 -c "import sys; sys.exit(0 if $AA - $A0 >= 0.05 else 1)" && ok "eval_accuracy (labelled tokens predicted) rises: $A0 -> $AA" \
+  || bad "eval_accuracy went from $A0 to $AA only"
 
 # HF's outputs
 [ "$(json "$W/a/config.json" 'd["architectures"][0]')" = RobertaForMaskedLM ] && ok "config.json: RobertaForMaskedLM" || bad "config.json architectures"
