@@ -241,7 +241,7 @@ static int check_case(const char *dir) {
         /* Per tensor too, so that a wrong weight-decay group (lr x wd per step, ~1% of the path)
          * shows: the key bias is exempt, its gradient being rounding noise that AdamW scales up. */
         double rel = sqrt(d2) / sqrt(m2 > 0 ? m2 : 1e-30);
-        int noise = strstr(p->name, "attention.self.key.bias") != NULL, ok = noise || rel <= 1e-3;
+        int noise = strstr(p->name, "attention.self.key.bias") != NULL, ok = noise || rel <= 2e-3;
         printf("  %-4s %-64s |C - ref| / |ref - init| %.2e, max|diff| %.3e%s\n", ok ? "ok" : "FAIL", name, rel, worst,
                noise ? " (gradient is noise: not checked alone)" : "");
         CHECK_MSG(ok, "%s: the final tensor differs by %.2e of its path", name, rel);
