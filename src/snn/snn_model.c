@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void sg_snn_neuron_name(const sg_snn_model *snn, int layer, int q, char *buf, size_t n) {
     if (layer >= snn->cfg.layers) snprintf(buf, n, "%s", sg_quantizer_name(Q_PER_LAYER));
@@ -114,7 +115,13 @@ int sg_snn_convert(sg_snn_model *snn, const sg_model *m, int unfold_level) {
     total += (size_t)layers * (linear_floats(C, 3 * C) + linear_floats(C, C) + linear_floats(C, F) +
                                linear_floats(F, C) + 4 * rounded((size_t)C));
     total += linear_floats(C, C) + linear_floats(C, L);
-    snn->block = aligned_alloc(64, total * sizeof(float));
+    /* In 2 MB pages where the kernel grants them: the gather reads weight rows a few KB apart
+     * (each event another page), over MBs of weights per step, more pages than the TLB holds. */
+    const size_t huge = (size_t)2 << 20, bytes = (total * sizeof(float) + huge - 1) / huge * huge;
+    snn->block = aligned_alloc(huge, bytes);
+#ifdef MADV_HUGEPAGE
+    if (snn->block) (void)madvise(snn->block, bytes, MADV_HUGEPAGE); /* advice only: 4 KB pages otherwise */
+#endif
     if (!snn->block) {
         sg_snn_model_free(snn);
         return sg_fail("snn conversion: out of memory for %zu parameters", total);

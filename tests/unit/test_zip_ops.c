@@ -333,6 +333,58 @@ static void test_layernorm_neurons(void) {
     sg_snn_pop_free(&pop);
 }
 
+/* The gather's contract, bit for bit, on every ISA: each output adds its row's weights in event
+ * order (a ± w, rounded after each event), then x += a·θ + b/level. 187 outputs cover the 8-, 4-
+ * and 1-register strips and a scalar tail of every vector width; rows with no events, events at
+ * the end only, at both ends only, a single negative one, and dense random rows of mixed signs
+ * (the sign no longer picks a branch: it multiplies inside an FMA). */
+static void test_gather_event_order(void) {
+    enum { R = 7, NI = 300, O = 187 };
+    const int ld = O + 13; /* a row stride that is not the width, as the padded model rows */
+    float *wt = malloc(sizeof(float) * NI * ld), bstep[O];
+    for (int i = 0; i < NI * ld; i++) wt[i] = normal(0.3f);
+    for (int o = 0; o < O; o++) bstep[o] = normal(0.05f);
+    sg_snn_linear lin = {wt, NULL, bstep, NI, O, ld};
+    sg_stbif_params p = {0.25f, -16, 15, 0};
+    sg_snn_pop pop;
+    sg_snn_scratch sc = {malloc(sizeof(float) * R * NI), malloc(sizeof(float) * R * O)};
+    CHECK(sg_snn_pop_init(&pop, R, O, 1, &p, NULL) == 0);
+    int32_t ev[R * NI], nev[R] = {0};
+    for (int r = 3; r < R; r++)
+        for (int j = 0; j < NI; j++)
+            if (uniform() < 0.3f) ev[r * NI + nev[r]++] = sg_spike_event(j, uniform() < 0.5f ? -1 : 1);
+    for (int j = 262; j < NI; j += 5) ev[1 * NI + nev[1]++] = sg_spike_event(j, j % 2 ? -1 : 1); /* the end only */
+    ev[2 * NI + nev[2]++] = sg_spike_event(0, -1);
+    nev[3] = 0; /* both ends only */
+    ev[3 * NI + nev[3]++] = sg_spike_event(1, 1);
+    ev[3 * NI + nev[3]++] = sg_spike_event(NI - 1, -1);
+    float x0[R * O], want[R * O];
+    for (int i = 0; i < R * O; i++) pop.x[i] = x0[i] = normal(1.0f);
+    const float theta = 0.375f;
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < O; c++) {
+            float a = 0.0f;
+            for (int k = 0; k < nev[r]; k++) {
+                const int32_t e = ev[r * NI + k];
+                const float w = wt[(size_t)sg_event_col(e) * ld + c];
+                a = e >= 0 ? a + w : a - w;
+            }
+            const float inc = nev[r] ? a * theta + bstep[c] : bstep[c];
+            want[r * O + c] = x0[r * O + c] + inc;
+        }
+    sg_snn_input in = {ev, nev, NI, theta, NULL};
+    sg_snn_counts cnt;
+    memset(&cnt, 0, sizeof cnt);
+    sg_snn_linear_fire(&lin, &in, 1, &pop, R, 2.0f, &sc, &cnt); /* never dense */
+    int same = 0;
+    for (int i = 0; i < R * O; i++) same += memcmp(&pop.x[i], &want[i], sizeof(float)) == 0;
+    CHECK(same == R * O);
+    free(sc.xd);
+    free(sc.yd);
+    sg_snn_pop_free(&pop);
+    free(wt);
+}
+
 int main(void) {
     sg_rng_seed(&rng, 2024);
     test_layernorm();
@@ -342,6 +394,7 @@ int main(void) {
     test_embedding();
     test_neuron_matches_stbif();
     test_event_linear();
+    test_gather_event_order();
     test_layernorm_neurons();
     return sg_test_done();
 }
