@@ -86,6 +86,7 @@ placed_srun() {
 }
 # host: the rank's host name, what MPI_Get_processor_name reports; slurmd: the node that started it
 placement() { cat "place.$1".* 2> /dev/null | sort | tr '\n' ';'; }
+job_state() { scontrol -o show job "$1" 2> /dev/null | grep -o 'JobState=[A-Z_]*' | sed 's/JobState=//'; }
 
 # ---- the cluster itself: one task on each node, each in its node's UTS namespace ----
 phase "placement"
@@ -130,7 +131,8 @@ def load(d):
     try:
         out["log_history"] = strip(json.load(open(f"{d}/trainer_state.json"))["log_history"])
         out["eval_results"] = strip(json.load(open(f"{d}/eval_results.json")))
-        if os.path.exists(f"{d}/snn_results.json"): out["snn_results"] = strip(json.load(open(f"{d}/snn_results.json")))
+        for f in ("snn_results", "all_results"):
+            if os.path.exists(f"{d}/{f}.json"): out[f] = strip(json.load(open(f"{d}/{f}.json")))
         for f in sorted(os.listdir(d)):
             if f.startswith("predict_results_"): out[f] = [l.rstrip("\n").split("\t") for l in open(f"{d}/{f}")]
     except (OSError, ValueError, KeyError) as e:
@@ -209,7 +211,6 @@ t=$SECONDS
   done
 } > two_nodes.sbatch
 job=$(sbatch --parsable two_nodes.sbatch 2> sbatch.log)
-job_state() { scontrol -o show job "$1" 2> /dev/null | grep -o 'JobState=[A-Z_]*' | sed 's/JobState=//'; }
 state=
 for _ in $(seq 1200); do # (sbatch --wait polls every few seconds; this sees the end at once)
   state=$(job_state "$job")
@@ -227,12 +228,147 @@ for c in ft snn; do
 done
 
 # ---- (3) a sweep whose dp=2 run group spans both nodes, launched by the sweep as an srun job step ----
-# LEAD: needs the sweep's srun launch of run groups (sched/, another helper's work). When it is
-# in, run a small sweep here (e.g. `sbatch -N2 --ntasks-per-node=1` around `spikeglue sweep` with
-# `parallel: {dp: 2}`), prove its group's ranks ran on nodeA and nodeB, and compare its runs'
-# results with the srun runs above (compare same ...); set fail=1 on a failure.
+# `srun -N2 -n2 spikeglue sweep`: one sweep rank on each node, so the sweep's one run group of
+# 2 ranks is nodeA + nodeB; its leader (rank 0, nodeA) starts each run as a real job step
+# `srun --overlap --distribution=arbitrary` on those two nodes (sched/group_launch.c). The same
+# spec on one node, without `parallel:` (dp 1), and as `spikeglue submit`'s batch job (sized
+# groups x dp x tp = 2 tasks on 2 nodes, submitted with the real sbatch) are the comparisons.
+sweep_spec() { # file, parallel line
+  cat > "$1" << EOF
+name: nodes
+model: builtin:tiny
+data_dir: $W/syn
+tasks: [sst2]
+seeds: [3]
+variants:
+  baseline: {transform: none}
+  q8: {transform: $SRC/configs/levels/q8.yaml, start_from: baseline, train: {max_steps: 10}}
+pipeline: [finetune, convert, snn_eval]
+train: {max_steps: 12, batch_size: 8, learning_rate: 1e-3, warmup_steps: 2, max_seq_length: 32, logging_steps: 1}
+snn: {max_steps: 16}
+$2
+EOF
+}
+# Every `spikeglue run` task of our cluster's job steps while a sweep runs: its step, rank, the
+# host name of its UTS namespace (that of the slurmd that started it) and SLURMD_NODENAME, one
+# line each, into $1 until $1.stop exists.
+watch_steps() {
+  local out=$1 pid env host
+  while [ ! -e "$out.stop" ]; do # (a task may end while it is read: no messages)
+    for pid in $(pgrep -x spikeglue); do
+      [ "$(readlink "/proc/$pid/exe" 2> /dev/null)" = "$SG" ] || continue
+      env=$(tr '\0' '\n' < "/proc/$pid/environ" 2> /dev/null) || continue
+      [[ "$env" == *"SLURM_CONF=$TWO_NODES_DIR/slurm.conf"* ]] || continue
+      [[ "$(tr '\0' ' ' < "/proc/$pid/cmdline" 2> /dev/null)" == *" run "* ]] || continue
+      host=$(nsenter -t "$pid" -u hostname) || continue # (it ended meanwhile)
+      echo "step $(sed -n 's/^SLURM_STEP_ID=//p' <<< "$env") rank $(sed -n 's/^SLURM_PROCID=//p' <<< "$env")" \
+        "host $host slurmd $(sed -n 's/^SLURMD_NODENAME=//p' <<< "$env")"
+    done
+    sleep 0.1
+  done 2> /dev/null | sort -u > "$out"
+}
+sweep_srun() { # name, spec, srun flags...
+  local name=$1 spec=$2 t=$SECONDS; shift 2
+  SG_LIVE=0 timeout 300 srun "$@" --mpi=pmix --kill-on-bad-exit=1 -J "sg-$name" "$SG" sweep "$spec" --results "$W/$name" > "$name.log" 2>&1
+  ran "$name (srun $* spikeglue sweep $spec): $((SECONDS - t)) s" $? "$name.log"
+}
+# two leaderboards (spikeglue report --format json, whose "source" names the file): same|close, a, b, label
+boards() {
+  /usr/bin/python3 - "$@" << 'PY' || fail=1
+import json, sys
+mode, fa, fb, label = sys.argv[1:5]
+try: a, b = (json.load(open(f)) for f in (fa, fb))
+except (OSError, ValueError) as e: print(f"FAIL {label}: {e}"); sys.exit(1)
+a.pop("source", None); b.pop("source", None)
+tol = 0.0 if mode == "same" else 1e-4
+worst, bad, n = [0.0], [], [0]
+def walk(x, y, path):
+    if isinstance(x, dict) and isinstance(y, dict):
+        if x.keys() != y.keys(): bad.append(f"{path}: keys {sorted(x)} vs {sorted(y)}"); return
+        for k in x: walk(x[k], y[k], f"{path}.{k}")
+    elif isinstance(x, list) and isinstance(y, list):
+        if len(x) != len(y): bad.append(f"{path}: {len(x)} vs {len(y)} entries"); return
+        for i, (p, q) in enumerate(zip(x, y)): walk(p, q, f"{path}[{i}]")
+    elif isinstance(x, (int, float)) and isinstance(y, (int, float)) and not isinstance(x, bool):
+        n[0] += 1
+        r = abs(x - y) / max(abs(x), 1e-6)
+        worst[0] = max(worst[0], r)
+        if r > tol: bad.append(f"{path}: {x!r} vs {y!r}")
+    elif x != y: bad.append(f"{path}: {x!r} vs {y!r}")
+walk(a, b, "")
+if n[0] < 10: bad.append(f"only {n[0]} numbers")
+print(("FAIL " if bad else "ok   ") + f"{label}: {n[0]} numbers, " + (("differ" if bad else "identical") if tol == 0 else f"max rel diff {worst[0]:.1e}"))
+for m in bad[:8]: print("       " + m)
+sys.exit(1 if bad else 0)
+PY
+}
 sweep_across_nodes() {
-  echo "SKIP part: a sweep whose dp=2 run group spans nodeA and nodeB (launched by the sweep as an srun job step) is not implemented yet (issue #16, sched/)"
+  phase "sweep across nodes"
+  sweep_spec sweep.dp2.yaml "parallel: {dp: 2}"
+  sweep_spec sweep.dp1.yaml ""
+  rm -f steps.2nodes.stop
+  watch_steps steps.2nodes &
+  local watcher=$!
+  sweep_srun sw.2nodes sweep.dp2.yaml -N2 -n2
+  touch steps.2nodes.stop; wait "$watcher"
+  sweep_srun sw.1node sweep.dp2.yaml -N1 -n2 -w nodeA
+  sweep_srun sw.dp1 sweep.dp1.yaml -N1 -n2 -w nodeA
+
+  check "sw.2nodes: one group of 2 ranks, launched with srun" "grep -q '2 ranks in 1 groups of 2 (dp 2 x tp 1, launcher srun)' sw.2nodes.log" || head -3 sw.2nodes.log
+  local ids id
+  ids=$(cd sw.2nodes/nodes/runs 2> /dev/null && ls)
+  local nids
+  nids=$(wc -w <<< "$ids")
+  check "sw.2nodes: 2 runs ($(echo $ids))" "[ $nids = 2 ]"
+  for id in $ids; do
+    check "sw.2nodes run $id: run.log names nodeA:1,nodeB:1 and the srun job step" \
+      "grep -q '^spikeglue sweep: run group of 2 ranks (world ranks 0-1) on nodeA:1,nodeB:1, launcher srun: SLURM_HOSTFILE=[^ ]*/hostfile [^ ]*srun --overlap --mpi=pmix -n 2 --distribution=arbitrary ' sw.2nodes/nodes/runs/$id/run.log" \
+      || head -2 "sw.2nodes/nodes/runs/$id/run.log"
+    check "sw.2nodes run $id: its hostfile is nodeA, nodeB" "[ \"\$(tr '\n' ' ' < sw.2nodes/nodes/runs/$id/hostfile)\" = 'nodeA nodeB ' ]"
+    check "sw.2nodes run $id: 2 replicas" "grep -q 'data parallel: 2 replicas, each 4 of every 8 training rows' sw.2nodes/nodes/runs/$id/run.log"
+    check "sw.1node run $id: run.log names nodeA:2" "grep -q 'run group of 2 ranks (world ranks 0-1) on nodeA:2, launcher srun' sw.1node/nodes/runs/$id/run.log"
+  done
+  # the host record: the runs' tasks as seen while they ran (job steps 1 and 2 of the sweep's
+  # job, after the sweep's own step 0): rank 0 in nodeA's UTS namespace, rank 1 in nodeB's
+  command -v nsenter > /dev/null || echo "note: no nsenter (util-linux): the host record below has no host names"
+  check "sw.2nodes: each run's job step had rank 0 on nodeA and rank 1 on nodeB ($(tr '\n' ';' < steps.2nodes))" \
+    "[ \"\$(tr '\n' ';' < steps.2nodes)\" = 'step 1 rank 0 host nodeA slurmd nodeA;step 1 rank 1 host nodeB slurmd nodeB;step 2 rank 0 host nodeA slurmd nodeA;step 2 rank 1 host nodeB slurmd nodeB;' ]"
+
+  # spikeglue submit: the allocation sized from the spec (1 group x dp 2 = 2 tasks, one per
+  # node), submitted with the real sbatch; its script's srun starts the sweep, whose leader
+  # starts the runs as job steps as above
+  local t=$SECONDS job state= script
+  "$SG" submit sweep.dp2.yaml --nodes 2 --ntasks-per-node 1 --results "$W/sw.submit" > submit.log 2>&1
+  ran "spikeglue submit sweep.dp2.yaml --nodes 2 --ntasks-per-node 1" $? submit.log
+  script=$(ls sw.submit/nodes/slurm/*.sbatch 2> /dev/null | head -1)
+  check "submit: the batch script asks for 2 tasks on 2 nodes, 1 per node ($script)" \
+    "grep -qx '#SBATCH --nodes=2' $script && grep -qx '#SBATCH --ntasks=2' $script && grep -qx '#SBATCH --ntasks-per-node=1' $script" || cat submit.log
+  job=$(sed -n 's/.*"id":[[:space:]]*"\([0-9]*\)".*/\1/p' sw.submit/nodes/slurm_jobs.json 2> /dev/null | head -1)
+  for _ in $(seq 1200); do
+    state=$(job_state "$job")
+    [[ "$state" =~ ^(PENDING|CONFIGURING|RUNNING|COMPLETING)$ ]] || break
+    sleep 0.25
+  done
+  echo "     submitted job ${job:-none}: $state after $((SECONDS - t)) s"
+  check "submit: the batch job completed on nodeA and nodeB" "[ '$state' = COMPLETED ] && scontrol -o show job $job | grep -q ' NodeList=nodeA,nodeB '" \
+    || { cat submit.log; tail -20 sw.submit/nodes/slurm/*.out 2> /dev/null; }
+  for id in $ids; do
+    check "sw.submit run $id: run.log names nodeA:1,nodeB:1" "grep -q 'run group of 2 ranks (world ranks 0-1) on nodeA:1,nodeB:1, launcher srun' sw.submit/nodes/runs/$id/run.log"
+  done
+
+  for id in $ids; do
+    compare same "sw.2nodes/nodes/runs/$id/out" "sw.1node/nodes/runs/$id/out" "sweep run $id: dp=2 group on nodeA+nodeB = on nodeA"
+    compare same "sw.2nodes/nodes/runs/$id/out" "sw.submit/nodes/runs/$id/out" "sweep run $id: dp=2 group of the submitted job = of srun -N2"
+    compare close "sw.dp1/nodes/runs/$id/out" "sw.2nodes/nodes/runs/$id/out" "sweep run $id: dp=2 group on nodeA+nodeB vs dp=1"
+  done
+  # the leaderboards, from each sweep's results.h5
+  local r
+  for r in 2nodes 1node dp1 submit; do
+    "$SG" report "sw.$r/nodes/results.h5" --format json > "board.$r.json" 2> "board.$r.err" || { echo "FAIL report sw.$r: $(head -1 "board.$r.err")"; fail=1; }
+  done
+  boards same board.2nodes.json board.1node.json "results.h5 leaderboard: dp=2 on nodeA+nodeB = on nodeA"
+  boards same board.2nodes.json board.submit.json "results.h5 leaderboard: dp=2 of the submitted job = of srun -N2"
+  boards close board.dp1.json board.2nodes.json "results.h5 leaderboard: dp=2 on nodeA+nodeB vs dp=1"
 }
 sweep_across_nodes
 
