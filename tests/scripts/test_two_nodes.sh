@@ -7,7 +7,11 @@
 #   (a) `srun -N2 -n2 --mpi=pmix`: one rank on each node (each rank records the host it runs on);
 #       `srun -N1 -n2 -w nodeA`: both ranks on nodeA;
 #   (b) `sbatch -N2 --ntasks-per-node=1` with a batch script running `srun spikeglue run --dp 2`;
-# and one process runs it at batch 8. Cases (builtin:tiny, dropout on, AdamW, --do_eval):
+# and one process runs it at batch 8. (3) A sweep with `parallel: {dp: 2}` run as
+# `srun -N2 -n2 spikeglue sweep`: its run group spans nodeA and nodeB, and its leader starts each
+# run as a real `srun --overlap` job step on both (a record of every task's host while it runs);
+# its runs and leaderboard equal the same sweep's on one node and as `spikeglue submit`'s batch
+# job, and (1e-4) the sweep without `parallel:`. Cases (builtin:tiny, dropout on, AdamW, --do_eval):
 #   ft  : synthetic SST-2 fine-tuning, 120 steps, --do_predict;
 #   snn : QAT (q8) of ft's model, 20 steps, --convert_to_snn --snn_eval, --do_predict;
 #   glue: real MRPC from ../shared/glue, QAT (configs/transform_cfg.yaml) 12 steps, SNN
@@ -16,7 +20,8 @@
 # predictions and snn_results.json of the two placements of the dp=2 group are identical (2 ranks
 # sum a + b = b + a whatever the transport: TCP between the nodes, shared memory on one), and
 # within 1e-4 relative of the one-process run (float summation order).
-# Every daemon is stopped by its PID; skips (77) when the cluster cannot be started.
+# Every daemon is stopped by its PID; skips (77) when the cluster cannot be started. The
+# sanitizer build runs part (a)'s ft case only (see SANITIZED below), saying so.
 set -uo pipefail
 BUILD=$(cd "$1" && pwd); SRC=$(cd "$2" && pwd)
 SG=$BUILD/spikeglue
@@ -34,8 +39,14 @@ export OMPI_MCA_mpi_yield_when_idle=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
 # Under srun, Open MPI's plugins leave leaks with only "<unknown module>" frames that no
 # suppression matches (as in test_slurm.sh): leaks are not checked here, memory errors are
 # (test_data_parallel.sh checks the --dp code under LeakSanitizer).
+# The sanitizer build (processes ~10x slower) runs only part (a)'s `run --dp 2` across the nodes
+# and on one node, 12 steps, compared with each other: the C code of the other parts is the same
+# as there (the sweep's srun launch is covered under the sanitizers by test_sweep_dp.sh's
+# stand-in srun); the Release build runs every part.
+SANITIZED=
 if [ -n "${SG_SANITIZED:-}" ] || [[ "$(ldd "$SG" 2> /dev/null)" == *libasan* ]]; then
   export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0:detect_leaks=0"
+  SANITIZED=1
 fi
 W=$TWO_NODES_DIR/work
 mkdir -p "$W" && cd "$W" || exit 1
@@ -57,7 +68,12 @@ FLAGS_ft=("${COMMON[@]}" --model_name_or_path builtin:tiny --task_name sst2 --da
 FLAGS_snn=("${COMMON[@]}" --model_name_or_path "$W/ft.dp1" --task_name sst2 --data_dir "$W/syn" --max_steps 20
            --learning_rate 1e-4 --eval_strategy steps --eval_steps 10 --do_predict
            --transform_config "$SRC/configs/levels/q8.yaml" --convert_to_snn --snn_eval)
-if [ -f "$SHARED/glue/MRPC/train.tsv" ]; then
+if [ -n "$SANITIZED" ]; then
+  CASES=(ft)
+  FLAGS_ft=("${COMMON[@]}" --model_name_or_path builtin:tiny --task_name sst2 --data_dir "$W/syn" --max_steps 12
+            --learning_rate 2e-3 --do_predict)
+  echo "SKIP part: the snn and glue cases and the one-process runs (sanitizer build: the same code as the ft case; Release runs them)"
+elif [ -f "$SHARED/glue/MRPC/train.tsv" ]; then
   CASES+=(glue)
   FLAGS_glue=("${COMMON[@]}" --model_name_or_path builtin:tiny --task_name mrpc --data_dir "$SHARED/glue" --max_train_samples 96 --max_eval_samples 48
               --max_steps 12 --learning_rate 1e-3 --transform_config "$SRC/configs/transform_cfg.yaml"
@@ -106,8 +122,10 @@ check "Open MPI treats nodeA and nodeB as two hosts: shared memory alone cannot 
 for c in "${CASES[@]}"; do
   mapfile -t F < <(flags "$c")
   phase "case $c"
-  t=$SECONDS; "$SG" run "${F[@]}" --per_device_train_batch_size 8 --output_dir "$W/$c.dp1" > "$c.dp1.log" 2>&1
-  ran "$c.dp1 (one process, batch 8): $((SECONDS - t)) s" $? "$c.dp1.log"
+  if [ -z "$SANITIZED" ]; then
+    t=$SECONDS; "$SG" run "${F[@]}" --per_device_train_batch_size 8 --output_dir "$W/$c.dp1" > "$c.dp1.log" 2>&1
+    ran "$c.dp1 (one process, batch 8): $((SECONDS - t)) s" $? "$c.dp1.log"
+  fi
   placed_srun "$c.2nodes" -N2 -n2 --mpi=pmix -- "$SG" run "${F[@]}" --dp 2 --per_device_train_batch_size 4 --output_dir "$W/$c.2nodes"
   check "$c.2nodes: rank 0 on nodeA, rank 1 on nodeB ($(placement "$c.2nodes"))" \
     "[ \"\$(placement $c.2nodes)\" = 'rank 0 host nodeA slurmd nodeA;rank 1 host nodeB slurmd nodeB;' ]"
@@ -191,41 +209,42 @@ compare() { /usr/bin/python3 compare.py "$@" || fail=1; }
 phase "comparison"
 for c in "${CASES[@]}"; do
   compare same "$c.2nodes" "$c.1node" "$c: dp=2 on nodeA+nodeB = dp=2 on nodeA"
-  compare close "$c.dp1" "$c.2nodes" "$c: dp=2 on nodeA+nodeB vs one process at batch 8"
+  [ -z "$SANITIZED" ] && compare close "$c.dp1" "$c.2nodes" "$c: dp=2 on nodeA+nodeB vs one process at batch 8"
 done
 check "dropout is on (hidden and attention)" \
-  "/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); sys.exit(0 if c[\"hidden_dropout_prob\"] > 0 and c[\"attention_probs_dropout_prob\"] > 0 else 1)' ft.dp1/config.json"
-check "the SNN was simulated (snn_results.json with an agreement)" "grep -q '\"agreement_with_qann\"' snn.2nodes/snn_results.json"
+  "/usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); sys.exit(0 if c[\"hidden_dropout_prob\"] > 0 and c[\"attention_probs_dropout_prob\"] > 0 else 1)' ft.2nodes/config.json"
+[ -z "$SANITIZED" ] && check "the SNN was simulated (snn_results.json with an agreement)" "grep -q '\"agreement_with_qann\"' snn.2nodes/snn_results.json"
 
 # ---- (b) an admin's way: sbatch -N2 --ntasks-per-node=1, the script runs `srun spikeglue run --dp 2` ----
-phase "sbatch"
-t=$SECONDS
-{
-  echo '#!/bin/bash'
-  echo "#SBATCH -J sg-2nodes-batch -N2 --ntasks-per-node=1 -t 10 -o $W/batch.out"
-  echo 'set -e'
-  echo 'srun -l hostname | sort'
-  for c in ft snn; do
-    mapfile -t F < <(flags "$c")
-    printf 'srun'; printf ' %q' "$SG" run "${F[@]}" --dp 2 --per_device_train_batch_size 4 --output_dir "$W/$c.sbatch"; echo
+batch_job() {
+  phase "sbatch"
+  local t=$SECONDS c job state F
+  {
+    echo '#!/bin/bash'
+    echo "#SBATCH -J sg-2nodes-batch -N2 --ntasks-per-node=1 -t 10 -o $W/batch.out"
+    echo 'set -e'
+    echo 'srun -l hostname | sort'
+    for c in ft snn; do
+      mapfile -t F < <(flags "$c")
+      printf 'srun'; printf ' %q' "$SG" run "${F[@]}" --dp 2 --per_device_train_batch_size 4 --output_dir "$W/$c.sbatch"; echo
+    done
+  } > two_nodes.sbatch
+  job=$(sbatch --parsable two_nodes.sbatch 2> sbatch.log)
+  for _ in $(seq 1200); do # (sbatch --wait polls every few seconds; this sees the end at once)
+    state=$(job_state "$job")
+    [[ "$state" =~ ^(PENDING|CONFIGURING|RUNNING|COMPLETING)$ ]] || break
+    sleep 0.25
   done
-} > two_nodes.sbatch
-job=$(sbatch --parsable two_nodes.sbatch 2> sbatch.log)
-state=
-for _ in $(seq 1200); do # (sbatch --wait polls every few seconds; this sees the end at once)
-  state=$(job_state "$job")
-  [[ "$state" =~ ^(PENDING|CONFIGURING|RUNNING|COMPLETING)$ ]] || break
-  sleep 0.25
-done
-echo "     batch job $job: $state after $((SECONDS - t)) s"
-check "sbatch: the batch job completed" "[ '$state' = COMPLETED ]" || { cat sbatch.log; tail -20 batch.out; }
-check "the batch job ran on nodeA and nodeB" \
-  "scontrol -o show job $job | grep -q ' NodeList=nodeA,nodeB ' && grep -q '^0: nodeA' batch.out && grep -q '^1: nodeB' batch.out" ||
-  { scontrol -o show job "$job" | grep -o ' NodeList=[^ ]*'; head -3 batch.out; }
-check "the batch job's runs used 2 replicas" "[ \$(grep -c 'data parallel: 2 replicas, each 4 of every 8' batch.out) = 2 ]"
-for c in ft snn; do
-  compare same "$c.2nodes" "$c.sbatch" "$c: sbatch's dp=2 group = srun's on nodeA+nodeB"
-done
+  echo "     batch job $job: $state after $((SECONDS - t)) s"
+  check "sbatch: the batch job completed" "[ '$state' = COMPLETED ]" || { cat sbatch.log; tail -20 batch.out; }
+  check "the batch job ran on nodeA and nodeB" \
+    "scontrol -o show job $job | grep -q ' NodeList=nodeA,nodeB ' && grep -q '^0: nodeA' batch.out && grep -q '^1: nodeB' batch.out" ||
+    { scontrol -o show job "$job" | grep -o ' NodeList=[^ ]*'; head -3 batch.out; }
+  check "the batch job's runs used 2 replicas" "[ \$(grep -c 'data parallel: 2 replicas, each 4 of every 8' batch.out) = 2 ]"
+  for c in ft snn; do
+    compare same "$c.2nodes" "$c.sbatch" "$c: sbatch's dp=2 group = srun's on nodeA+nodeB"
+  done
+}
 
 # ---- (3) a sweep whose dp=2 run group spans both nodes, launched by the sweep as an srun job step ----
 # `srun -N2 -n2 spikeglue sweep`: one sweep rank on each node, so the sweep's one run group of
@@ -370,7 +389,13 @@ sweep_across_nodes() {
   boards same board.2nodes.json board.submit.json "results.h5 leaderboard: dp=2 of the submitted job = of srun -N2"
   boards close board.dp1.json board.2nodes.json "results.h5 leaderboard: dp=2 on nodeA+nodeB vs dp=1"
 }
-sweep_across_nodes
+
+if [ -n "$SANITIZED" ]; then
+  echo "SKIP part: (b) sbatch and (3) the sweep across nodes in the sanitizer build (the same C code as (a) and as test_sweep_dp's srun path; Release runs them)"
+else
+  batch_job
+  sweep_across_nodes
+fi
 
 echo "test_two_nodes: $((SECONDS - T0)) s in all"
 exit $fail
