@@ -338,13 +338,14 @@ sweep_across_nodes() {
   ids=$(cd sw.2nodes/nodes/runs 2> /dev/null && ls)
   local nids
   nids=$(wc -w <<< "$ids")
-  check "sw.2nodes: 2 runs ($(echo $ids))" "[ $nids = 2 ]"
+  check "sw.2nodes: 2 runs ($(tr '\n' ' ' <<< "$ids"))" "[ $nids = 2 ]"
   for id in $ids; do
     check "sw.2nodes run $id: run.log names nodeA:1,nodeB:1 and the srun job step" \
       "grep -q '^spikeglue sweep: run group of 2 ranks (world ranks 0-1) on nodeA:1,nodeB:1, launcher srun: SLURM_HOSTFILE=[^ ]*/hostfile [^ ]*srun --overlap --mpi=pmix -n 2 --distribution=arbitrary ' sw.2nodes/nodes/runs/$id/run.log" \
       || head -2 "sw.2nodes/nodes/runs/$id/run.log"
     check "sw.2nodes run $id: its hostfile is nodeA, nodeB" "[ \"\$(tr '\n' ' ' < sw.2nodes/nodes/runs/$id/hostfile)\" = 'nodeA nodeB ' ]"
-    check "sw.2nodes run $id: 2 replicas" "grep -q 'data parallel: 2 replicas, each 4 of every 8 training rows' sw.2nodes/nodes/runs/$id/run.log"
+    check "sw.2nodes run $id: 2 replicas, dropout on" "grep -q 'data parallel: 2 replicas, each 4 of every 8 training rows' sw.2nodes/nodes/runs/$id/run.log &&
+      /usr/bin/python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); sys.exit(0 if c[\"hidden_dropout_prob\"] > 0 and c[\"attention_probs_dropout_prob\"] > 0 else 1)' sw.2nodes/nodes/runs/$id/out/config.json"
     check "sw.1node run $id: run.log names nodeA:2" "grep -q 'run group of 2 ranks (world ranks 0-1) on nodeA:2, launcher srun' sw.1node/nodes/runs/$id/run.log"
   done
   # the host record: the runs' tasks as seen while they ran (job steps 1 and 2 of the sweep's
@@ -356,10 +357,10 @@ sweep_across_nodes() {
   # spikeglue submit: the allocation sized from the spec (1 group x dp 2 = 2 tasks, one per
   # node), submitted with the real sbatch; its script's srun starts the sweep, whose leader
   # starts the runs as job steps as above
-  local t=$SECONDS job state= script
+  local t=$SECONDS job state='' script
   "$SG" submit sweep.dp2.yaml --nodes 2 --ntasks-per-node 1 --results "$W/sw.submit" > submit.log 2>&1
   ran "spikeglue submit sweep.dp2.yaml --nodes 2 --ntasks-per-node 1" $? submit.log
-  script=$(ls sw.submit/nodes/slurm/*.sbatch 2> /dev/null | head -1)
+  script=sw.submit/nodes/slurm/sweep.sbatch
   check "submit: the batch script asks for 2 tasks on 2 nodes, 1 per node ($script)" \
     "grep -qx '#SBATCH --nodes=2' $script && grep -qx '#SBATCH --ntasks=2' $script && grep -qx '#SBATCH --ntasks-per-node=1' $script" || cat submit.log
   job=$(sed -n 's/.*"id":[[:space:]]*"\([0-9]*\)".*/\1/p' sw.submit/nodes/slurm_jobs.json 2> /dev/null | head -1)
