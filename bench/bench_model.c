@@ -56,6 +56,10 @@ int main(int argc, char **argv) {
     const double fwd = cfg.layers * (2 * N * (4 * C * C + 2 * C * F) + 4.0 * B * T * T * C);
     const double flops = training ? 3 * fwd : fwd;
     char line[64];
+    if (serve) { /* set up and warmed up: bench/alternate.py starts the peer only now */
+        printf("ready\n");
+        fflush(stdout);
+    }
     /* --serve: one round per line read from stdin (until EOF), each ended by a "." line, so that a
      * driver (bench/alternate.py) can alternate this process with its peer's without restarting
      * either: one model set-up and warm-up per side, however many rounds */
