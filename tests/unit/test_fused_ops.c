@@ -1,0 +1,134 @@
+/* The eval forward's fused passes (issue #19) against their unfused definitions:
+ * - sg_softmax_row (vectorized exp) against softmax in double with libm's exp, HF's additive mask:
+ *   masked keys get exactly 0, an all-masked row is uniform, scores spread over ±80;
+ * - sg_add_layernorm_forward: the same bits as the residual add then sg_layernorm_forward, with and
+ *   without a bias added first;
+ * - sg_bias_relu_forward: max(x + bias, 0) element by element, exactly. */
+#include "core/rng.h"
+#include "model/ops.h"
+#include "testlib.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static sg_rng rng;
+
+static float normal(float sd) { return sd * sg_normal(sg_rng_next(&rng), 1, 0); }
+
+/* softmax in double of x with keys where mask is 0 dropped (HF's finfo.min makes them exactly 0
+ * unless every key is masked). The shifted score x - max is taken as float holds it: its rounding
+ * (up to half an ulp of |x - max|, i.e. 4e-6 relative at -50) belongs to any float softmax, torch's
+ * too, and would hide the error of the exp itself. */
+static void softmax_reference(double *p, const float *x, const int32_t *mask, int T) {
+    float mx = -INFINITY;
+    double sum = 0.0;
+    for (int j = 0; j < T; j++)
+        if ((!mask || mask[j]) && x[j] > mx) mx = x[j];
+    for (int j = 0; j < T; j++) sum += p[j] = !mask || mask[j] ? exp((double)(x[j] - mx)) : 0.0;
+    for (int j = 0; j < T; j++) p[j] /= sum;
+}
+
+static void test_softmax(void) {
+    enum { MAXT = 200 };
+    const int widths[] = {1, 3, 8, 17, 128, 130, MAXT};
+    float x[MAXT], p[MAXT];
+    double want[MAXT];
+    int32_t mask[MAXT];
+    double worst = 0.0;
+    for (int wi = 0; wi < (int)(sizeof widths / sizeof *widths); wi++)
+        for (int trial = 0; trial < 40; trial++) {
+            const int T = widths[wi];
+            const float sd = trial % 4 == 0 ? 30.0f : trial % 4 == 1 ? 0.01f : 3.0f; /* exp(-80)..exp(0) */
+            for (int j = 0; j < T; j++) {
+                x[j] = normal(sd);
+                mask[j] = j == 0 || sg_rng_next(&rng) % 4 != 0;
+            }
+            const int32_t *mk = trial % 2 ? mask : NULL;
+            softmax_reference(want, x, mk, T);
+            sg_softmax_row(p, x, mk, T);
+            for (int j = 0; j < T; j++) {
+                if (mk && !mk[j]) {
+                    CHECK_MSG(p[j] == 0.0f, "masked key %d of %d: %g", j, T, p[j]);
+                    continue;
+                }
+                /* a few ulp of the probability (exp, the float sum of T terms, the division), or below float's
+                 * normal range */
+                const double err = fabs(p[j] - want[j]), tol = 8.0 * FLT_EPSILON * want[j] + 1e-37;
+                if (err / (want[j] + 1e-37) > worst && want[j] > 1e-30) worst = err / want[j];
+                CHECK_MSG(err <= tol, "T %d key %d: %.9g vs %.9g", T, j, p[j], want[j]);
+            }
+        }
+    printf("softmax: worst relative error %.3g (%.2f float eps)\n", worst, worst / FLT_EPSILON);
+    /* every key masked: HF's scores all become finfo.min, the row uniform */
+    int32_t none[5] = {0};
+    float y[5] = {0.5f, -3.0f, 2.0f, 0.0f, 7.0f};
+    sg_softmax_row(p, y, none, 5);
+    for (int j = 0; j < 5; j++) CHECK(p[j] == 0.2f);
+    /* in place (p == x), as the attention calls it */
+    float z[3] = {1.0f, 2.0f, 3.0f};
+    softmax_reference(want, z, NULL, 3);
+    sg_softmax_row(z, z, NULL, 3);
+    for (int j = 0; j < 3; j++) CHECK_NEAR(z[j], want[j], 4.0 * FLT_EPSILON * want[j]);
+    /* NaN scores stay visible */
+    float bad[2] = {NAN, 1.0f};
+    sg_softmax_row(p, bad, NULL, 2);
+    CHECK(isnan(p[0]) || isnan(p[1]));
+}
+
+static void test_add_layernorm(void) {
+    enum { N = 37, C = 96 };
+    float *x = malloc(sizeof(float) * N * C), *x2 = malloc(sizeof(float) * N * C), *res = malloc(sizeof(float) * N * C);
+    float *out = malloc(sizeof(float) * N * C), *want = malloc(sizeof(float) * N * C);
+    float bias[C], w[C], b[C], mean[N], rstd[N], want_mean[N], want_rstd[N];
+    for (int c = 0; c < C; c++) {
+        bias[c] = normal(1.0f);
+        w[c] = 1.0f + normal(0.2f);
+        b[c] = normal(0.1f);
+    }
+    for (int with_bias = 0; with_bias < 2; with_bias++) {
+        for (int i = 0; i < N * C; i++) {
+            x[i] = normal(2.0f);
+            res[i] = normal(1.0f);
+        }
+        /* the unfused definition: (x + bias) + residual, then LayerNorm */
+        for (int n = 0; n < N; n++)
+            for (int c = 0; c < C; c++) {
+                float v = x[n * C + c];
+                if (with_bias) v += bias[c];
+                x2[n * C + c] = v + res[n * C + c];
+            }
+        sg_layernorm_forward(want, want_mean, want_rstd, x2, w, b, N, C, 1e-5f);
+        sg_add_layernorm_forward(out, mean, rstd, x, with_bias ? bias : NULL, res, w, b, N, C, 1e-5f);
+        CHECK_MSG(!memcmp(out, want, sizeof(float) * N * C), "add & norm output differs (bias %d)", with_bias);
+        CHECK_MSG(!memcmp(x, x2, sizeof(float) * N * C), "the sum kept for backward differs (bias %d)", with_bias);
+        CHECK(!memcmp(mean, want_mean, sizeof mean) && !memcmp(rstd, want_rstd, sizeof rstd));
+    }
+    free(x), free(x2), free(res), free(out), free(want);
+}
+
+static void test_bias_relu(void) {
+    enum { N = 29, O = 70 };
+    float x[N * O], orig[N * O], bias[O];
+    for (int o = 0; o < O; o++) bias[o] = normal(1.0f);
+    for (int i = 0; i < N * O; i++) orig[i] = x[i] = normal(1.0f);
+    sg_bias_relu_forward(x, bias, N, O);
+    int wrong = 0, zeros = 0;
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) {
+            const float v = orig[n * O + o] + bias[o], want = v > 0.0f ? v : 0.0f;
+            wrong += x[n * O + o] != want;
+            zeros += want == 0.0f;
+        }
+    CHECK_MSG(wrong == 0, "%d of %d elements differ from max(x + bias, 0)", wrong, N * O);
+    CHECK(zeros > 0 && zeros < N * O); /* both sides of the ReLU were exercised */
+}
+
+int main(void) {
+    sg_rng_seed(&rng, 19);
+    test_softmax();
+    test_add_layernorm();
+    test_bias_relu();
+    return sg_test_done();
+}
