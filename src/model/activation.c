@@ -7,17 +7,6 @@ void sg_relu_forward(float *out, const float *inp, size_t n) {
     for (size_t i = 0; i < n; i++) out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
 }
 
-void sg_bias_relu_forward(float *x, const float *bias, int N, int O) {
-#pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        float *row = x + (size_t)n * O;
-        for (int o = 0; o < O; o++) {
-            float v = row[o] + bias[o];
-            row[o] = v > 0.0f ? v : 0.0f;
-        }
-    }
-}
-
 void sg_relu_backward(float *dinp, const float *dout, const float *inp, size_t n) {
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; i++) { /* both loads unconditional: a select, not a branch on the sign */

@@ -45,10 +45,26 @@ SG_ISA_BODY float exp_nonpositive(float x) {
     return out;
 }
 
-SG_ISA_BODY void exp_shifted_body(float *p, float shift, int T) {
-    for (int j = 0; j < T; j++) p[j] = exp_nonpositive(p[j] - shift);
+/* p[j] = exp(p[j] - shift), returning their sum: in 8 lanes (lane l sums j = l mod 8 in order,
+ * then the lanes pairwise, then the tail), so the sum vectorizes and is still the same bits in
+ * every ISA's version. */
+SG_ISA_BODY float exp_shifted_sum_body(float *p, float shift, int T) {
+    float lane[8] = {0};
+    const int T8 = T & ~7;
+    for (int j = 0; j < T8; j += 8)
+        for (int l = 0; l < 8; l++) {
+            const float e = exp_nonpositive(p[j + l] - shift);
+            p[j + l] = e;
+            lane[l] += e;
+        }
+    float sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    for (int j = T8; j < T; j++) {
+        p[j] = exp_nonpositive(p[j] - shift);
+        sum += p[j];
+    }
+    return sum;
 }
-SG_ISA_VERSIONS_VOID(exp_shifted, (float *p, float shift, int T), (p, shift, T))
+SG_ISA_VERSIONS(float, exp_shifted_sum, (float *p, float shift, int T), (p, shift, T))
 
 void sg_softmax_row(float *p, const float *x, const int32_t *mask, int T) {
     float mx = -INFINITY;
@@ -57,10 +73,7 @@ void sg_softmax_row(float *p, const float *x, const int32_t *mask, int T) {
         if (mask && !mask[j]) p[j] += -FLT_MAX; /* HF: (1 - mask) * finfo(float32).min */
         if (p[j] > mx) mx = p[j];
     }
-    exp_shifted(p, mx, T);
-    float sum = 0.0f; /* in order, apart from the vector loop: the same bits in every version */
-    for (int j = 0; j < T; j++) sum += p[j];
-    float inv = 1.0f / sum;
+    float inv = 1.0f / exp_shifted_sum(p, mx, T);
     for (int j = 0; j < T; j++) p[j] *= inv;
 }
 

@@ -76,14 +76,6 @@ static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts 
     quantize(m, qc, ctx, la->ctx, NC);
 }
 
-/* Whether the product with weight w may leave its bias to the pass that reads it next (one pass
- * over the output fewer): in eval (training keeps the pre-activations backward reads), with no
- * quantizer between (it must see the biased value), on a local product (a tensor-parallel one
- * keeps its own bias handling). */
-static int bias_added_later(const sg_model *m, const sg_lsq *q, int w) {
-    return !m->acts.training_now && !q && !sg_model_param_distributed(m, w);
-}
-
 /* The two "dense -> dense_quan -> dropout -> LN(. + residual) -> dense_quan_after_ln" blocks of a
  * layer (attention.output and output), written once. */
 typedef struct {
@@ -97,16 +89,13 @@ static void dense_add_norm(sg_model *m, int l, const sg_batch *b, add_norm k, co
     const size_t NC = (size_t)N * C;
     sg_lsq *q = sg_model_quant(m, l, k.q_dense);
     float *y = site(q, dense_pre, res);
-    /* nothing between the product and the residual add (eval, no quantizer): the bias is added in
-     * the add & norm pass instead of being broadcast into the product's output first */
-    const float *late_bias = bias_added_later(m, q, k.w) ? sg_model_param(m, k.bias) : NULL;
-    sg_model_linear_forward(m, k.w, late_bias ? -1 : k.bias, y, inp, N);
+    sg_model_linear_forward(m, k.w, k.bias, y, inp, N);
     quantize(m, q, y, res, NC);
     sg_dropout_forward_at(res, res, NC, p, m->dropout_seed, sg_dropout_stream(m->step, l, k.drop_site),
                           sg_dropout_first(m, (size_t)b->T * C));
     q = sg_model_quant(m, l, k.q_norm);
     float *h = site(q, norm_pre, out);
-    sg_add_layernorm_forward(h, mean, rstd, res, late_bias, residual, sg_model_param(m, sg_param_index_layer(c, l, k.ln_w)),
+    sg_add_layernorm_forward(h, mean, rstd, res, residual, sg_model_param(m, sg_param_index_layer(c, l, k.ln_w)),
                              sg_model_param(m, sg_param_index_layer(c, l, k.ln_b)), N, C, c->ln_eps);
     quantize(m, q, h, out, NC);
 }
@@ -126,21 +115,17 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
 
     /* intermediate: dense -> dense_quan (unsigned) -> activation (ReLU: then a no-op) */
     sg_lsq *q = sg_model_quant(m, l, Q_INTER);
-    if (c->act == SG_ACT_RELU && bias_added_later(m, q, IDX(L_IW))) { /* eval fp32: bias and ReLU in one pass */
-        sg_model_linear_forward(m, IDX(L_IW), -1, la->act, la->h1, N);
-        sg_bias_relu_forward(la->act, sg_model_param(m, IDX(L_IB)), N, F);
-    } else {
-        sg_model_linear_forward(m, IDX(L_IW), IDX(L_IB), la->fc1, la->h1, N);
-        const float *fc1 = la->fc1;
-        if (q) {
-            sg_lsq_forward(q, lsq_mode(m), la->fc1, la->act, NF);
-            fc1 = la->act;
-        }
-        /* an unsigned quantizer's output is already >= 0: ReLU would copy it onto itself */
-        const int relu_is_identity = q && !q->full && q->qn >= 0.0f && *q->s > 0.0f;
-        if (c->act != SG_ACT_RELU) sg_gelu_forward(la->act, fc1, NF);
-        else if (!relu_is_identity) sg_relu_forward(la->act, fc1, NF);
+    /* eval keeps no pre-activation for backward: ReLU in place, the product's output read once */
+    float *fc1 = !q && !a->training_now && c->act == SG_ACT_RELU ? la->act : la->fc1;
+    sg_model_linear_forward(m, IDX(L_IW), IDX(L_IB), fc1, la->h1, N);
+    if (q) {
+        sg_lsq_forward(q, lsq_mode(m), fc1, la->act, NF);
+        fc1 = la->act;
     }
+    /* an unsigned quantizer's output is already >= 0: ReLU would copy it onto itself */
+    const int relu_is_identity = q && !q->full && q->qn >= 0.0f && *q->s > 0.0f;
+    if (c->act != SG_ACT_RELU) sg_gelu_forward(la->act, fc1, NF);
+    else if (!relu_is_identity) sg_relu_forward(la->act, fc1, NF);
 
     /* output: dense -> dense_quan -> dropout -> LN(. + h1) -> dense_quan_after_ln */
     dense_add_norm(m, l, b, (add_norm){Q_FFN_OUT, IDX(L_OW), IDX(L_OB), SG_SITE_FFN_OUT, Q_FFN_OUT_LN, L_LN2W, L_LN2B},

@@ -28,16 +28,13 @@ void sg_layernorm_forward(float *out, float *mean, float *rstd, const float *inp
         sg_layernorm_row(out + (size_t)n * C, inp + (size_t)n * C, w, b, C, eps, &mean[n], &rstd[n]);
 }
 
-void sg_add_layernorm_forward(float *out, float *mean, float *rstd, float *x, const float *bias, const float *residual,
-                              const float *w, const float *b, int N, int C, float eps) {
+void sg_add_layernorm_forward(float *out, float *mean, float *rstd, float *x, const float *residual, const float *w,
+                              const float *b, int N, int C, float eps) {
 #pragma omp parallel for schedule(static)
     for (int n = 0; n < N; n++) {
         float *xr = x + (size_t)n * C;
         const float *r = residual + (size_t)n * C;
-        if (bias)
-            for (int c = 0; c < C; c++) xr[c] = (xr[c] + bias[c]) + r[c];
-        else
-            for (int c = 0; c < C; c++) xr[c] += r[c];
+        for (int c = 0; c < C; c++) xr[c] += r[c];
         sg_layernorm_row(out + (size_t)n * C, xr, w, b, C, eps, &mean[n], &rstd[n]); /* the row is still in L1 */
     }
 }
