@@ -2,12 +2,16 @@
  * - sg_softmax_row (vectorized exp) against softmax in double with libm's exp, HF's additive mask:
  *   masked keys get exactly 0, an all-masked row is uniform, scores spread over ±80;
  * - sg_add_layernorm_forward: the same bits as the residual add then sg_layernorm_forward;
- * - sg_relu_forward in place (the eval pass applies it to the product's output). */
+ * - sg_relu_forward in place (the eval pass applies it to the product's output);
+ * - sg_linear_forward with its rows split over 2 threads: the bits of the one-call product, and
+ *   within float rounding of the product in double. */
+#include "blas/gemm.h"
 #include "core/rng.h"
 #include "model/ops.h"
 #include "testlib.h"
 
 #include <float.h>
+#include <omp.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,10 +117,40 @@ static void test_relu_in_place(void) {
     CHECK(zeros > 0 && zeros < N); /* both sides of the ReLU were exercised */
 }
 
+static void test_linear_split(void) {
+    enum { N = 301, I = 70, O = 45 }; /* 301 rows: blocks of 16 and a ragged end */
+    float *x = malloc(sizeof(float) * N * I), *W = malloc(sizeof(float) * O * I), bias[O];
+    float *split = malloc(sizeof(float) * N * O), *whole = malloc(sizeof(float) * N * O);
+    for (int i = 0; i < N * I; i++) x[i] = normal(1.0f);
+    for (int i = 0; i < O * I; i++) W[i] = normal(0.1f);
+    for (int o = 0; o < O; o++) bias[o] = normal(1.0f);
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(2);
+    sg_linear_forward(split, x, W, bias, N, I, O);
+    omp_set_num_threads(1);
+    sg_linear_forward(whole, x, W, bias, N, I, O);
+    omp_set_num_threads(threads);
+    CHECK_MSG(!memcmp(split, whole, sizeof(float) * N * O), "rows split over threads differ from one call");
+    double worst = 0.0;
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) {
+            double want = bias[o], scale = fabs(bias[o]);
+            for (int i = 0; i < I; i++) {
+                want += (double)x[n * I + i] * W[o * I + i];
+                scale += fabs((double)x[n * I + i] * W[o * I + i]);
+            }
+            const double err = fabs(split[n * O + o] - want) / scale;
+            worst = err > worst ? err : worst;
+        }
+    CHECK_MSG(worst <= I * FLT_EPSILON, "product off by %g of its magnitude", worst);
+    free(x), free(W), free(split), free(whole);
+}
+
 int main(void) {
     sg_rng_seed(&rng, 19);
     test_softmax();
     test_add_layernorm();
     test_relu_in_place();
+    test_linear_split();
     return sg_test_done();
 }
