@@ -2,7 +2,9 @@
  * given geometry, fp32 (--lsq 0), with LSQ quantizers at level 32 (--lsq 1), or both alternating
  * step by step in one process (--lsq both: the quantized model with its quantizers switched off
  * for the fp32 steps, so the LSQ overhead is measured under the same machine conditions). Prints
- * one JSON line per variant: median seconds, GEMM GFLOP/s, the process's peak RSS.
+ * one JSON line per variant: median seconds (wall, and the process's CPU time: cpu_s), GEMM GFLOP/s,
+ * the process's peak RSS. With --serve 1 it prints "ready" once warmed up, then runs a round per
+ * stdin line (bench/alternate.py).
  *   bench_model --size base --batch 8 --seq 128 --mode train|eval --iters 5 [--lsq 0|1|both]
  *               [--param-cache FILE] [--serve 1] */
 #include "bench_util.h"

@@ -1,6 +1,7 @@
 /* The eval forward's fused passes (issue #19) against their unfused definitions:
  * - sg_softmax_row (vectorized exp) against softmax in double with libm's exp, HF's additive mask:
  *   masked keys get exactly 0, an all-masked row is uniform, scores spread over ±80;
+ * - sg_layernorm_row (sums in 8 lanes) against LayerNorm in double, widths with and without a tail;
  * - sg_add_layernorm_forward: the same bits as the residual add then sg_layernorm_forward;
  * - sg_relu_forward in place (the eval pass applies it to the product's output);
  * - sg_linear_forward with its rows split over 2 threads: the bits of the one-call product, and
@@ -80,6 +81,30 @@ static void test_softmax(void) {
     CHECK(isnan(p[0]) || isnan(p[1]));
 }
 
+static void test_layernorm_row(void) {
+    enum { MAXC = 768 };
+    const int widths[] = {5, 13, 64, 768};
+    float x[MAXC], y[MAXC], w[MAXC], b[MAXC], mean, rstd;
+    for (int wi = 0; wi < 4; wi++) {
+        const int C = widths[wi];
+        for (int c = 0; c < C; c++) {
+            x[c] = 3.0f + normal(2.0f); /* an offset, so the mean matters */
+            w[c] = 1.0f + normal(0.2f);
+            b[c] = normal(0.1f);
+        }
+        double m = 0.0, v = 0.0;
+        for (int c = 0; c < C; c++) m += x[c];
+        m /= C;
+        for (int c = 0; c < C; c++) v += (x[c] - m) * (x[c] - m);
+        v /= C;
+        const double s = 1.0 / sqrt(v + 1e-5);
+        sg_layernorm_row(y, x, w, b, C, 1e-5f, &mean, &rstd);
+        CHECK_NEAR(mean, m, 1e-6 * fabs(m));
+        CHECK_NEAR(rstd, s, 1e-5 * s);
+        for (int c = 0; c < C; c++) CHECK_NEAR(y[c], (x[c] - m) * s * w[c] + b[c], 2e-5);
+    }
+}
+
 static void test_add_layernorm(void) {
     enum { N = 37, C = 96 };
     float *x = malloc(sizeof(float) * N * C), *x2 = malloc(sizeof(float) * N * C), *res = malloc(sizeof(float) * N * C);
@@ -149,6 +174,7 @@ static void test_linear_split(void) {
 int main(void) {
     sg_rng_seed(&rng, 19);
     test_softmax();
+    test_layernorm_row();
     test_add_layernorm();
     test_relu_in_place();
     test_linear_split();
