@@ -152,6 +152,8 @@ def main():
     N = a.batch * a.seq
     fwd = L * (2 * N * (4 * C * C + 2 * C * Fd) + 4.0 * a.batch * a.seq * a.seq * C)
     flops = 3 * fwd if a.mode == "train" else fwd
+    if a.serve:  # set up and warmed up: bench/alternate.py starts the other side only now
+        print("ready", flush=True)
     while not a.serve or sys.stdin.readline():
         times = {v: [] for v in variants}
         for _ in range(a.iters):

@@ -28,7 +28,8 @@ fi
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; OpenBLAS kernel $OPENBLAS_CORETYPE; $(date -u +%F)"
 echo "command: bench/run.sh --rounds $ROUNDS --threads \"$THREADS\"$([ $QUICK = 1 ] && echo ' (--quick)')"
 # Each round measures one step per variant; spikeglue's process and the peer's stay up (set up and
-# warmed up once) and alternate round by round (bench/alternate.py); a figure is the median over
+# warmed up once, one after the other, so the peer's set-up never overlaps our round) and alternate
+# round by round (bench/alternate.py, which also reports an idle side that spins); a figure is the median over
 # rounds. fp32 and LSQ (or QANN) steps alternate inside each process, so the LSQ overhead compares
 # steps taken under the same machine conditions.
 ITERS=1

@@ -2,10 +2,69 @@
  * Each (batch, head) pair is independent: threads take pairs, and the small products inside run
  * single-threaded BLAS (OpenBLAS's OpenMP build does that inside a parallel region). */
 #include "blas/gemm.h"
+#include "core/simd.h"
 #include "model/ops.h"
 
 #include <float.h>
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* exp(x) for x <= 0 (a softmax's shifted scores), vectorizable: x = n ln2 + r, |r| <= ln2/2, n
+ * rounded to nearest by the 1.5 * 2^23 trick, exp(r) by Cephes' degree-7 polynomial (about 1 ulp;
+ * glibc's expf, which the loop called before, is a function call per element and stays scalar),
+ * 2^n from the exponent bits. Below -87 (where 2^n would leave the normal range) it returns 0: a
+ * masked key, or a probability under 1e-38; NaN stays NaN. Every operation is exact or correctly
+ * rounded and nothing is contracted, so each ISA's version computes the same bits
+ * (SG_ISA_VERSIONS). The selects are integer masks: GCC does not if-convert float ?: here. */
+SG_ISA_BODY float exp_nonpositive(float x) {
+    const float round_magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    const float t = x * 1.44269504088896341f + round_magic;
+    const float n = t - round_magic;
+    uint32_t t_bits;
+    memcpy(&t_bits, &t, sizeof t_bits);
+    const uint32_t n_bits = t_bits - 0x4B400000u; /* the integer n (two's complement), from t's mantissa */
+    float r = x - n * 0.693359375f;               /* ln 2 in two parts (Cephes): n * hi is exact */
+    r = r - n * -2.12194440e-4f;
+    float poly = 1.9875691500e-4f;
+    poly = poly * r + 1.3981999507e-3f;
+    poly = poly * r + 8.3334519073e-3f;
+    poly = poly * r + 4.1665795894e-2f;
+    poly = poly * r + 1.6666665459e-1f;
+    poly = poly * r + 5.0000001201e-1f;
+    const float y = (poly * (r * r) + r) + 1.0f;
+    const uint32_t scale_bits = (n_bits + 127u) << 23; /* 2^n; garbage below -87, masked off next */
+    float scale;
+    memcpy(&scale, &scale_bits, sizeof scale);
+    const float e = y * scale;
+    uint32_t e_bits;
+    memcpy(&e_bits, &e, sizeof e_bits);
+    e_bits &= (uint32_t)0 - (uint32_t)!(x < -87.0f);
+    float out;
+    memcpy(&out, &e_bits, sizeof out);
+    return out;
+}
+
+/* p[j] = exp(p[j] - shift), returning their sum: in 8 lanes (lane l sums j = l mod 8 in order,
+ * then the lanes pairwise, then the tail), so the sum vectorizes and is still the same bits in
+ * every ISA's version. */
+SG_ISA_BODY float exp_shifted_sum_body(float *p, float shift, int T) {
+    float lane[8] = {0};
+    const int T8 = T & ~7;
+    for (int j = 0; j < T8; j += 8)
+        for (int l = 0; l < 8; l++) {
+            const float e = exp_nonpositive(p[j + l] - shift);
+            p[j + l] = e;
+            lane[l] += e;
+        }
+    float sum = ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    for (int j = T8; j < T; j++) {
+        p[j] = exp_nonpositive(p[j] - shift);
+        sum += p[j];
+    }
+    return sum;
+}
+SG_ISA_VERSIONS(float, exp_shifted_sum, (float *p, float shift, int T), (p, shift, T))
 
 void sg_softmax_row(float *p, const float *x, const int32_t *mask, int T) {
     float mx = -INFINITY;
@@ -14,12 +73,7 @@ void sg_softmax_row(float *p, const float *x, const int32_t *mask, int T) {
         if (mask && !mask[j]) p[j] += -FLT_MAX; /* HF: (1 - mask) * finfo(float32).min */
         if (p[j] > mx) mx = p[j];
     }
-    float sum = 0.0f;
-    for (int j = 0; j < T; j++) {
-        p[j] = expf(p[j] - mx);
-        sum += p[j];
-    }
-    float inv = 1.0f / sum;
+    float inv = 1.0f / exp_shifted_sum(p, mx, T);
     for (int j = 0; j < T; j++) p[j] *= inv;
 }
 

@@ -94,12 +94,10 @@ static void dense_add_norm(sg_model *m, int l, const sg_batch *b, add_norm k, co
     quantize(m, q, y, res, NC);
     sg_dropout_forward_at(res, res, NC, p, m->dropout_seed, sg_dropout_stream(m->step, l, k.drop_site),
                           sg_dropout_first(m, (size_t)b->T * C));
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < NC; i++) res[i] += residual[i];
     q = sg_model_quant(m, l, k.q_norm);
     float *h = site(q, norm_pre, out);
-    sg_layernorm_forward(h, mean, rstd, res, sg_model_param(m, sg_param_index_layer(c, l, k.ln_w)),
-                         sg_model_param(m, sg_param_index_layer(c, l, k.ln_b)), N, C, c->ln_eps);
+    sg_add_layernorm_forward(h, mean, rstd, res, residual, sg_model_param(m, sg_param_index_layer(c, l, k.ln_w)),
+                             sg_model_param(m, sg_param_index_layer(c, l, k.ln_b)), N, C, c->ln_eps);
     quantize(m, q, h, out, NC);
 }
 
@@ -117,11 +115,12 @@ static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *
                    la->ctx, la->x_in, la->ao_pre, la->res1, la->h1_pre, la->h1, la->ln1_mean, la->ln1_rstd, ph);
 
     /* intermediate: dense -> dense_quan (unsigned) -> activation (ReLU: then a no-op) */
-    sg_model_linear_forward(m, IDX(L_IW), IDX(L_IB), la->fc1, la->h1, N);
     sg_lsq *q = sg_model_quant(m, l, Q_INTER);
-    const float *fc1 = la->fc1;
+    /* eval keeps no pre-activation for backward: ReLU in place, the product's output read once */
+    float *fc1 = !q && !a->training_now && c->act == SG_ACT_RELU ? la->act : la->fc1;
+    sg_model_linear_forward(m, IDX(L_IW), IDX(L_IB), fc1, la->h1, N);
     if (q) {
-        sg_lsq_forward(q, lsq_mode(m), la->fc1, la->act, NF);
+        sg_lsq_forward(q, lsq_mode(m), fc1, la->act, NF);
         fc1 = la->act;
     }
     /* an unsigned quantizer's output is already >= 0: ReLU would copy it onto itself */

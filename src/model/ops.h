@@ -14,6 +14,11 @@ void sg_layernorm_row(float *y, const float *x, const float *w, const float *b, 
                       float *rstd);
 void sg_layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, int N,
                           int C, float eps);
+/* The residual add fused with the LayerNorm after it: x += residual row by row, kept in x
+ * (LayerNorm backward's input), then out = LN(x). The same bits as the add pass followed by
+ * sg_layernorm_forward, one pass over the rows fewer. */
+void sg_add_layernorm_forward(float *out, float *mean, float *rstd, float *x, const float *residual, const float *w,
+                              const float *b, int N, int C, float eps);
 /* dinp = (beta ? dinp : 0) + dLN; dw, db accumulate. scratch: threads * 2C floats. */
 void sg_layernorm_backward(float *dinp, int accumulate, float *dw, float *db, const float *dout, const float *inp,
                            const float *w, const float *mean, const float *rstd, int N, int C, float *scratch,
@@ -39,7 +44,7 @@ typedef void (*sg_dropout_observer)(void *ctx, size_t n, float p, uint64_t seed,
 void sg_dropout_set_observer(sg_dropout_observer observer, void *ctx);
 static inline float sg_dropout_scale(float u, float p) { return u >= p ? 1.0f / (1.0f - p) : 0.0f; }
 
-void sg_relu_forward(float *out, const float *inp, size_t n);
+void sg_relu_forward(float *out, const float *inp, size_t n); /* out == inp allowed */
 void sg_relu_backward(float *dinp, const float *dout, const float *inp, size_t n);
 void sg_gelu_forward(float *out, const float *inp, size_t n); /* exact erf GELU, as HF "gelu" */
 void sg_gelu_backward(float *dinp, const float *dout, const float *inp, size_t n);
