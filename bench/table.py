@@ -11,12 +11,13 @@ from collections import defaultdict
 TARGETS = {
     "train_fp32": ("training step fp32, base, B=8 x 128", 1.3, "ratio"),
     "train_lsq": ("training step LSQ level 32", 1.5, "ratio"),
-    "eval_fp32": ("eval forward fp32, B=32 x 128", 1.5, "ratio"),
+    # issue #19: eval fp32 at least even with PyTorch on every CPU (the Xeon-era target was 1.5x)
+    "eval_fp32": ("eval forward fp32, B=32 x 128", 1.0, "ratio"),
     "eval_qann": ("eval forward QANN level 32", 1.5, "ratio"),
     "eval_sst2_pad128": ("eval 64 SST-2 dev rows, peer pads to 128", 1.5, "ratio"),
     "eval_sst2_padlong": ("same, peer pads to each batch's longest", None, "ratio"),
     # issue #19: per thread count, on every vector ISA the CPU has (figure snn_sst2:<isa>)
-    "snn_sst2": ("SNN to quiescence vs dense (1 thr), 32x128", {"1": 30.0, "2": 50.0}, "ratio"),
+    "snn_sst2": ("SNN to quiescence vs dense peer (1 thr), 32x128", {"1": 30.0, "2": 50.0}, "ratio"),
     "snn_agree": ("SNN predictions = dense simulation", None, "all"),
     "tokenize_sst2": ("tokenize + frame SST-2 train", None, "value"),
     "dispatch_2ranks": ("coordinator dispatch, 2 ranks", 1000.0, "value"),
