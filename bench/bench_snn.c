@@ -122,7 +122,7 @@ int main(int argc, char **argv) {
         if (m.table.info[i].ndim == 2)
             for (size_t k = 0; k < m.table.info[i].numel; k++) sg_model_param(&m, i)[k] *= scale;
     int32_t *ids = malloc(sizeof(int32_t) * (size_t)B * T), *mask = malloc(sizeof(int32_t) * (size_t)B * T);
-    sg_batch batch = {B, T, ids, mask, NULL, NULL};
+    sg_batch batch = {B, T, ids, mask, NULL, NULL, NULL};
     /* LSQ calibration on two other batches */
     for (int i = 0; i < cfg.layers * Q_PER_LAYER + 1; i++) sg_lsq_calibrate_begin(&m.quant[i]);
     m.calibrating = 1;

@@ -80,7 +80,7 @@ static inline sg_batch bench_synthetic_batch(int B, int T) {
         mask[i] = 1;
     }
     for (int b = 0; b < B; b++) labels[b] = b % 2;
-    sg_batch batch = {B, T, ids, mask, labels, NULL};
+    sg_batch batch = {B, T, ids, mask, labels, NULL, NULL};
     return batch;
 }
 

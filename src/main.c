@@ -18,6 +18,7 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"run", sg_cmd_run, "fine-tune / evaluate / convert on a GLUE task (run_glue.py's flags)"},
+    {"pretrain", sg_cmd_pretrain, "continued masked-LM pretraining on text or GLUE sentences (run_mlm.py's flags)"},
     {"sweep", sg_cmd_sweep, "run a job spec's tasks x seeds x variants over MPI ranks; results in HDF5"},
     {"report", sg_cmd_report, "leaderboards from a sweep's results.h5 (md, csv, json)"},
     {"submit", sg_cmd_submit, "submit a job spec's sweep to SLURM (one MPI job, or job arrays + a merge job)"},

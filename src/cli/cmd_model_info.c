@@ -42,10 +42,14 @@ int sg_cmd_model_info(int argc, char **argv) {
     for (int i = 0; i < m.table.count; i++) n += m.table.info[i].numel;
     printf("%s: RoBERTa, %d layers, hidden %d, %d heads, FFN %d (%s), vocab %d, %d positions\n", dir, c->layers,
            c->hidden, c->heads, c->ffn, c->act == SG_ACT_RELU ? "relu" : "gelu", c->vocab_size, c->max_positions);
-    printf("%zu parameters in %d tensors; %d label%s (%s)%s\n", n, m.table.count, c->num_labels, c->num_labels == 1 ? "" : "s",
-           c->problem == SG_PROBLEM_REGRESSION ? "regression" : "classification",
-           rep.classifier_initialised ? "; no classifier in the checkpoint (initialised)" : "");
-    if (rep.ignored) printf("%d tensor%s not used (pooler / lm_head)\n", rep.ignored, rep.ignored == 1 ? "" : "s");
+    if (c->head == SG_HEAD_MLM) /* RobertaForMaskedLM: the lm_head, its decoder tied to the word embeddings */
+        printf("%zu parameters in %d tensors; masked-LM head (decoder tied to the word embeddings)%s\n", n, m.table.count,
+               rep.classifier_initialised ? "; no lm_head in the checkpoint (initialised)" : "");
+    else
+        printf("%zu parameters in %d tensors; %d label%s (%s)%s\n", n, m.table.count, c->num_labels, c->num_labels == 1 ? "" : "s",
+               c->problem == SG_PROBLEM_REGRESSION ? "regression" : "classification",
+               rep.classifier_initialised ? "; no classifier in the checkpoint (initialised)" : "");
+    if (rep.ignored) printf("%d tensor%s not used (pooler, the other head)\n", rep.ignored, rep.ignored == 1 ? "" : "s");
     printf("tokenizer: %s, %d ids\n", builtin ? "built-in bytes (no vocab.json / merges.txt)" : "byte-level BPE (vocab.json + merges.txt)",
            (int)sg_tokenizer_vocab_size(tok));
     sg_tokenizer_free(tok);

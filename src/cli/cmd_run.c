@@ -77,7 +77,8 @@ static int setup_model(const sg_run_args *a, const sg_glue_task *task, run_model
                positions);
         rm->max_seq_length = positions;
     }
-    /* the task decides the head, as run_glue.py passes num_labels to from_pretrained */
+    /* the task decides the head, as run_glue.py passes num_labels to from_pretrained (a masked LM's lm_head is dropped) */
+    cfg.head = SG_HEAD_CLASSIFIER;
     cfg.num_labels = num_labels;
     cfg.problem = task->is_regression ? SG_PROBLEM_REGRESSION : SG_PROBLEM_SINGLE_LABEL;
     for (int i = 0; i < num_labels && i < SG_MAX_LABELS; i++) {

@@ -9,5 +9,6 @@ int sg_cmd_fetch(int argc, char **argv);
 int sg_cmd_synth(int argc, char **argv);
 int sg_cmd_tokenize(int argc, char **argv);
 int sg_cmd_run(int argc, char **argv);
+int sg_cmd_pretrain(int argc, char **argv);
 
 #endif

@@ -18,36 +18,54 @@
 #include <string.h>
 
 #define USAGE "--model_name_or_path M --task_name T --output_dir D [--do_train] [--do_eval] ..."
+#define PRETRAIN_USAGE "--model_name_or_path M (--train_file F | --glue_dir D) --output_dir D [--do_train] [--do_eval] ..."
 
 typedef struct {
     const char *name;
     sg_flag_kind kind;
     size_t offset; /* of the destination in sg_run_args */
     const char *help;
+    unsigned commands; /* the commands that take it: bit 1 << sg_args_command */
 } run_flag;
 
-#define F(name, kind, field, help) {name, kind, offsetof(sg_run_args, field), help}
+enum { RUN = 1u << SG_ARGS_RUN, MLM = 1u << SG_ARGS_PRETRAIN, BOTH = RUN | MLM };
+/* F: both commands (the trainer's flags); FR: spikeglue run only; FM: spikeglue pretrain only */
+#define F(name, kind, field, help) {name, kind, offsetof(sg_run_args, field), help, BOTH}
+#define FR(name, kind, field, help) {name, kind, offsetof(sg_run_args, field), help, RUN}
+#define FM(name, kind, field, help) {name, kind, offsetof(sg_run_args, field), help, MLM}
 static const run_flag k_run_flags[] = {
     /* model and data (run_glue.py's ModelArguments, DataTrainingArguments) */
     F("model_name_or_path", SG_FLAG_STRING, model, "a checkpoint directory, an HF cache name (ORG/NAME) or builtin:tiny|small|base"),
     F("cache_dir", SG_FLAG_STRING, cache_dir, "HF hub cache holding ORG/NAME models (none: HF_HUB_CACHE, else HF_HOME/hub, else ~/.cache/huggingface/hub)"),
-    F("task_name", SG_FLAG_STRING, task, "GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli"),
-    F("dataset_name", SG_FLAG_STRING, dataset_name, "glue only (with --dataset_config_name TASK, the same as --task_name TASK); no hub here: use --train_file for others"),
-    F("dataset_config_name", SG_FLAG_STRING, dataset_config_name, "the GLUE task when --dataset_name glue"),
-    F("data_dir", SG_FLAG_STRING, data_dir, "folder holding CoLA/, SST-2/, ... (GLUE's names)"),
-    F("train_file", SG_FLAG_STRING, train_file, "custom task: training CSV / JSON-lines (sentence1, sentence2, label)"),
-    F("validation_file", SG_FLAG_STRING, validation_file, "custom task: validation file"),
-    F("test_file", SG_FLAG_STRING, test_file, "custom task: test file"),
-    F("do_train", SG_FLAG_BOOL, do_train, "fine-tune"),
-    F("do_eval", SG_FLAG_BOOL, do_eval, "evaluate on the dev split(s)"),
-    F("do_predict", SG_FLAG_BOOL, do_predict, "write predictions for the test split"),
-    F("max_seq_length", SG_FLAG_INT, max_seq_length, "tokens per sequence after truncation (clamped to the model's positions, with a warning, as run_glue.py)"),
-    F("pad_to_max_length", SG_FLAG_BOOL, pad_to_max, "pad every training batch to max_seq_length (else to its longest row); evaluation batches rows by length, which gives the same results"),
+    FR("task_name", SG_FLAG_STRING, task, "GLUE task: cola, sst2, mrpc, stsb, qqp, mnli, qnli, rte, wnli"),
+    FR("dataset_name", SG_FLAG_STRING, dataset_name, "glue only (with --dataset_config_name TASK, the same as --task_name TASK); no hub here: use --train_file for others"),
+    FR("dataset_config_name", SG_FLAG_STRING, dataset_config_name, "the GLUE task when --dataset_name glue"),
+    FR("data_dir", SG_FLAG_STRING, data_dir, "folder holding CoLA/, SST-2/, ... (GLUE's names)"),
+    FR("train_file", SG_FLAG_STRING, train_file, "custom task: training CSV / JSON-lines (sentence1, sentence2, label)"),
+    FR("validation_file", SG_FLAG_STRING, validation_file, "custom task: validation file"),
+    FR("test_file", SG_FLAG_STRING, test_file, "custom task: test file"),
+    FR("do_train", SG_FLAG_BOOL, do_train, "fine-tune"),
+    FR("do_eval", SG_FLAG_BOOL, do_eval, "evaluate on the dev split(s)"),
+    FR("do_predict", SG_FLAG_BOOL, do_predict, "write predictions for the test split"),
+    FR("max_seq_length", SG_FLAG_INT, max_seq_length, "tokens per sequence after truncation (clamped to the model's positions, with a warning, as run_glue.py)"),
+    FR("pad_to_max_length", SG_FLAG_BOOL, pad_to_max, "pad every training batch to max_seq_length (else to its longest row); evaluation batches rows by length, which gives the same results"),
     F("max_train_samples", SG_FLAG_INT, max_train_samples, "use only the first N training rows (0: all)"),
     F("max_eval_samples", SG_FLAG_INT, max_eval_samples, "use only the first N dev rows (0: all)"),
-    F("max_predict_samples", SG_FLAG_INT, max_predict_samples, "use only the first N test rows (0: all)"),
+    FR("max_predict_samples", SG_FLAG_INT, max_predict_samples, "use only the first N test rows (0: all)"),
+    /* pretrain's own (run_mlm.py's DataTrainingArguments and ModelArguments) */
+    FM("train_file", SG_FLAG_STRING, train_file, "plain text, one document a line"),
+    FM("validation_file", SG_FLAG_STRING, validation_file, "plain text for eval_loss (none: the first --validation_split_percentage of the training lines)"),
+    FM("glue_dir", SG_FLAG_STRING, glue_dir, "take the sentences of every GLUE train split found under DIR (CoLA/, SST-2/, ...) as training text"),
+    FM("validation_split_percentage", SG_FLAG_INT, validation_split_percentage, "percent of the training lines held out for evaluation when there is no --validation_file"),
+    FM("line_by_line", SG_FLAG_BOOL, line_by_line, "one sequence a non-blank line (else all text is concatenated and cut into max_seq_length blocks)"),
+    FM("max_seq_length", SG_FLAG_INT, max_seq_length, "tokens per sequence (clamped to the model's positions, as run_mlm.py)"),
+    FM("pad_to_max_length", SG_FLAG_BOOL, pad_to_max, "pad every batch to max_seq_length (else to its longest row)"),
+    FM("mlm_probability", SG_FLAG_FLOAT, mlm_probability, "fraction of tokens selected for the masked-LM loss (80% <mask>, 10% random, 10% kept)"),
+    FM("hidden_act", SG_FLAG_STRING, hidden_act, "relu | gelu: set the encoder's activation before training (ReLU-fication of a GELU checkpoint)"),
+    FM("do_train", SG_FLAG_BOOL, do_train, "pretrain"),
+    FM("do_eval", SG_FLAG_BOOL, do_eval, "evaluate: eval_loss and perplexity on the validation text"),
     F("tokenizer_name", SG_FLAG_STRING, tokenizer_name, "directory with vocab.json + merges.txt (default: the model's, else built-in bytes)"),
-    F("ignore_mismatched_sizes", SG_FLAG_BOOL, ignore_mismatched_sizes, "a checkpoint's classifier with another number of labels is re-initialised instead of refused"),
+    FR("ignore_mismatched_sizes", SG_FLAG_BOOL, ignore_mismatched_sizes, "a checkpoint's classifier with another number of labels is re-initialised instead of refused"),
     /* training (TrainingArguments) */
     F("output_dir", SG_FLAG_STRING, output_dir, "where everything the run writes goes: results, checkpoints, snn_model/"),
     F("overwrite_output_dir", SG_FLAG_BOOL, overwrite, "allow a non-empty output_dir"),
@@ -67,7 +85,7 @@ static const run_flag k_run_flags[] = {
     F("num_train_epochs", SG_FLAG_FLOAT, epochs, "epochs"),
     F("max_steps", SG_FLAG_INT, max_steps, "stop after this many steps (overrides epochs when > 0)"),
     F("max_grad_norm", SG_FLAG_FLOAT, max_grad_norm, "gradient clipping norm"),
-    F("label_smoothing_factor", SG_FLAG_FLOAT, label_smoothing_factor, "label smoothing of the classification loss (0..1; not for regression)"),
+    FR("label_smoothing_factor", SG_FLAG_FLOAT, label_smoothing_factor, "label smoothing of the classification loss (0..1; not for regression)"),
     F("evaluation_strategy", SG_FLAG_STRING, evaluation_strategy, "no | steps | epoch (alias of eval_strategy)"),
     F("eval_strategy", SG_FLAG_STRING, eval_strategy, "no | steps | epoch"),
     F("eval_steps", SG_FLAG_INT, eval_steps, "evaluate every N steps (strategy steps; 0: logging_steps)"),
@@ -85,12 +103,12 @@ static const run_flag k_run_flags[] = {
     F("resume_from_checkpoint", SG_FLAG_STRING, resume, "continue from output_dir/checkpoint-N"),
     F("log_level", SG_FLAG_STRING, log_level, "debug | info | warning | error | critical | passive (spikeglue's lines are not levelled)"),
     /* ours */
-    F("transform_config", SG_FLAG_STRING, transform_config, "transform YAML: quantize (and convert) the model"),
-    F("model_weights_path", SG_FLAG_STRING, weights_path, "fine-tuned (QANN) weights to load after the transform (read only)"),
-    F("convert_to_snn", SG_FLAG_BOOL, convert_to_snn, "convert to a spiking network and save it to <output_dir>/snn_model"),
-    F("snn_eval", SG_FLAG_BOOL, snn_eval, "simulate the spiking network on the dev split and report its metrics"),
-    F("snn_max_steps", SG_FLAG_INT, snn_max_steps, "time steps cap of the simulation"),
-    F("lsq_calibrate_batches", SG_FLAG_INT, calibrate_batches, "initialise LSQ steps from N training batches (0: s = 1.0)"),
+    FR("transform_config", SG_FLAG_STRING, transform_config, "transform YAML: quantize (and convert) the model"),
+    FR("model_weights_path", SG_FLAG_STRING, weights_path, "fine-tuned (QANN) weights to load after the transform (read only)"),
+    FR("convert_to_snn", SG_FLAG_BOOL, convert_to_snn, "convert to a spiking network and save it to <output_dir>/snn_model"),
+    FR("snn_eval", SG_FLAG_BOOL, snn_eval, "simulate the spiking network on the dev split and report its metrics"),
+    FR("snn_max_steps", SG_FLAG_INT, snn_max_steps, "time steps cap of the simulation"),
+    FR("lsq_calibrate_batches", SG_FLAG_INT, calibrate_batches, "initialise LSQ steps from N training batches (0: s = 1.0)"),
     F("threads", SG_FLAG_INT, threads, "OpenMP/BLAS threads (0: OMP_NUM_THREADS or all cores)"),
     F("tp", SG_FLAG_INT, tp, "tensor parallel: share every linear layer among groups of P MPI ranks (run under mpirun -n P)"),
     F("dp", SG_FLAG_INT, dp, "data parallel: D replicas split every global batch of D x per_device_train_batch_size rows (mpirun -n D, or D x P with --tp P)"),
@@ -131,8 +149,11 @@ static const run_flag k_run_flags[] = {
 #undef F
 #define N_RUN_FLAGS ((int)(sizeof k_run_flags / sizeof k_run_flags[0]))
 
-static void set_defaults(sg_run_args *a) {
+static void set_defaults(sg_run_args *a, sg_args_command cmd) {
     memset(a, 0, sizeof *a);
+    a->command = cmd;
+    a->mlm_probability = 0.15;
+    a->validation_split_percentage = 5;
     a->no_effect_on = 1;
     a->data_dir = "data/glue";
     a->max_seq_length = 128;
@@ -159,6 +180,10 @@ static void set_defaults(sg_run_args *a) {
     a->log_level = "passive";
     a->use_fast_tokenizer = 1;
     a->snn_max_steps = 256;
+    if (cmd == SG_ARGS_PRETRAIN) { /* run_mlm.py: no padding to max_length; sequences as long as the model takes */
+        a->pad_to_max = 0;
+        a->max_seq_length = 512;
+    }
 }
 
 static int parse_strategy(const char *s, const char *flag, int allow_best, sg_strategy *out) {
@@ -314,7 +339,7 @@ static int check_strategies(sg_run_args *a) {
 
 /* Flags of run_glue.py command lines that cannot mean anything here: refused, or one line each
  * (print: the lines, for the flags given). */
-static int check_platform_flags(const sg_run_args *a, const sg_flag *flags, int print) {
+static int check_platform_flags(const sg_run_args *a, const sg_flag *flags, int nflags, int print) {
     static const char *const optims[] = {"adamw_torch", "adamw_hf", "adamw_torch_fused"};
     int optim_ok = 0;
     for (size_t i = 0; i < sizeof optims / sizeof optims[0]; i++) optim_ok |= !strcmp(a->optim, optims[i]);
@@ -327,7 +352,7 @@ static int check_platform_flags(const sg_run_args *a, const sg_flag *flags, int 
     if (a->deepspeed) return sg_fail("--deepspeed: not supported; to spread a model over processes run under mpirun with --tp P");
     if (a->push_to_hub) return sg_fail("--push_to_hub: no hub here; the model is written to --output_dir");
     if (!print) return 0;
-    for (int i = 0; i < N_RUN_FLAGS; i++) /* the flags that change nothing here say so, once, when given */
+    for (int i = 0; i < nflags; i++) /* the flags that change nothing here say so, once, when given */
         if (flags[i].seen && !strncmp(flags[i].help, "no effect: ", 11)) printf("--%s: %s\n", flags[i].name, flags[i].help);
     if (strcmp(a->log_level, "passive") && strcmp(a->log_level, "info"))
         printf("--log_level %s: no effect, spikeglue prints its progress and results as at info\n", a->log_level);
@@ -386,23 +411,50 @@ static int check_combinations(const sg_run_args *a) {
     return 0;
 }
 
-int sg_run_args_parse(sg_run_args *a, int argc, char **argv) {
-    set_defaults(a);
-    sg_flag flags[N_RUN_FLAGS];
-    for (int i = 0; i < N_RUN_FLAGS; i++)
-        flags[i] = (sg_flag){k_run_flags[i].name, k_run_flags[i].kind, (char *)a + k_run_flags[i].offset, k_run_flags[i].help, 0};
-    char *pos[1];
-    int npos = 0;
-    int rc = sg_flags_parse("run", USAGE, flags, N_RUN_FLAGS, argc, argv, pos, 0, &npos);
-    if (rc) return rc > 0 ? 1 : -1;
-    for (int i = 0; i < N_RUN_FLAGS; i++)
-        if (flags[i].seen && !strcmp(flags[i].name, "logging_strategy")) a->logging_strategy_set = 1;
-    if (resolve_dataset(a) || check_numbers(a) || check_strategies(a) || parse_scheduler(a) || check_platform_flags(a, flags, 0) ||
-        check_combinations(a))
-        return -1;
-    check_platform_flags(a, flags, 1);
+/* spikeglue pretrain: run_mlm.py's checks */
+static int check_pretrain(const sg_run_args *a) {
+    if (!a->model) return sg_fail("pretrain: --model_name_or_path is required");
+    if (!a->output_dir) return sg_fail("pretrain: --output_dir is required");
+    if (!a->do_train && !a->do_eval) return sg_fail("pretrain: nothing to do (give --do_train and/or --do_eval)");
+    if (!a->train_file && !a->glue_dir) return sg_fail("pretrain: give --train_file FILE or --glue_dir DIR (the text to learn from)");
+    if (a->train_file && a->glue_dir) return sg_fail("pretrain: give --train_file or --glue_dir, not both");
+    if (!(a->mlm_probability > 0 && a->mlm_probability <= 1)) return sg_fail("--mlm_probability %g is outside (0, 1]", a->mlm_probability);
+    if (a->validation_split_percentage < 0 || a->validation_split_percentage >= 100)
+        return sg_fail("--validation_split_percentage %d is outside [0, 100)", a->validation_split_percentage);
+    if (!a->validation_file && a->validation_split_percentage == 0 && (a->do_eval || a->eval_strategy_v != SG_STRATEGY_NO))
+        return sg_fail("pretrain: evaluation needs --validation_file or a --validation_split_percentage above 0");
+    if (a->hidden_act && strcmp(a->hidden_act, "relu") && strcmp(a->hidden_act, "gelu"))
+        return sg_fail("--hidden_act: expected relu or gelu, not '%s'", a->hidden_act);
+    if (a->metric_for_best_model && strcmp(a->metric_for_best_model, "loss") && strcmp(a->metric_for_best_model, "eval_loss"))
+        return sg_fail("--metric_for_best_model %s: pretrain reports loss (eval_loss)", a->metric_for_best_model);
+    if (a->do_train && !a->resume && !a->overwrite && sg_dir_nonempty(a->output_dir))
+        return sg_fail("%s: output directory exists and is not empty (use --overwrite_output_dir to overwrite it, or --resume_from_checkpoint)",
+                       a->output_dir);
     return 0;
 }
+
+int sg_run_args_parse_for(sg_run_args *a, sg_args_command cmd, int argc, char **argv) {
+    set_defaults(a, cmd);
+    sg_flag flags[N_RUN_FLAGS];
+    int n = 0;
+    for (int i = 0; i < N_RUN_FLAGS; i++)
+        if (k_run_flags[i].commands & (1u << cmd))
+            flags[n++] = (sg_flag){k_run_flags[i].name, k_run_flags[i].kind, (char *)a + k_run_flags[i].offset, k_run_flags[i].help, 0};
+    char *pos[1];
+    int npos = 0;
+    const int pretrain = cmd == SG_ARGS_PRETRAIN;
+    int rc = sg_flags_parse(pretrain ? "pretrain" : "run", pretrain ? PRETRAIN_USAGE : USAGE, flags, n, argc, argv, pos, 0, &npos);
+    if (rc) return rc > 0 ? 1 : -1;
+    for (int i = 0; i < n; i++)
+        if (flags[i].seen && !strcmp(flags[i].name, "logging_strategy")) a->logging_strategy_set = 1;
+    if ((!pretrain && resolve_dataset(a)) || check_numbers(a) || check_strategies(a) || parse_scheduler(a) ||
+        check_platform_flags(a, flags, n, 0) || (pretrain ? check_pretrain(a) : check_combinations(a)))
+        return -1;
+    check_platform_flags(a, flags, n, 1);
+    return 0;
+}
+
+int sg_run_args_parse(sg_run_args *a, int argc, char **argv) { return sg_run_args_parse_for(a, SG_ARGS_RUN, argc, argv); }
 
 void sg_run_args_train_config(const sg_run_args *a, sg_train_config *tc) {
     memset(tc, 0, sizeof *tc);

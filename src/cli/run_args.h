@@ -6,7 +6,12 @@
 
 #include "train/trainer.h"
 
+/* The commands sharing the table: spikeglue run (run_glue.py) and spikeglue pretrain (run_mlm.py);
+ * the trainer's flags are common, each has its data flags. */
+typedef enum { SG_ARGS_RUN = 0, SG_ARGS_PRETRAIN } sg_args_command;
+
 typedef struct {
+    sg_args_command command;
     /* model, data, output */
     const char *model, *task, *data_dir, *train_file, *validation_file, *test_file, *output_dir, *transform_config,
         *weights_path, *resume, *tokenizer_name, *cache_dir, *dataset_name, *dataset_config_name;
@@ -21,6 +26,10 @@ typedef struct {
         *lr_scheduler_kwargs, *metric_for_best_model, *optim, *log_level, *deepspeed;
     /* ours: quantization, spiking network, parallelism */
     int convert_to_snn, snn_eval, snn_max_steps, calibrate_batches, threads, tp, dp;
+    /* pretrain (run_mlm.py) */
+    const char *glue_dir, *hidden_act;
+    int line_by_line, validation_split_percentage;
+    double mlm_probability;
     /* accepted for run_glue.py command lines; each says in one line what happens instead */
     int trust_remote_code, use_fast_tokenizer, dataloader_num_workers, no_cuda, use_cpu, fp16, bf16, push_to_hub;
     const char *ignored_string, *no_effect_string;
@@ -37,6 +46,8 @@ typedef struct {
  * -1: a one-line error naming the flag is set (sg_last_error). Notes about flags that change
  * nothing on this machine are printed on stdout, one line each, when the parse succeeds. */
 int sg_run_args_parse(sg_run_args *a, int argc, char **argv);
+/* The same for either command (its flags only, its defaults and checks). */
+int sg_run_args_parse_for(sg_run_args *a, sg_args_command cmd, int argc, char **argv);
 
 /* The trainer's configuration from the flags (output_dir and resume included). */
 void sg_run_args_train_config(const sg_run_args *a, sg_train_config *tc);

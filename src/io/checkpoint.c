@@ -5,6 +5,7 @@
 #include "core/quote.h"
 #include "core/rng.h"
 #include "io/safetensors.h"
+#include "model/mlm_head.h"
 #include "parallel/tp.h"
 
 #include <errno.h>
@@ -27,13 +28,24 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
-static int is_known_extra(const char *name) {
+static int is_known_extra(const char *name, sg_head_kind head) {
+    /* a masked LM loaded from a fine-tuned classifier, and the classifier from roberta-base, drop the other head (HF) */
+    if (head == SG_HEAD_MLM && starts_with(name, "classifier.")) return 1;
     /* quantizer steps of a QANN, neuron thresholds and bounds of a saved spiking network */
     static const char *const steps[] = {"_quan.s", "_quan_after_ln.s", ".threshold", ".s_max", ".s_min"};
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
         if (ends_with(name, steps[i])) return 1;
     return starts_with(name, "roberta.pooler.") || starts_with(name, "pooler.") || starts_with(name, "lm_head.") ||
            strcmp(name, "roberta.embeddings.position_ids") == 0 || strcmp(name, "embeddings.position_ids") == 0;
+}
+
+/* lm_head.decoder.weight, when stored, is the word embeddings (tied): it must at least have their shape. */
+static int check_decoder(const sg_safetensors *st, const sg_model_config *c, const char *path) {
+    const sg_st_tensor *d = sg_st_find(st, "lm_head.decoder.weight");
+    if (d && !(d->ndim == 2 && d->shape[0] == c->vocab_size && d->shape[1] == c->hidden))
+        return sg_fail("%s: tensor 'lm_head.decoder.weight' is not [%d, %d] like the word embeddings it is tied to", path,
+                       c->vocab_size, c->hidden);
+    return 0;
 }
 
 int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed, sg_load_report *report) {
@@ -51,12 +63,14 @@ int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed
     for (int i = 0; i < m->table.count; i++) {
         const sg_param_info *p = &m->table.info[i];
         const sg_st_tensor *t = find_tensor(&st, p->name);
+        /* older conversions of roberta-base store the tied bias as lm_head.decoder.bias */
+        if (!t && strcmp(p->name, "lm_head.bias") == 0) t = sg_st_find(&st, "lm_head.decoder.bias");
         if (!t && p->quantizer >= 0) {
             rep.steps_missing++; /* stays at LSQ's initial 1.0 */
             continue;
         }
         if (!t) {
-            if (starts_with(p->name, "classifier.")) {
+            if (starts_with(p->name, "classifier.") || starts_with(p->name, "lm_head.")) {
                 missing_classifier++;
                 continue;
             }
@@ -101,9 +115,16 @@ int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed
         }
     }
     if (missing_classifier) {
-        if (missing_classifier != C_COUNT) {
-            sg_fail("%s: the classifier is incomplete (%d of its %d tensors missing)", path, missing_classifier, C_COUNT);
+        const int mlm = m->cfg.head == SG_HEAD_MLM, count = sg_param_head_count(&m->cfg);
+        if (missing_classifier != count) {
+            sg_fail("%s: the %s is incomplete (%d of its %d tensors missing)", path, mlm ? "lm_head" : "classifier",
+                    missing_classifier, count);
             goto done;
+        }
+        if (mlm) { /* an encoder without its lm_head: a new one, as HF's _init_weights */
+            sg_mlm_head_init(m, init_seed);
+            rep.classifier_initialised = 1;
+            goto loaded;
         }
         /* a pre-trained encoder: initialise the head as HF does (N(0, range), zero bias) */
         const sg_model_config *c = &m->cfg;
@@ -125,9 +146,11 @@ int sg_checkpoint_load_weights(sg_model *m, const char *path, uint64_t init_seed
         }
         rep.classifier_initialised = 1;
     }
+loaded:
+    if (m->cfg.head == SG_HEAD_MLM && check_decoder(&st, &m->cfg, path)) goto done;
     for (int i = 0; i < st.count; i++) {
         if (used[i]) continue;
-        if (is_known_extra(st.tensors[i].name)) {
+        if (is_known_extra(st.tensors[i].name, m->cfg.head)) {
             rep.ignored++;
             continue;
         }

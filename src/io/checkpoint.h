@@ -5,7 +5,7 @@
 #include "model/roberta.h"
 
 typedef struct {
-    int classifier_initialised; /* the checkpoint had no classifier (a pre-trained encoder): it was initialised */
+    int classifier_initialised; /* the checkpoint had no head (classifier, or lm_head for a masked LM): it was initialised */
     int ignored;                /* tensors not used (pooler, lm_head, quantizer steps of an unquantized model) */
     int steps_loaded;           /* quantizer steps restored from the checkpoint */
     int steps_missing;          /* quantizer steps absent (left at 1.0, LSQ's initial value) */

@@ -2,6 +2,7 @@
 #include "blas/gemm.h"
 #include "core/rng.h"
 #include "model/linear.h"
+#include "model/mlm_head.h"
 #include "model/ops.h"
 #include "model/roberta.h"
 
@@ -156,7 +157,8 @@ static void embed_backward(sg_model *m, const sg_batch *b) {
 }
 
 void sg_model_backward(sg_model *m, const sg_batch *b) {
-    head_backward(m, b);
+    if (m->cfg.head == SG_HEAD_MLM) sg_mlm_head_backward(m, b);
+    else head_backward(m, b);
     if (m->grads_ready) m->grads_ready(m->grads_ready_ctx, m->cfg.layers);
     for (int l = m->cfg.layers - 1; l >= 0; l--) {
         layer_backward(m, l, b);

@@ -211,6 +211,19 @@ int sg_model_config_parse(sg_model_config *c, const char *text, size_t len, cons
         goto done;
     }
     if (read_labels(c, root, path)) goto done;
+    /* "architectures": ["RobertaForMaskedLM"] carries the lm_head; anything else (or none) the classifier */
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(root, "architectures");
+    if (arch && !cJSON_IsArray(arch) && !cJSON_IsNull(arch)) {
+        sg_fail("%s: key 'architectures': expected a list of class names", path);
+        goto done;
+    }
+    const cJSON *first = cJSON_IsArray(arch) ? cJSON_GetArrayItem(arch, 0) : NULL;
+    c->head = cJSON_IsString(first) && strcmp(first->valuestring, "RobertaForMaskedLM") == 0 ? SG_HEAD_MLM : SG_HEAD_CLASSIFIER;
+    const cJSON *tie = cJSON_GetObjectItemCaseSensitive(root, "tie_word_embeddings");
+    if (c->head == SG_HEAD_MLM && tie && cJSON_IsFalse(tie)) {
+        sg_fail("%s: key 'tie_word_embeddings': false is not supported (the lm_head decoder is the word embeddings)", path);
+        goto done;
+    }
     const cJSON *pt = cJSON_GetObjectItemCaseSensitive(root, "problem_type");
     if (pt && cJSON_IsString(pt)) {
         if (strcmp(pt->valuestring, "regression") == 0) c->problem = SG_PROBLEM_REGRESSION;
@@ -233,7 +246,8 @@ done:
 int sg_model_config_save(const sg_model_config *c, const char *path) {
     cJSON *root = cJSON_CreateObject();
     cJSON *arch = cJSON_AddArrayToObject(root, "architectures");
-    cJSON_AddItemToArray(arch, cJSON_CreateString("RobertaForSequenceClassification"));
+    const int mlm = c->head == SG_HEAD_MLM;
+    cJSON_AddItemToArray(arch, cJSON_CreateString(mlm ? "RobertaForMaskedLM" : "RobertaForSequenceClassification"));
     cJSON_AddNumberToObject(root, "attention_probs_dropout_prob", c->attn_dropout);
     cJSON_AddNumberToObject(root, "bos_token_id", c->bos_id);
     cJSON_AddNumberToObject(root, "eos_token_id", c->eos_id);
@@ -242,9 +256,10 @@ int sg_model_config_save(const sg_model_config *c, const char *path) {
     cJSON_AddStringToObject(root, "hidden_act", c->act == SG_ACT_RELU ? "relu" : "gelu");
     cJSON_AddNumberToObject(root, "hidden_dropout_prob", c->hidden_dropout);
     cJSON_AddNumberToObject(root, "hidden_size", c->hidden);
-    cJSON *id2label = cJSON_AddObjectToObject(root, "id2label");
-    cJSON *label2id = cJSON_CreateObject();
-    for (int i = 0; i < c->num_labels; i++) {
+    /* a masked LM has no labels: HF's from_pretrained then defaults to 2, as for roberta-base */
+    cJSON *id2label = mlm ? NULL : cJSON_AddObjectToObject(root, "id2label");
+    cJSON *label2id = mlm ? NULL : cJSON_CreateObject();
+    for (int i = 0; !mlm && i < c->num_labels; i++) {
         char key[16];
         snprintf(key, sizeof key, "%d", i);
         cJSON_AddStringToObject(id2label, key, c->id2label[i]);
@@ -252,16 +267,17 @@ int sg_model_config_save(const sg_model_config *c, const char *path) {
     }
     cJSON_AddNumberToObject(root, "initializer_range", c->initializer_range);
     cJSON_AddNumberToObject(root, "intermediate_size", c->ffn);
-    cJSON_AddItemToObject(root, "label2id", label2id);
+    if (label2id) cJSON_AddItemToObject(root, "label2id", label2id);
     cJSON_AddNumberToObject(root, "layer_norm_eps", c->ln_eps);
     cJSON_AddNumberToObject(root, "max_position_embeddings", c->max_positions);
     cJSON_AddStringToObject(root, "model_type", "roberta");
     cJSON_AddNumberToObject(root, "num_attention_heads", c->heads);
     cJSON_AddNumberToObject(root, "num_hidden_layers", c->layers);
-    cJSON_AddNumberToObject(root, "num_labels", c->num_labels);
+    if (!mlm) cJSON_AddNumberToObject(root, "num_labels", c->num_labels);
     cJSON_AddNumberToObject(root, "pad_token_id", c->pad_id);
     cJSON_AddStringToObject(root, "position_embedding_type", "absolute");
-    cJSON_AddStringToObject(root, "problem_type", c->problem == SG_PROBLEM_REGRESSION ? "regression" : "single_label_classification");
+    if (!mlm) cJSON_AddStringToObject(root, "problem_type", c->problem == SG_PROBLEM_REGRESSION ? "regression" : "single_label_classification");
+    cJSON_AddBoolToObject(root, "tie_word_embeddings", 1);
     cJSON_AddStringToObject(root, "torch_dtype", "float32");
     cJSON_AddNumberToObject(root, "type_vocab_size", c->type_vocab);
     cJSON_AddBoolToObject(root, "use_cache", 1);

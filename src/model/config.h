@@ -9,6 +9,9 @@
 
 typedef enum { SG_ACT_RELU = 0, SG_ACT_GELU } sg_activation;
 typedef enum { SG_PROBLEM_SINGLE_LABEL = 0, SG_PROBLEM_REGRESSION } sg_problem;
+/* The head on the encoder: HF's RobertaForSequenceClassification, or RobertaForMaskedLM's
+ * lm_head (model/mlm_head.h), chosen by config.json's "architectures". */
+typedef enum { SG_HEAD_CLASSIFIER = 0, SG_HEAD_MLM } sg_head_kind;
 
 typedef struct {
     int vocab_size, hidden, layers, heads, ffn;
@@ -18,6 +21,7 @@ typedef struct {
     float classifier_dropout; /* config.json's classifier_dropout; < 0 (null): hidden_dropout, as HF */
     sg_activation act;
     sg_problem problem;
+    sg_head_kind head;
     char id2label[SG_MAX_LABELS][SG_LABEL_NAME_MAX];
 } sg_model_config;
 

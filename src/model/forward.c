@@ -3,6 +3,7 @@
 #include "blas/gemm.h"
 #include "core/rng.h"
 #include "model/linear.h"
+#include "model/mlm_head.h"
 #include "model/ops.h"
 #include "model/roberta.h"
 
@@ -181,6 +182,11 @@ static float head_and_loss(sg_model *m, const sg_batch *b, const float *x) {
     return b->labels ? (float)(loss / sg_loss_rows(m, B)) : 0.0f;
 }
 
+/* The head the config names: the classifier above, or the masked-LM head (model/mlm_head.c). */
+static float head(sg_model *m, const sg_batch *b, const float *x) {
+    return m->cfg.head == SG_HEAD_MLM ? sg_mlm_head_forward(m, b, x) : head_and_loss(m, b, x);
+}
+
 float sg_model_forward(sg_model *m, const sg_batch *b, int training) {
     sg_acts *a = &m->acts;
     a->training_now = training && !m->calibrating;
@@ -189,7 +195,7 @@ float sg_model_forward(sg_model *m, const sg_batch *b, int training) {
         embed(m, b, a->layer[0].x_in);
         for (int l = 0; l < layers; l++)
             encoder_layer(m, l, b, &a->layer[l], l + 1 < layers ? a->layer[l + 1].x_in : a->out);
-        return head_and_loss(m, b, a->out);
+        return head(m, b, a->out);
     }
     /* eval: one set of layer buffers, the hidden state ping-pongs between x_in and out */
     sg_layer_acts la = a->layer[0];
@@ -202,5 +208,5 @@ float sg_model_forward(sg_model *m, const sg_batch *b, int training) {
         x = y;
         y = t;
     }
-    return head_and_loss(m, b, x);
+    return head(m, b, x);
 }

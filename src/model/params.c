@@ -47,7 +47,7 @@ static void add(sg_param_table *t, size_t *offset, int no_decay, int64_t d0, int
 static void align(size_t *offset) { *offset = sg_arena_round(*offset); }
 
 int sg_param_table_build(sg_param_table *t, const sg_model_config *c, const int *module_levels) {
-    int n = P_EMB_COUNT + c->layers * L_COUNT + C_COUNT + c->layers * Q_PER_LAYER + 1;
+    int n = P_EMB_COUNT + c->layers * L_COUNT + C_COUNT + M_COUNT + c->layers * Q_PER_LAYER + 1;
     t->info = calloc((size_t)n, sizeof *t->info);
     t->count = 0;
     t->total = 0;
@@ -76,6 +76,16 @@ int sg_param_table_build(sg_param_table *t, const sg_model_config *c, const int 
         add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.output.dense.bias", l); align(&off);
         add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.output.LayerNorm.weight", l); align(&off);
         add(t, &off, 1, C, 0, "roberta.encoder.layer.%d.output.LayerNorm.bias", l); align(&off);
+    }
+    if (c->head == SG_HEAD_MLM) { /* RobertaLMHead; HF excludes every LayerNorm weight from decay, lm_head.layer_norm's too */
+        if (module_levels) return sg_param_table_free(t), sg_fail("quantizers on a masked-LM model are not supported");
+        add(t, &off, 0, C, C, "lm_head.dense.weight", 0); align(&off);
+        add(t, &off, 1, C, 0, "lm_head.dense.bias", 0); align(&off);
+        add(t, &off, 1, C, 0, "lm_head.layer_norm.weight", 0); align(&off);
+        add(t, &off, 1, C, 0, "lm_head.layer_norm.bias", 0); align(&off);
+        add(t, &off, 1, c->vocab_size, 0, "lm_head.bias", 0); align(&off);
+        t->total = off;
+        return 0;
     }
     add(t, &off, 0, C, C, "classifier.dense.weight", 0); align(&off);
     add(t, &off, 1, C, 0, "classifier.dense.bias", 0); align(&off);
@@ -114,5 +124,10 @@ int sg_param_is_linear_weight(const sg_model_config *c, int idx) {
         int k = (idx - P_EMB_COUNT) % L_COUNT;
         return k == L_QW || k == L_KW || k == L_VW || k == L_AOW || k == L_IW || k == L_OW;
     }
+    if (c->head == SG_HEAD_MLM) return 0; /* the lm_head stays whole on every rank */
     return idx == sg_param_index_classifier(c, C_DW) || idx == sg_param_index_classifier(c, C_OW);
+}
+
+int sg_param_is_norm_weight(const char *name) {
+    return strstr(name, "LayerNorm.weight") != NULL || strcmp(name, "lm_head.layer_norm.weight") == 0;
 }

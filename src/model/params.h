@@ -16,6 +16,8 @@ enum {
     L_AOW, L_AOB, L_LN1W, L_LN1B, L_IW, L_IB, L_OW, L_OB, L_LN2W, L_LN2B, L_COUNT
 };
 enum { C_DW, C_DB, C_OW, C_OB, C_COUNT };
+/* The masked-LM head (HF RobertaLMHead) in the same place; its decoder weight is P_WORD (tied). */
+enum { M_DW, M_DB, M_LNW, M_LNB, M_BIAS, M_COUNT };
 
 /* Quantizers (spec §2), per layer in this order, then one in the classifier. */
 enum {
@@ -58,7 +60,12 @@ int sg_param_table_build(sg_param_table *t, const sg_model_config *c, const int 
 void sg_param_table_free(sg_param_table *t);
 int sg_param_index_layer(const sg_model_config *c, int layer, int k);
 int sg_param_index_classifier(const sg_model_config *c, int k);
+/* The head's tensors start where the classifier's do (C_* or M_* by the config's head kind). */
+static inline int sg_param_index_head(const sg_model_config *c, int k) { return sg_param_index_classifier(c, k); }
+static inline int sg_param_head_count(const sg_model_config *c) { return c->head == SG_HEAD_MLM ? M_COUNT : C_COUNT; }
 int sg_param_find(const sg_param_table *t, const char *name);
+/* A LayerNorm weight (starts at 1, never decayed): "*.LayerNorm.weight" or "lm_head.layer_norm.weight". */
+int sg_param_is_norm_weight(const char *name);
 /* The weight of a linear layer (q, k, v, attention output, intermediate, output, classifier dense
  * and out_proj): what tensor parallelism distributes. */
 int sg_param_is_linear_weight(const sg_model_config *c, int idx);

@@ -42,7 +42,7 @@ int sg_model_create_quantized(sg_model *m, const sg_model_config *cfg, const int
     m->params = sg_arena_take(&m->weights, P); /* gradients and moments come with training (reserve) */
     /* LayerNorm weights default to 1 so that a model is usable before init or load */
     for (int i = 0; i < m->table.count; i++)
-        if (strstr(m->table.info[i].name, "LayerNorm.weight"))
+        if (sg_param_is_norm_weight(m->table.info[i].name))
             for (size_t j = 0; j < m->table.info[i].numel; j++) sg_model_param(m, i)[j] = 1.0f;
     if (any && setup_quantizers(m, module_levels)) {
         sg_model_free(m);
@@ -118,6 +118,18 @@ static size_t layout_acts(sg_acts *acts, sg_arena *a, const sg_model *m, int B, 
     TAKE(acts->cls_t, (size_t)B * C);
     TAKE(acts->logits, (size_t)B * L);
     TAKE(acts->probs, (size_t)B * L);
+    if (c->head == SG_HEAD_MLM) {
+        { float *r_ = NULL; TAKE(r_, N); acts->mlm_rows = (int32_t *)r_; }
+        { float *t_ = NULL; TAKE(t_, N); acts->mlm_target = (int32_t *)t_; }
+        TAKE(acts->mlm_x, N * C);
+        TAKE(acts->mlm_h, N * C);
+        TAKE(acts->mlm_g, N * C);
+        TAKE(acts->mlm_ln, N * C);
+        TAKE(acts->mlm_mean, N);
+        TAKE(acts->mlm_rstd, N);
+        TAKE(acts->mlm_lse, N);
+        TAKE(acts->mlm_logits, N * (size_t)c->vocab_size);
+    }
     if (training) {
         TAKE(acts->d_x, N * C);
         TAKE(acts->d_x2, N * C);
@@ -194,7 +206,7 @@ void sg_model_init_random(sg_model *m, uint64_t seed) {
 #pragma omp parallel for schedule(static)
             for (size_t j = 0; j < p->numel; j++) w[j] = c->initializer_range * sg_normal(seed, (uint64_t)i + 1, j);
         } else {
-            float v = strstr(p->name, "LayerNorm.weight") ? 1.0f : 0.0f;
+            float v = sg_param_is_norm_weight(p->name) ? 1.0f : 0.0f;
             for (size_t j = 0; j < p->numel; j++) w[j] = v;
         }
     }

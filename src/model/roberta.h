@@ -1,4 +1,4 @@
-/* RoBERTa for sequence classification (spec §1), optionally with LSQ quantizers in place
+/* RoBERTa for sequence classification (spec §1) or masked LM (model/mlm_head.h), optionally with LSQ quantizers in place
  * (spec §2): the model, its memory and its passes.
  * Memory follows llm.c: one block for parameters, gradients and both AdamW moments, and one
  * activation block sized for the largest batch; a step allocates nothing. */
@@ -21,7 +21,10 @@ typedef struct {
     const int32_t *mask;
     const int32_t *labels;
     const float *targets;
+    const int32_t *token_labels; /* [B, T] masked-LM labels, -100 where ignored (NULL: none) */
 } sg_batch;
+
+#define SG_MLM_IGNORE (-100) /* HF's ignore_index for the masked-LM loss */
 
 /* Saved per layer for the backward pass (in eval mode all layers share one set). A `*_pre`
  * buffer holds a quantizer's input; it is the same buffer as its output when the quantizer is
@@ -59,6 +62,13 @@ typedef struct {
     float *cls_t;        /* [B, C] tanh output after dropout */
     float *logits;       /* [B, L] */
     float *probs;        /* [B, L] softmax of logits (classification) */
+    /* masked-LM head (model/mlm_head.h): the logits of mlm_R positions, mlm_rows[r] (the labelled
+     * ones when labels are given, else all of them); capacity N rows each */
+    int32_t *mlm_rows, *mlm_target; /* [N] position, its label */
+    int mlm_R;
+    double mlm_den;                 /* the loss's denominator: labelled tokens (of the global batch) */
+    float *mlm_x, *mlm_h, *mlm_g, *mlm_ln, *mlm_mean, *mlm_rstd, *mlm_lse; /* [N, C] / [N] */
+    float *mlm_logits;              /* [N, V]; the backward turns them into d(logits) */
     /* backward scratch */
     float *d_x, *d_x2, *d_qkv, *d_ctx, *d_ffn, *d_cls; /* d_cls: [B, 3C + L] */
     float *d_att, *d_att2;   /* [B, H, T, T] */
@@ -87,6 +97,7 @@ typedef struct {
      * global rows, the loss is this part's share of the global mean (sum / global_rows), and LSQ
      * step gradients use the global tensor's numel, so the parts' gradients sum to the global batch's. */
     int row_offset, global_rows;
+    int global_labelled; /* masked LM, data parallel: labelled tokens of the global batch (0: this batch's) */
     /* Set from above (NULL: none): called by sg_model_backward as soon as a part's gradients are
      * final for this backward: part = layers (the classifier head), then each encoder layer l from
      * the last down to 0. Data parallelism starts summing them while the backward goes on. */

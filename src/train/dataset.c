@@ -1,5 +1,7 @@
 #include "train/dataset.h"
 
+#include "model/mlm_head.h"
+
 #include "core/error.h"
 
 #include <stdlib.h>
@@ -84,7 +86,7 @@ sg_batch sg_gather_batch(const sg_encoded *e, const int *order, int start, int c
         bb->labels[i] = e->labels[r];
         bb->targets[i] = e->targets[r];
     }
-    sg_batch b = {count, T, bb->ids, bb->mask, NULL, NULL};
+    sg_batch b = {count, T, bb->ids, bb->mask, NULL, NULL, NULL};
     if (e->has_labels) {
         if (e->is_regression) b.targets = bb->targets;
         else b.labels = bb->labels;
@@ -102,6 +104,10 @@ sg_batch sg_replica_rows(sg_model *m, const sg_dp_group *dp, int per_replica, sg
     b.mask += at;
     if (b.labels) b.labels += lo;
     if (b.targets) b.targets += lo;
+    if (b.token_labels) { /* masked LM: the loss is a mean over the global batch's labelled tokens */
+        m->global_labelled = sg_mlm_count_labelled(b.token_labels, (size_t)b.B * b.T);
+        b.token_labels += at;
+    }
     b.B = hi - lo;
     return b;
 }

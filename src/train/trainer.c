@@ -279,7 +279,7 @@ static void start_part_sum(void *ctx, int part) {
     sg_trainer *t = ctx;
     const sg_model_config *c = &t->model->cfg;
     size_t lo, hi;
-    if (part == c->layers) grad_span(t->model, sg_param_index_classifier(c, 0), C_COUNT, &lo, &hi);
+    if (part == c->layers) grad_span(t->model, sg_param_index_head(c, 0), sg_param_head_count(c), &lo, &hi);
     else grad_span(t->model, sg_param_index_layer(c, part, 0), L_COUNT, &lo, &hi);
     if (sg_dp_sum_start(&t->grad_sum, t->model->grads + lo, hi - lo)) t->grad_sum_failed = 1;
 }
@@ -292,7 +292,7 @@ static int finish_grad_sum(sg_trainer *t) {
     size_t lo, hi;
     grad_span(m, 0, P_EMB_COUNT, &lo, &hi);
     int rc = sg_dp_sum_start(&t->grad_sum, m->grads + lo, hi - lo);
-    int steps = sg_param_index_classifier(c, 0) + C_COUNT; /* the quantizer steps follow the classifier */
+    int steps = sg_param_index_head(c, 0) + sg_param_head_count(c); /* the quantizer steps follow the head */
     grad_span(m, steps, m->table.count - steps, &lo, &hi);
     if (rc == 0 && hi > lo) rc = sg_dp_sum_start(&t->grad_sum, m->grads + lo, hi - lo);
     sg_dp_sum_wait(&t->grad_sum);
@@ -314,8 +314,10 @@ static int optimizer_step(sg_trainer *t, const int *order, int first, int count,
         int start = (first + j) * t->micro_rows;
         int rows = t->train->n - start < t->micro_rows ? t->train->n - start : t->micro_rows;
         sg_batch b = sg_gather_batch(t->train, order, start, rows, c->pad_to_max, bb);
+        const uint64_t draw = (uint64_t)t->global_step * (uint64_t)t->grad_accum + (uint64_t)j;
+        if (c->collate) b = c->collate(c->collate_ctx, b, draw);
         if (c->dp) b = sg_replica_rows(m, c->dp, c->batch_size, b);
-        m->step = (uint64_t)t->global_step * (uint64_t)t->grad_accum + (uint64_t)j; /* a dropout stream per micro-batch */
+        m->step = draw; /* a dropout stream per micro-batch */
         if (c->dp && j == count - 1) { /* the last backward of the step: sum each part as soon as it is final */
             m->grads_ready = start_part_sum;
             m->grads_ready_ctx = t;
@@ -328,7 +330,7 @@ static int optimizer_step(sg_trainer *t, const int *order, int first, int count,
         loss_sum += loss;
     }
     if (c->dp) {
-        m->row_offset = m->global_rows = 0; /* evaluations between steps see whole batches */
+        m->row_offset = m->global_rows = m->global_labelled = 0; /* evaluations between steps see whole batches */
         m->grads_ready = NULL;
         if (finish_grad_sum(t)) return -1;
         loss_sum = sg_dp_allreduce_sum(c->dp, loss_sum);

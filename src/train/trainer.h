@@ -36,6 +36,11 @@ typedef struct {
     /* data parallel (parallel/dp.h), NULL: off. A micro-batch is then dp->size x batch_size rows of
      * the epoch's order, this replica taking its block of them; gradients are summed over dp. */
     const sg_dp_group *dp;
+    /* Masked LM (NULL: none): called on every gathered micro-batch, before a data-parallel split,
+     * with draw = its number in the run (global_step x accumulation + j, so a resumed run draws
+     * the same); returns the batch to train on (masked ids and token labels in its own buffers). */
+    sg_batch (*collate)(void *ctx, sg_batch b, uint64_t draw);
+    void *collate_ctx;
 } sg_train_config;
 
 typedef struct sg_trainer sg_trainer;

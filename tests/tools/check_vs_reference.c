@@ -60,7 +60,7 @@ static int load_batch(const char *path, owned_batch *ob, int regression) {
 }
 
 static sg_batch as_batch(const owned_batch *ob, int regression) {
-    sg_batch b = {ob->B, ob->T, ob->ids, ob->mask, regression ? NULL : ob->labels, regression ? ob->targets : NULL};
+    sg_batch b = {ob->B, ob->T, ob->ids, ob->mask, regression ? NULL : ob->labels, regression ? ob->targets : NULL, NULL};
     return b;
 }
 

@@ -34,7 +34,7 @@ static sg_batch make_batch(batch_data *d, uint64_t seed) {
         }
         d->labels[b] = (int)sg_rng_below(&r, LABELS);
     }
-    sg_batch batch = {B, T, d->ids, d->mask, d->labels, NULL};
+    sg_batch batch = {B, T, d->ids, d->mask, d->labels, NULL, NULL};
     return batch;
 }
 

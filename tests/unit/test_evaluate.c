@@ -40,7 +40,7 @@ static void make_split(sg_encoded *e) {
 static void row_alone(sg_model *m, const sg_encoded *e, int i, float *logits) {
     int32_t label = 0;
     float target = 0.0f;
-    sg_batch b = {1, T, e->ids + i * T, e->mask + i * T, NULL, NULL};
+    sg_batch b = {1, T, e->ids + i * T, e->mask + i * T, NULL, NULL, NULL};
     if (e->is_regression) b.targets = &target;
     else b.labels = &label;
     sg_model_forward(m, &b, 0);

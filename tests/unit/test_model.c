@@ -28,7 +28,7 @@ static sg_batch make_batch(int vocab) {
         }
         labels[b] = b % 2;
     }
-    sg_batch batch = {B, T, ids, mask, labels, NULL};
+    sg_batch batch = {B, T, ids, mask, labels, NULL, NULL};
     return batch;
 }
 
@@ -52,7 +52,7 @@ static void test_round_trip(void) {
     CHECK(la == lb);
     CHECK(memcmp(a.acts.logits, b.acts.logits, sizeof(float) * B * 2) == 0);
     /* padding must not change a row's result: row 2 alone, without its padding */
-    sg_batch one = {1, T - 6, ids + 2 * T, mask + 2 * T, labels + 2, NULL};
+    sg_batch one = {1, T - 6, ids + 2 * T, mask + 2 * T, labels + 2, NULL, NULL};
     int32_t row_ids[T], row_mask[T];
     memcpy(row_ids, ids + 2 * T, sizeof row_ids);
     memcpy(row_mask, mask + 2 * T, sizeof row_mask);

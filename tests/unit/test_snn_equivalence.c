@@ -87,7 +87,7 @@ static int random_rows(rows_t *r, int vocab, uint64_t seed, int B, int T, const 
 }
 
 static sg_batch batch_of(const rows_t *r) {
-    sg_batch b = {r->B, r->T, r->ids, r->mask, r->labels, NULL};
+    sg_batch b = {r->B, r->T, r->ids, r->mask, r->labels, NULL, NULL};
     return b;
 }
 
