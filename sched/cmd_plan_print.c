@@ -34,6 +34,9 @@ int sg_plan_print(const sg_plan *plan, FILE *f) {
         if (s->variants[v].dropped)
             fprintf(f, "note: variant %s has no transform: %s dropped from its pipeline\n", s->variants[v].name,
                     sg_stages_format(s->variants[v].dropped, buf, sizeof buf));
+    if (plan->npretrain)
+        fprintf(f, "note: %d pretrain run%s (spikeglue pretrain, once per model) before the GLUE runs that start from %s\n",
+                plan->npretrain, plan->npretrain == 1 ? "" : "s", plan->npretrain == 1 ? "it" : "them");
     int implied = 0;
     for (int i = 0; i < plan->nruns; i++) implied += plan->runs[i].implied;
     if (implied)

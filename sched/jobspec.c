@@ -1,5 +1,6 @@
 #include "sched/jobspec.h"
 #include "core/yaml_doc.h"
+#include "sched/jobspec_pretrain.h"
 
 #include "core/error.h"
 #include "core/fileio.h"
@@ -45,7 +46,9 @@ const sg_job_flag_key sg_job_flag_keys[SG_JOB_NFLAGS] = {
     {"snn", "max_steps", "snn_max_steps", SG_JOB_INT, 1, 1 << 20},
 };
 
-static const char *const STAGE_NAMES[SG_STAGE_COUNT] = {"finetune", "eval", "predict", "convert", "snn_eval"};
+static const char *const STAGE_NAMES[SG_STAGE_COUNT] = {"finetune", "eval", "predict", "convert", "snn_eval", "pretrain"};
+/* bit indices in the order the stages run: pretrain (a run of its own) before the others */
+static const int STAGE_RUN_ORDER[SG_STAGE_COUNT] = {5, 0, 1, 2, 3, 4};
 
 const char *sg_stage_name(unsigned stage) {
     for (int i = 0; i < SG_STAGE_COUNT; i++)
@@ -56,8 +59,10 @@ const char *sg_stage_name(unsigned stage) {
 const char *sg_stages_format(unsigned stages, char *buf, int cap) {
     int len = 0;
     if (cap > 0) buf[0] = '\0';
-    for (int i = 0; i < SG_STAGE_COUNT && len < cap; i++)
+    for (int k = 0; k < SG_STAGE_COUNT && len < cap; k++) {
+        int i = STAGE_RUN_ORDER[k];
         if (stages & (1u << i)) len += snprintf(buf + len, (size_t)(cap - len), "%s%s", len ? "," : "", STAGE_NAMES[i]);
+    }
     return buf;
 }
 
@@ -205,7 +210,8 @@ static int read_flags(const walker *w, int node, const char *prefix, const char 
     return 0;
 }
 
-static int read_pipeline(const walker *w, int node, const char *key, unsigned *out) {
+/* top_level: the spec's own pipeline, the only one that may hold pretrain (first). */
+static int read_pipeline(const walker *w, int node, const char *key, int top_level, unsigned *out) {
     if (want_kind(w, node, YN_SEQ, key)) return -1;
     unsigned stages = 0;
     for (int i = NODE(w, node)->first; i >= 0; i = NODE(w, i)->next) {
@@ -214,12 +220,17 @@ static int read_pipeline(const walker *w, int node, const char *key, unsigned *o
         for (int s = 0; s < SG_STAGE_COUNT && n->kind == YN_SCALAR; s++)
             if (!strcmp(n->text, STAGE_NAMES[s])) bit = 1u << s;
         if (!bit)
-            return FAIL(w, n->line, "key '%s': unknown stage '%s' (expected finetune, eval, predict, convert, snn_eval)", key,
+            return FAIL(w, n->line, "key '%s': unknown stage '%s' (expected pretrain, finetune, eval, predict, convert, snn_eval)", key,
                         n->kind == YN_SCALAR ? n->text : ydoc_kind_name(n));
         if (stages & bit) return FAIL(w, n->line, "key '%s': stage '%s' listed twice", key, n->text);
+        if (bit == SG_STAGE_PRETRAIN && !top_level)
+            return FAIL(w, n->line, "key '%s': pretrain runs once for the sweep: list it in the top-level pipeline (a variant opts out with pretrain: false)", key);
+        if (bit == SG_STAGE_PRETRAIN && stages)
+            return FAIL(w, n->line, "key '%s': pretrain comes first (the other stages start from its model)", key);
         stages |= bit;
     }
-    if (!stages) return FAIL(w, NODE(w, node)->line, "key '%s': no stages", key);
+    if (!(stages & ~(unsigned)SG_STAGE_PRETRAIN))
+        return FAIL(w, NODE(w, node)->line, "key '%s': no stages%s", key, stages ? " after pretrain (its model is for the others)" : "");
     if ((stages & SG_STAGE_SNN_EVAL) && !(stages & SG_STAGE_CONVERT))
         return FAIL(w, NODE(w, node)->line, "key '%s': snn_eval needs convert in the same pipeline", key);
     *out = stages;
@@ -328,11 +339,12 @@ static int load_transform(const walker *w, int node, const char *key, sg_job_var
 typedef struct {
     int node; /* the start_from value, or -1 */
     int pipeline_node;
+    int pretrain_node; /* the pretrain: true/false value, or -1 */
 } variant_refs;
 
 static int read_variants(const walker *w, int node, variant_refs *refs) {
     sg_jobspec *s = w->spec;
-    static const char *const keys[] = {"transform", "start_from", "train", "snn", "pipeline"};
+    static const char *const keys[] = {"transform", "start_from", "train", "snn", "pipeline", "pretrain"};
     for (int k = NODE(w, node)->first; k >= 0; k = NODE(w, NODE(w, k)->next)->next) {
         const ynode *name = NODE(w, k);
         int body = name->next;
@@ -346,9 +358,20 @@ static int read_variants(const walker *w, int node, variant_refs *refs) {
         v->line = name->line;
         v->start_from = -1;
         v->flags = s->flags;
-        refs[s->nvariants] = (variant_refs){-1, -1};
+        refs[s->nvariants] = (variant_refs){-1, -1, -1};
         s->nvariants++;
-        if (want_kind(w, body, YN_MAP, prefix) || check_map(w, body, prefix, keys, 5, "key")) return -1;
+        if (want_kind(w, body, YN_MAP, prefix) || check_map(w, body, prefix, keys, 6, "key")) return -1;
+        int pt = ydoc_map_get(w->d, body, "pretrain", NULL);
+        if (pt >= 0) {
+            const ynode *n = NODE(w, pt);
+            join_key(path, prefix, "pretrain");
+            if (n->kind != YN_SCALAR || !n->plain || (strcmp(n->text, "true") && strcmp(n->text, "false")))
+                return FAIL(w, n->line, "key '%s': expected true or false, not '%s'", path, n->kind == YN_SCALAR ? n->text : ydoc_kind_name(n));
+            if (!(s->pipeline & SG_STAGE_PRETRAIN))
+                return FAIL(w, n->line, "key '%s': the pipeline has no pretrain stage", path);
+            refs[s->nvariants - 1].pretrain_node = pt;
+        }
+        v->pretrain = (s->pipeline & SG_STAGE_PRETRAIN) && !(pt >= 0 && !strcmp(NODE(w, pt)->text, "false"));
         int t = ydoc_map_get(w->d, body, "transform", NULL);
         if (t < 0) return FAIL(w, name->line, "key '%s': missing key 'transform' (none or a transform config path)", prefix);
         join_key(path, prefix, "transform");
@@ -365,8 +388,8 @@ static int read_variants(const walker *w, int node, variant_refs *refs) {
         join_key(path, prefix, "snn");
         if (sn >= 0 && read_flags(w, sn, path, "snn", &v->flags)) return -1;
         join_key(path, prefix, "pipeline");
-        v->pipeline = s->pipeline;
-        if (pl >= 0 && read_pipeline(w, pl, path, &v->pipeline)) return -1;
+        v->pipeline = s->pipeline & ~(unsigned)SG_STAGE_PRETRAIN; /* the pretrain run is a run of its own */
+        if (pl >= 0 && read_pipeline(w, pl, path, 0, &v->pipeline)) return -1;
         refs[s->nvariants - 1].pipeline_node = pl;
         /* a baseline cannot be converted: drop the spiking stages (recorded) rather than fail */
         if (!v->transform) {
@@ -397,6 +420,12 @@ static int link_variants(const walker *w, const variant_refs *refs) {
                         n->text, list);
         }
         s->variants[i].start_from = j;
+        /* a variant that starts from another takes that one's model: pretrained or not */
+        if (refs[i].pretrain_node >= 0)
+            return FAIL(w, NODE(w, refs[i].pretrain_node)->line,
+                        "key 'variants.%s.pretrain': it starts from '%s' and takes its model; set pretrain on '%s'", s->variants[i].name,
+                        n->text, n->text);
+        s->variants[i].pretrain = 0;
     }
     for (int i = 0; i < s->nvariants; i++) {
         /* follow the chain; more steps than variants means a cycle */
@@ -578,7 +607,7 @@ static int check_batch_split(const walker *w) {
 static int read_spec(const walker *w, int root) {
     sg_jobspec *s = w->spec;
     static const char *const keys[] = {"name", "model", "data_dir", "synth_data", "tasks", "seeds", "variants", "pipeline", "train", "snn",
-                                       "parallel", "retries", "time_limit", "include", "exclude", "model_overrides", "slurm"};
+                                       "parallel", "retries", "time_limit", "include", "exclude", "model_overrides", "slurm", "pretrain"};
     static const char *const required[] = {"name", "model", "data_dir", "tasks", "seeds", "variants", "pipeline"};
     if (want_kind(w, root, YN_MAP, "(top level)") || check_map(w, root, NULL, keys, (int)(sizeof keys / sizeof keys[0]), "key"))
         return -1;
@@ -594,7 +623,7 @@ static int read_spec(const walker *w, int root) {
     if (!*s->data_dir) return FAIL(w, NODE(w, ydoc_map_get(w->d, root, "data_dir", NULL))->line, "key 'data_dir': empty");
     if (read_tasks(w, ydoc_map_get(w->d, root, "tasks", NULL)) || read_seeds(w, ydoc_map_get(w->d, root, "seeds", NULL))) return -1;
     if ((n = ydoc_map_get(w->d, root, "synth_data", NULL)) >= 0 && read_synth(w, n)) return -1;
-    if (read_pipeline(w, ydoc_map_get(w->d, root, "pipeline", NULL), "pipeline", &s->pipeline)) return -1;
+    if (read_pipeline(w, ydoc_map_get(w->d, root, "pipeline", NULL), "pipeline", 1, &s->pipeline)) return -1;
     if ((n = ydoc_map_get(w->d, root, "train", NULL)) >= 0 && read_flags(w, n, "train", "train", &s->flags)) return -1;
     if ((n = ydoc_map_get(w->d, root, "snn", NULL)) >= 0 && read_flags(w, n, "snn", "snn", &s->flags)) return -1;
     long long x;
@@ -616,6 +645,12 @@ static int read_spec(const walker *w, int root) {
         if ((long long)s->dp * s->tp > 4096)
             return FAIL(w, NODE(w, n)->line, "key 'parallel': dp %d x tp %d = %lld ranks per run group, more than 4096", s->dp, s->tp,
                         (long long)s->dp * s->tp);
+    }
+    if ((n = ydoc_map_get(w->d, root, "pretrain", NULL)) >= 0) {
+        if (sg_jobspec_read_pretrain(w->d, n, s)) return -1;
+    } else if (s->pipeline & SG_STAGE_PRETRAIN) {
+        return FAIL(w, NODE(w, ydoc_map_get(w->d, root, "pipeline", NULL))->line,
+                    "key 'pipeline': the pretrain stage needs a pretrain: section (glue_dir or train_file, and its trainer settings)");
     }
     if ((n = ydoc_map_get(w->d, root, "retries", NULL)) >= 0) {
         if (read_int(w, n, "retries", 0, 100, &x)) return -1;
@@ -704,6 +739,7 @@ void sg_jobspec_free(sg_jobspec *spec) {
     for (int i = 0; i < spec->nmodel_overrides; i++) free(spec->model_overrides[i].model);
     free(spec->model_overrides);
     cJSON_Delete(spec->slurm);
+    sg_jobspec_pretrain_free(&spec->pretrain);
     memset(spec, 0, sizeof *spec);
 }
 

@@ -12,7 +12,9 @@
  *   variants:                         # [A-Za-z0-9_-]+ -> {transform, start_from, train, snn, pipeline}
  *     baseline: {transform: none}
  *     q8: {transform: configs/levels/q8.yaml, start_from: baseline, train: {learning_rate: 1e-5}}
- *   pipeline: [finetune, convert, snn_eval]   # finetune, eval, predict, convert, snn_eval
+ *   pipeline: [finetune, convert, snn_eval]   # [pretrain,] finetune, eval, predict, convert, snn_eval
+ *   pretrain: {glue_dir: ../shared/glue, max_steps: 2000, batch_size: 32}  # with pretrain in the
+ *                                     #   pipeline only: `spikeglue pretrain` settings (sched/jobspec_pretrain.c)
  *   train: {epochs: 3, batch_size: 32}        # keys of sg_job_flag_keys (section "train")
  *   snn: {max_steps: 256}                     # keys of sg_job_flag_keys (section "snn")
  *   parallel: {dp: 1, tp: 1}          # a run group of dp x tp ranks: data-parallel replicas, each
@@ -43,6 +45,11 @@
  *   transform none drops convert and snn_eval (recorded in sg_job_variant.dropped) instead.
  * - include/exclude entries take task, variant and seed, each optional; each value must name a
  *   task / variant / seed of the spec (a filter that can never match is a typo).
+ * - pretrain (first in the top-level pipeline only) runs `spikeglue pretrain` once per model (the
+ *   task's model) with the pretrain: section's settings; every run of a variant without
+ *   start_from starts from its output. A variant with `pretrain: false` starts from the plain
+ *   model instead (the from-scratch comparison); its start_from chain inherits that. pretrain:
+ *   true/false on a variant with start_from, or without the pretrain stage, is an error.
  * Errors: "jobs/x.yaml:7: key 'sedes': unknown key (expected name, model, ...)"; nested keys are
  * named by their path: "key 'variants.q8.train.lr'". */
 #ifndef SG_SCHED_JOBSPEC_H
@@ -59,9 +66,10 @@ enum {
     SG_STAGE_PREDICT = 4,
     SG_STAGE_CONVERT = 8,
     SG_STAGE_SNN_EVAL = 16,
+    SG_STAGE_PRETRAIN = 32, /* top-level pipeline only: a run of its own, before the others */
 };
-#define SG_STAGE_COUNT 5
-/* "finetune", "eval", "predict", "convert", "snn_eval" for the bit; NULL for anything else. */
+#define SG_STAGE_COUNT 6
+/* "finetune", "eval", "predict", "convert", "snn_eval", "pretrain" for the bit; NULL otherwise. */
 const char *sg_stage_name(unsigned stage);
 /* "finetune,convert,snn_eval" into buf (stages in run order); returns buf. */
 const char *sg_stages_format(unsigned stages, char *buf, int cap);
@@ -97,7 +105,26 @@ typedef struct {
     unsigned pipeline;          /* effective stages (own or top-level, minus dropped) */
     unsigned dropped;           /* stages dropped because transform is none */
     sg_job_flags flags;         /* merged: top-level, then this variant's overrides */
+    int pretrain;               /* starts from the pretrain run's output (pipeline has pretrain, no
+                                   start_from, not `pretrain: false`) */
 } sg_job_variant;
+
+/* The pretrain: section: `spikeglue pretrain` settings (spec key -> flag), each kept as the
+ * flag's value text; paths as written. */
+#define SG_PRETRAIN_NKEYS 22
+typedef enum { SG_PK_DIR, SG_PK_FILE, SG_PK_INT, SG_PK_FLOAT, SG_PK_BOOL, SG_PK_ACT } sg_pretrain_key_type;
+typedef struct {
+    const char *key;  /* as written in the spec */
+    const char *flag; /* the pretrain flag, without dashes */
+    sg_pretrain_key_type type;
+    double min, max;  /* SG_PK_INT, SG_PK_FLOAT: accepted range (inclusive) */
+} sg_pretrain_key;
+extern const sg_pretrain_key sg_pretrain_keys[SG_PRETRAIN_NKEYS];
+
+typedef struct {
+    int line;                          /* of the section; 0 when absent */
+    char *value[SG_PRETRAIN_NKEYS];    /* NULL: not given */
+} sg_job_pretrain;
 
 /* An include/exclude entry; absent fields match anything. */
 typedef struct {
@@ -137,6 +164,7 @@ typedef struct {
     sg_job_model_override *model_overrides;
     int nmodel_overrides;
     cJSON *slurm;               /* NULL when absent */
+    sg_job_pretrain pretrain;   /* the pretrain: section (pipeline has SG_STAGE_PRETRAIN) */
 } sg_jobspec;
 
 /* The keys a spec's slurm: section may hold (others are refused with their line); what each
@@ -154,6 +182,8 @@ void sg_jobspec_free(sg_jobspec *spec);
 /* The model of a task: its model_overrides entry, else `model`, with "{task}" replaced.
  * 0, or -1 when it does not fit in cap. */
 int sg_jobspec_task_model(const sg_jobspec *spec, const sg_glue_task *task, char *out, size_t cap);
+/* The pretrain: value of `key` (an sg_pretrain_keys key), NULL when not given. */
+const char *sg_jobspec_pretrain_value(const sg_jobspec *spec, const char *key);
 /* Index of a variant by name, or -1. */
 int sg_jobspec_variant_find(const sg_jobspec *spec, const char *name);
 

@@ -1,4 +1,5 @@
 #include "sched/plan.h"
+#include "sched/plan_cost.h"
 
 #include "core/error.h"
 #include "hub/fetch.h"
@@ -14,65 +15,9 @@
 #define MODEL_MAX 4096
 
 
-/* ---- expected cost ---- */
-
-typedef struct {
-    const char *task;
-    double train_rows, dev_rows;
-} task_size;
-
-/* GLUE's published split sizes (dev: matched for mnli, mismatched for mnli-mm). */
-static const task_size TASK_SIZES[] = {
-    {"cola", 8551, 1043},    {"sst2", 67349, 872},   {"mrpc", 3668, 408},  {"stsb", 5749, 1500},
-    {"qqp", 363846, 40430},  {"mnli", 392702, 9815}, {"mnli-mm", 392702, 9832},
-    {"qnli", 104743, 5463},  {"rte", 2490, 277},     {"wnli", 635, 71},
-};
-
-static const task_size *find_size(const sg_glue_task *task) {
-    for (size_t i = 0; i < sizeof TASK_SIZES / sizeof TASK_SIZES[0]; i++)
-        if (!strcmp(TASK_SIZES[i].task, task->name)) return &TASK_SIZES[i];
-    return NULL;
-}
-
-double sg_plan_model_factor(const char *model) {
-    static const struct {
-        const char *word;
-        double factor;
-    } sizes[] = {{"tiny", 1}, {"small", 16}, {"base", 400}, {"large", 1400}};
-    char lower[256];
-    size_t n = 0;
-    for (; model[n] && n + 1 < sizeof lower; n++) lower[n] = (char)tolower((unsigned char)model[n]);
-    lower[n] = '\0';
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
-        if (strstr(lower, sizes[i].word)) return sizes[i].factor;
-    return 400;
-}
-
-static int flag_index(const char *section, const char *key) {
-    for (int i = 0; i < SG_JOB_NFLAGS; i++)
-        if (!strcmp(sg_job_flag_keys[i].section, section) && !strcmp(sg_job_flag_keys[i].key, key)) return i;
-    return -1;
-}
-
-static double flag_or(const sg_job_flags *f, const char *section, const char *key, double fallback) {
-    int i = flag_index(section, key);
-    return i >= 0 && (f->set & (1u << i)) ? f->value[i] : fallback;
-}
-
-static double expected_cost(const sg_plan_run *r, const sg_job_variant *v) {
-    const task_size *ts = find_size(r->task);
-    double factor = sg_plan_model_factor(r->model);
-    double train = ts ? ts->train_rows : 10000, dev = ts ? ts->dev_rows : 1000;
-    if (!(r->stages & SG_STAGE_FINETUNE)) {
-        double max_eval = flag_or(&v->flags, "train", "max_eval_samples", 0);
-        return (max_eval > 0 && max_eval < dev ? max_eval : dev) * factor;
-    }
-    double max_train = flag_or(&v->flags, "train", "max_train_samples", 0);
-    if (max_train > 0 && max_train < train) train = max_train;
-    double max_steps = flag_or(&v->flags, "train", "max_steps", -1);
-    if (max_steps > 0) return max_steps * flag_or(&v->flags, "train", "batch_size", 8) * factor;
-    return train * flag_or(&v->flags, "train", "epochs", 3) * factor;
-}
+/* The pretrain stage's run: task "mlm" (a masked-LM run, not a GLUE task), for every message that
+ * names a run's task. */
+static const sg_glue_task PRETRAIN_TASK = {.name = "mlm", .folder = ""};
 
 /* ---- argument vectors ---- */
 
@@ -120,8 +65,38 @@ static void add_pair(str_list *names, str_list *values, const char *name, const 
 
 /* Every flag after the model and output dir, as pairs: name, value or NULL (a switch). The
  * argument vector and the canonical config are both made from this one list. */
+static void pretrain_flags(const sg_jobspec *s, str_list *names, str_list *values) {
+    const char *seed = sg_jobspec_pretrain_value(s, "seed"), *save = sg_jobspec_pretrain_value(s, "save_steps");
+    const char *eval = sg_jobspec_pretrain_value(s, "eval_steps");
+    add_pair(names, values, "--overwrite_output_dir", NULL);
+    add_pair(names, values, "--do_train", NULL);
+    add_pair(names, values, "--do_eval", NULL);
+    add_pair(names, values, "--seed", seed ? seed : "42");
+    for (int k = 0; k < SG_PRETRAIN_NKEYS; k++) {
+        const sg_pretrain_key *pk = &sg_pretrain_keys[k];
+        const char *value = s->pretrain.value[k];
+        if (!value || !strcmp(pk->key, "seed") || !strcmp(pk->key, "save_steps") || !strcmp(pk->key, "eval_steps")) continue;
+        if (pk->type == SG_PK_BOOL && strcmp(value, "true")) continue;
+        char name[80];
+        snprintf(name, sizeof name, "--%s", pk->flag);
+        add_pair(names, values, name, pk->type == SG_PK_BOOL ? NULL : value);
+    }
+    /* one checkpoint kept, as fine-tuning runs do: what an interrupted pretrain resumes from */
+    add_pair(names, values, "--save_strategy", save ? "steps" : "epoch");
+    if (save) add_pair(names, values, "--save_steps", save);
+    add_pair(names, values, "--save_total_limit", "1");
+    if (eval) {
+        add_pair(names, values, "--eval_strategy", "steps");
+        add_pair(names, values, "--eval_steps", eval);
+    }
+}
+
 static void run_flags(const sg_plan *plan, const sg_plan_run *r, str_list *names, str_list *values) {
     const sg_jobspec *s = plan->spec;
+    if (r->pretrain) {
+        pretrain_flags(s, names, values);
+        return;
+    }
     const sg_job_variant *v = &s->variants[r->variant];
     char buf[64];
 #define PAIR(name, value) add_pair(names, values, name, value)
@@ -179,7 +154,7 @@ int sg_plan_run_argv(const sg_plan *plan, int i, const char *run_dir, const char
     if (sg_plan_output_dir(run_dir, out_dir, sizeof out_dir)) return -1;
     str_list names = {0}, values = {0}, args = {0};
     run_flags(plan, r, &names, &values);
-    list_add(&args, "run");
+    list_add(&args, r->pretrain ? "pretrain" : "run");
     list_add(&args, "--model_name_or_path");
     list_add(&args, model_override ? model_override : r->model);
     list_add(&args, "--output_dir");
@@ -201,7 +176,7 @@ int sg_plan_run_argv(const sg_plan *plan, int i, const char *run_dir, const char
     }
     if (spec->dp > 1) {
         char text[16];
-        if (!batch_given && (r->stages & SG_STAGE_FINETUNE)) {
+        if (!batch_given && (r->stages & (SG_STAGE_FINETUNE | SG_STAGE_PRETRAIN))) {
             snprintf(share, sizeof share, "%d", SG_JOB_DEFAULT_BATCH / spec->dp);
             list_add(&args, "--per_device_train_batch_size");
             list_add(&args, share);
@@ -282,22 +257,33 @@ static int absolute_path(const char *path, char *out, size_t cap) {
     return 0;
 }
 
-static int make_config(const sg_plan *plan, sg_plan_run *r) {
+/* A pretrain run's own entries: its kind, model and text (recorded absolute, as data_dir is). */
+static int pretrain_config(const sg_plan *plan, const sg_plan_run *r, cJSON *c) {
+    static const char *const paths[] = {"glue_dir", "train_file", "validation_file"};
+    cJSON_AddStringToObject(c, "kind", "pretrain");
+    cJSON_AddStringToObject(c, "model", r->model);
+    cJSON_AddStringToObject(c, "tool", plan->version);
+    cJSON *data = cJSON_AddObjectToObject(c, "text");
+    for (size_t i = 0; data && i < sizeof paths / sizeof paths[0]; i++) {
+        const char *value = sg_jobspec_pretrain_value(plan->spec, paths[i]);
+        char abs[4096];
+        if (!value) continue;
+        if (absolute_path(value, abs, sizeof abs)) return -1;
+        cJSON_AddStringToObject(data, paths[i], abs);
+    }
+    return data ? 0 : sg_fail("out of memory");
+}
+
+/* A GLUE run's entries (their set and names are what every existing id hashes). */
+static int glue_config(const sg_plan *plan, const sg_plan_run *r, cJSON *c) {
     const sg_jobspec *s = plan->spec;
     const sg_job_variant *v = &s->variants[r->variant];
-    cJSON *c = cJSON_CreateObject();
-    str_list names = {0}, values = {0};
-    int rc = -1;
-    if (!c) return sg_fail("out of memory");
     cJSON_AddStringToObject(c, "task", r->task->name);
     cJSON_AddNumberToObject(c, "seed", r->seed);
     cJSON_AddStringToObject(c, "variant", r->variant_name);
     /* recorded absolute: a results file read elsewhere still says which data it came from */
     char data_dir[4096];
-    if (absolute_path(s->data_dir, data_dir, sizeof data_dir)) {
-        cJSON_Delete(c);
-        return -1;
-    }
+    if (absolute_path(s->data_dir, data_dir, sizeof data_dir)) return -1;
     cJSON_AddStringToObject(c, "data_dir", data_dir);
     cJSON_AddStringToObject(c, "model", r->model);
     cJSON_AddStringToObject(c, "tool", plan->version);
@@ -311,6 +297,18 @@ static int make_config(const sg_plan *plan, sg_plan_run *r) {
         }
     } else {
         cJSON_AddNullToObject(c, "transform");
+    }
+    return 0;
+}
+
+static int make_config(const sg_plan *plan, sg_plan_run *r) {
+    cJSON *c = cJSON_CreateObject();
+    str_list names = {0}, values = {0};
+    int rc = -1;
+    if (!c) return sg_fail("out of memory");
+    if (r->pretrain ? pretrain_config(plan, r, c) : glue_config(plan, r, c)) {
+        cJSON_Delete(c);
+        return -1;
     }
     cJSON *pipeline = cJSON_AddArrayToObject(c, "pipeline");
     for (int k = 0; k < SG_STAGE_COUNT && pipeline; k++)
@@ -345,6 +343,13 @@ static int make_config(const sg_plan *plan, sg_plan_run *r) {
 }
 
 /* ---- expansion ---- */
+
+/* The pretrain run of a model, or -1. */
+static int pretrain_run_of(const sg_plan *plan, const char *model) {
+    for (int i = 0; i < plan->nruns && plan->runs[i].pretrain; i++)
+        if (!strcmp(plan->runs[i].model, model)) return i;
+    return -1;
+}
 
 static int filter_matches(const sg_job_filter *f, const sg_glue_task *task, int seed, int variant) {
     return (!f->task || f->task == task) && (f->variant < 0 || f->variant == variant) && (!f->has_seed || f->seed == seed);
@@ -471,10 +476,17 @@ static int select_runs(const sg_jobspec *s, unsigned char *keep) {
 static void count_runs(sg_plan *plan) {
     plan->ntasks = plan->nseeds = plan->nvariants = 0;
     plan->total_cost = 0;
+    plan->npretrain = 0;
     for (int i = 0; i < plan->nruns; i++) {
         const sg_plan_run *r = &plan->runs[i];
+        plan->total_cost += r->cost;
+        if (r->pretrain) { /* not a GLUE task, seed or variant */
+            plan->npretrain++;
+            continue;
+        }
         int new_task = 1, new_seed = 1, new_variant = 1;
         for (int j = 0; j < i; j++) {
+            if (plan->runs[j].pretrain) continue;
             new_task &= plan->runs[j].task != r->task;
             new_seed &= plan->runs[j].seed != r->seed;
             new_variant &= plan->runs[j].variant != r->variant;
@@ -482,7 +494,6 @@ static void count_runs(sg_plan *plan) {
         plan->ntasks += new_task;
         plan->nseeds += new_seed;
         plan->nvariants += new_variant;
-        plan->total_cost += r->cost;
     }
 }
 
@@ -507,12 +518,34 @@ int sg_plan_build(const sg_jobspec *spec, const char *version, sg_plan *plan) {
         sg_fail("%s: include/exclude leave no runs", spec->path);
         goto done;
     }
-    plan->runs = calloc((size_t)n, sizeof *plan->runs);
+    /* one pretrain run per distinct model of the kept runs that start from it, first in the array */
+    plan->runs = calloc((size_t)(n + n), sizeof *plan->runs); /* at most one pretrain run per GLUE run */
     if (!plan->runs) {
         sg_fail("out of memory");
         goto done;
     }
     char model[MODEL_MAX];
+    for (int t = 0; t < spec->ntasks; t++)
+        for (long c = combo(spec, t, 0, 0); c < combo(spec, t + 1, 0, 0); c++) {
+            if (!keep[c] || !spec->variants[c % spec->nvariants].pretrain) continue;
+            if (sg_jobspec_task_model(spec, spec->tasks[t], model, sizeof model)) goto done;
+            if (pretrain_run_of(plan, model) >= 0) continue;
+            sg_plan_run *r = &plan->runs[plan->nruns++];
+            r->task = &PRETRAIN_TASK;
+            r->variant_name = "pretrain";
+            r->variant = -1;
+            r->pretrain = 1;
+            r->seed = sg_jobspec_pretrain_value(spec, "seed") ? atoi(sg_jobspec_pretrain_value(spec, "seed")) : 42;
+            r->stages = SG_STAGE_PRETRAIN;
+            r->dep = -1;
+            r->model = strdup(model);
+            if (!r->model) {
+                sg_fail("out of memory");
+                goto done;
+            }
+            r->cost = sg_plan_pretrain_cost(spec, model);
+            plan->npretrain++;
+        }
     for (int t = 0; t < spec->ntasks; t++)
         for (int sd = 0; sd < spec->nseeds; sd++)
             for (int v = 0; v < spec->nvariants; v++) {
@@ -538,7 +571,11 @@ int sg_plan_build(const sg_jobspec *spec, const char *version, sg_plan *plan) {
                     sg_fail("out of memory");
                     goto done;
                 }
-                r->cost = expected_cost(r, var);
+                r->cost = sg_plan_run_cost(r, var);
+                if (var->pretrain) {
+                    r->dep = pretrain_run_of(plan, r->model);
+                    plan->ndeps++;
+                }
             }
     /* dependencies: the variant's start_from for the same (task, seed); kept by select_runs */
     for (int t = 0; t < spec->ntasks; t++)
@@ -605,6 +642,7 @@ cJSON *sg_plan_to_json(const sg_plan *plan) {
         cJSON_AddStringToObject(o, "task", r->task->name);
         cJSON_AddNumberToObject(o, "seed", r->seed);
         cJSON_AddStringToObject(o, "variant", r->variant_name);
+        if (r->pretrain) cJSON_AddStringToObject(o, "kind", "pretrain");
         cJSON_AddNumberToObject(o, "level", r->level);
         if (r->dep >= 0) cJSON_AddStringToObject(o, "depends_on", plan->runs[r->dep].id);
         else cJSON_AddNullToObject(o, "depends_on");

@@ -3,7 +3,9 @@
  * `order`; a run whose dependency has not finished is not ready.
  *
  * Expansion: tasks x seeds x variants, in that nesting and spec order (the runs array keeps this
- * order). Then include (when given: keep runs matching at least one entry; the runs they start
+ * order). With pretrain in the pipeline, one pretrain run per distinct model (the task's model)
+ * of the runs that start from it comes first in the array (task "mlm", variant "pretrain", the
+ * pretrain: seed, default 42); every run of a variant with `pretrain` depends on its model's. Then include (when given: keep runs matching at least one entry; the runs they start
  * from are kept too, marked `implied`), then exclude. Excluding a run that a kept run starts from
  * is an error naming both; so is a plan with no runs.
  *
@@ -13,6 +15,9 @@
  * from (so a run that starts from a changed run changes too). Hex; 16 characters kept as the id,
  * 8 shown as the short id. The same spec gives the same ids; changing a flag of one variant
  * changes the ids of that variant (and of the variants that start from it) only.
+ * A pretrain run's id hashes kind "pretrain", model, tool version, its flags and the absolute
+ * paths of its text (glue_dir, train_file, validation_file); a run that starts from it names its
+ * id in start_from. Specs without pretrain get the ids they always had.
  *
  * Order: topological; among ready runs the longest expected first (ties: the run more runs
  * depend on, then expansion order).
@@ -22,7 +27,8 @@
  * epochs = train.epochs (run's default 3); with max_steps > 0, rows x epochs is max_steps x
  * batch_size instead. Size factor: tiny 1, small 16, base 400, large 1400, anything else 400,
  * from builtin:NAME or the word in the model name. A run that does not fine-tune costs its dev
- * rows (max_eval_samples when smaller) x size factor. */
+ * rows (max_eval_samples when smaller) x size factor. A pretrain run costs max_steps x batch_size,
+ * else epochs x 100000 rows (max_train_samples when smaller), x size factor. */
 #ifndef SG_SCHED_PLAN_H
 #define SG_SCHED_PLAN_H
 
@@ -44,6 +50,7 @@ typedef struct {
     int dep;                   /* index of the run this one starts from, or -1 */
     int dependents;            /* runs that start from this one, directly or not */
     int implied;               /* kept only because an included run starts from it */
+    int pretrain;              /* the pretrain stage's run (`spikeglue pretrain`), not a GLUE run */
     unsigned stages;           /* SG_STAGE_* this run performs */
     unsigned dropped;          /* stages dropped for lack of a transform */
     double cost;               /* expected cost, see above */
@@ -57,7 +64,8 @@ typedef struct {
     int nruns;
     int *order;                /* execution order: indices into runs */
     int ndeps;                 /* runs with a dependency */
-    int ntasks, nseeds, nvariants; /* distinct values among the runs */
+    int ntasks, nseeds, nvariants; /* distinct values among the GLUE runs */
+    int npretrain;             /* pretrain runs */
     double total_cost;
 } sg_plan;
 
@@ -78,7 +86,12 @@ int sg_plan_run_dir(const sg_plan *plan, int i, const char *results_root, char *
  * start from it get as --model_name_or_path). 0 or -1. */
 int sg_plan_output_dir(const char *run_dir, char *out, size_t cap);
 
-/* The complete argument vector of run i: argv[0] = "run", then
+/* The complete argument vector of run i. A pretrain run: argv[0] = "pretrain", then
+ *   --model_name_or_path M --output_dir <run_dir>/out --overwrite_output_dir --do_train --do_eval
+ *   --seed S, the pretrain: flags in sg_pretrain_keys order (paths as written), --save_strategy
+ *   steps --save_steps N (save_steps given) or epoch, --save_total_limit 1, --eval_strategy steps
+ *   --eval_steps N when eval_steps is given; with parallel.dp = D > 1 the batch split and --dp D
+ *   as below. Any other run: argv[0] = "run", then
  *   --model_name_or_path M --output_dir <run_dir>/out --task_name T --data_dir D
  *   --overwrite_output_dir --seed S [--transform_config P]
  *   finetune: --do_train --do_eval --eval_strategy epoch --save_strategy epoch --save_total_limit 1

@@ -147,6 +147,7 @@ int sg_report_build(const sg_run_record *recs, int n, const char *source, const 
         if (sg_run_record_copy(&r->recs[i], &recs[i])) return sg_report_free(r), -1;
         r->nrecs++;
         r->nfinished += recs[i].status == SG_RUN_FINISHED;
+        if (recs[i].kind == SG_RUN_KIND_PRETRAIN) continue; /* its own section, not a GLUE task */
         if (add_unique(&r->tasks, &r->ntasks, recs[i].task) || add_unique(&r->variants, &r->nvariants, recs[i].variant))
             return sg_report_free(r), -1;
     }
@@ -318,6 +319,7 @@ static void print_md(const sg_report *r, sg_report_by by, FILE *f) {
           "baseline variant's ANN score (for the SNN too). Main metric (HF run_glue): accuracy (sst2, qnli, rte, wnli, mnli), (accuracy + f1)/2 "
           "(mrpc, qqp), matthews_correlation (cola), (pearson + spearmanr)/2 (stsb). steps: SNN mean settle time "
           "steps; SOPs, MACs and energy (mJ) per sample.\n\n", f);
+    sg_report_md_pretrain(r, f);
     if (by == SG_REPORT_BY_TASK) {
         for (int t = 0; t < r->ntasks; t++) {
             fprintf(f, "## ");
@@ -483,7 +485,7 @@ static cJSON *report_json(const sg_report *r) {
              cJSON_AddStringToObject(j, "status", sg_run_status_name(x->status)) &&
              cJSON_AddNumberToObject(j, "attempts", x->attempts) && cJSON_AddStringToObject(j, "error", str(x->error));
     }
-    if (!ok) {
+    if (!ok || sg_report_json_pretrain(r, o)) {
         cJSON_Delete(o);
         return NULL;
     }

@@ -19,6 +19,8 @@
 
 #include "sched/run_record.h"
 
+#include <cjson/cJSON.h>
+
 #include <stddef.h>
 #include <stdio.h>
 
@@ -73,6 +75,13 @@ const sg_report_row *sg_report_row_at(const sg_report *r, int task, int variant)
 /* Print the leaderboards: md (GitHub tables), csv (one header + rows; GLUE averages as rows with
  * task "glue_average"), json (one object). Returns 0 or -1 on a write error. */
 int sg_report_print(const sg_report *r, sg_report_format fmt, sg_report_by by, FILE *f);
+
+/* The pretrain runs (records of kind pretrain, left out of the GLUE tables): their number, a
+ * Markdown section (nothing when there are none), and a "pretrain" array in a JSON report.
+ * (sched/report_pretrain.c) */
+int sg_report_pretrain_count(const sg_report *r);
+void sg_report_md_pretrain(const sg_report *r, FILE *f);
+int sg_report_json_pretrain(const sg_report *r, cJSON *o);
 
 /* Write leaderboard.md and leaderboard.csv into out_dir (NULL: beside the results file), and
  * with gnuplot installed the plots (PNG, else SVG): metric vs level per task

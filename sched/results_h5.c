@@ -198,7 +198,8 @@ static int write_run(hid_t runs, const sg_run_record *r, const char **where) {
              attr_str(g, "error", r->error) || attr_str(g, "config", r->config) || attr_str(g, "version", r->version) ||
              attr_str(g, "host", r->host) || attr_i32(g, "rank", r->rank) || attr_f64(g, "start_time", r->start_time) ||
              attr_f64(g, "end_time", r->end_time) || attr_f64(g, "wall_seconds", r->wall_seconds) ||
-             attr_str(g, "main_metric", main_metric ? main_metric : "combined_score");
+             attr_str(g, "main_metric", main_metric ? main_metric : "combined_score") ||
+             attr_str(g, "kind", r->kind == SG_RUN_KIND_PRETRAIN ? "pretrain" : "glue");
     if (rc) *where = "attributes";
     if (!rc && r->train.n) {
         *where = "train";
@@ -604,7 +605,7 @@ static int read_run(hid_t runs, const char *id, sg_run_record *r, const char **w
     hid_t g = H5Gopen2(runs, id, H5P_DEFAULT), sub = -1;
     if (g < 0) return *where = "group", -1;
     snprintf(r->id, sizeof r->id, "%s", id);
-    char *status = NULL, *short_id = NULL;
+    char *status = NULL, *short_id = NULL, *kind = NULL;
     double seed, level, attempts, rank;
     *where = "attributes";
     int rc = get_attr_str(g, "task", &r->task) || get_attr_str(g, "variant", &r->variant) ||
@@ -614,8 +615,9 @@ static int read_run(hid_t runs, const char *id, sg_run_record *r, const char **w
              get_attr_f64(g, "seed", &seed) || get_attr_f64(g, "level", &level) ||
              get_attr_f64(g, "attempts", &attempts) || get_attr_f64(g, "rank", &rank) ||
              get_attr_f64(g, "start_time", &r->start_time) || get_attr_f64(g, "end_time", &r->end_time) ||
-             get_attr_f64(g, "wall_seconds", &r->wall_seconds);
+             get_attr_f64(g, "wall_seconds", &r->wall_seconds) || get_attr_str(g, "kind", &kind);
     if (!rc) {
+        r->kind = kind && !strcmp(kind, "pretrain") ? SG_RUN_KIND_PRETRAIN : SG_RUN_KIND_GLUE; /* absent: before pretrain runs */
         r->status = sg_run_status_parse(status);
         r->seed = isnan(seed) ? 0 : (long long)seed;
         r->level = isnan(level) ? 0 : (int)level;
@@ -626,6 +628,7 @@ static int read_run(hid_t runs, const char *id, sg_run_record *r, const char **w
     }
     free(status);
     free(short_id);
+    free(kind);
     int has;
     if (!rc && (has = open_sub(g, "train", &sub)) != 0) {
         *where = "train";

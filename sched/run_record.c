@@ -208,6 +208,7 @@ int sg_run_record_equal(const sg_run_record *a, const sg_run_record *b, const ch
     DIFF(same_str(a->variant, b->variant), "variant");
     DIFF(a->seed == b->seed, "seed");
     DIFF(a->level == b->level, "level");
+    DIFF(a->kind == b->kind, "kind");
     DIFF(a->status == b->status, "status");
     DIFF(a->attempts == b->attempts, "attempts");
     DIFF(same_str(a->error, b->error), "error");
@@ -398,7 +399,8 @@ cJSON *sg_run_record_to_json(const sg_run_record *r) {
              cJSON_AddStringToObject(o, "version", r->version ? r->version : "") &&
              cJSON_AddStringToObject(o, "host", r->host ? r->host : "") && cJSON_AddNumberToObject(o, "rank", r->rank) &&
              add_num(o, "start_time", r->start_time) && add_num(o, "end_time", r->end_time) &&
-             add_num(o, "wall_seconds", r->wall_seconds);
+             add_num(o, "wall_seconds", r->wall_seconds) &&
+             (r->kind != SG_RUN_KIND_PRETRAIN || cJSON_AddStringToObject(o, "kind", "pretrain"));
     cJSON *train = ok ? cJSON_CreateObject() : NULL;
     ok = ok && add_item(o, "train", train) && add_item(train, "step", numbers_json(r->train.step, r->train.n)) &&
          add_item(train, "epoch", numbers_json(r->train.epoch, r->train.n)) &&
@@ -526,6 +528,10 @@ int sg_run_record_from_json(const cJSON *o, sg_run_record *r, const char *where)
     r->status = cJSON_IsString(status) ? sg_run_status_parse(status->valuestring) : SG_RUN_NONE;
     if (r->status == SG_RUN_NONE)
         return sg_fail("%s: \"status\" must be finished | failed | timeout | diverged", where);
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+    if (kind && !(cJSON_IsString(kind) && (!strcmp(kind->valuestring, "pretrain") || !strcmp(kind->valuestring, "glue"))))
+        return sg_fail("%s: \"kind\" must be glue or pretrain", where);
+    r->kind = kind && !strcmp(kind->valuestring, "pretrain") ? SG_RUN_KIND_PRETRAIN : SG_RUN_KIND_GLUE;
     r->seed = (long long)num_or_nan(cJSON_GetObjectItemCaseSensitive(o, "seed"));
     double level = num_or_nan(cJSON_GetObjectItemCaseSensitive(o, "level"));
     double attempts = num_or_nan(cJSON_GetObjectItemCaseSensitive(o, "attempts"));

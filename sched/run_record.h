@@ -18,6 +18,11 @@
 
 typedef enum { SG_RUN_NONE = 0, SG_RUN_FINISHED, SG_RUN_FAILED, SG_RUN_TIMEOUT, SG_RUN_DIVERGED } sg_run_status;
 
+/* A GLUE run (task x seed x variant), or the sweep's pretrain stage (`spikeglue pretrain`, task
+ * "mlm", variant "pretrain"): its qann map holds the held-out masked-LM figures (loss, accuracy,
+ * perplexity, and loss_before / perplexity_before / accuracy_before when pretrain reports them). */
+typedef enum { SG_RUN_KIND_GLUE = 0, SG_RUN_KIND_PRETRAIN } sg_run_kind;
+
 /* Ordered name → value list (metric maps and per-layer values); set replaces a present name. */
 typedef struct {
     int count;
@@ -56,6 +61,7 @@ typedef struct {
     char *task, *variant;
     long long seed;
     int level;                              /* quantization level, 0 = unknown / none */
+    sg_run_kind kind;
     sg_run_status status;
     int attempts;
     char *error;                            /* the failing run's one-line error */
@@ -124,7 +130,14 @@ int sg_eval_series_set(sg_eval_series *s, int index, const char *name, double va
  * line. Returns 0 or -1 (sg_fail). (sched/run_record_dir.c) */
 int sg_run_record_from_dir(const char *dir, sg_run_record *rec);
 
-/* The record as a JSON object (the journal's line format); NULL on out of memory (sg_fail). */
+/* A pretrain run's directory: sg_run_record_from_dir, then all_results.json's perplexity and, when
+ * pretrain reports the held-out figures before training (init_eval_loss, init_perplexity,
+ * init_eval_accuracy), loss_before, perplexity_before, accuracy_before; kind = pretrain.
+ * (sched/run_record_pretrain.c) */
+int sg_run_record_from_pretrain_dir(const char *dir, sg_run_record *rec);
+
+/* The record as a JSON object (the journal's line format: "kind": "pretrain" only for that kind);
+ * NULL on out of memory (sg_fail). */
 cJSON *sg_run_record_to_json(const sg_run_record *r);
 /* Parse that object into an initialised record; errors name `where` (e.g. "results.jsonl:12"). */
 int sg_run_record_from_json(const cJSON *o, sg_run_record *r, const char *where);

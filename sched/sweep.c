@@ -314,7 +314,8 @@ static int finish_run(sweep *s, const sweep_msg *m) {
     char dir[4096], out[4200];
     run_dir_of(s, i, dir, sizeof dir);
     sg_plan_output_dir(dir, out, sizeof out);
-    if (st == SG_RUN_FINISHED && !s->trivial && sg_run_record_from_dir(out, &rec)) { /* outputs unreadable: a failure */
+    if (st == SG_RUN_FINISHED && !s->trivial &&
+        (r->pretrain ? sg_run_record_from_pretrain_dir(out, &rec) : sg_run_record_from_dir(out, &rec))) { /* outputs unreadable: a failure */
         st = SG_RUN_FAILED;
         sg_run_record_free(&rec);
         sg_run_record_init(&rec);
@@ -328,6 +329,7 @@ static int finish_run(sweep *s, const sweep_msg *m) {
     sg_run_record_set_str(&rec.variant, r->variant_name);
     rec.seed = r->seed;
     rec.level = r->level;
+    rec.kind = r->pretrain ? SG_RUN_KIND_PRETRAIN : SG_RUN_KIND_GLUE;
     rec.status = st;
     rec.attempts = s->attempts[i];
     sg_run_record_set_str(&rec.config, r->config);
@@ -349,9 +351,14 @@ static int finish_run(sweep *s, const sweep_msg *m) {
         char snn_text[48] = "";
         if (snn == snn) snprintf(snn_text, sizeof snn_text, " (snn %.4f)", snn);
         char line[512];
-        snprintf(line, sizeof line, "done    %s %-5s seed %d %-10s %s %.4f%s %.1fs [rank %d]", r->short_id, r->task->name,
-                 r->seed, r->variant_name, sg_task_main_metric_name(r->task->name), main_metric, snn_text, rec.wall_seconds,
-                 m->rank);
+        if (r->pretrain) /* its held-out masked-LM loss, not a GLUE metric */
+            snprintf(line, sizeof line, "done    %s %-5s seed %d %-10s %s eval_loss %.4f (perplexity %.4g) %.1fs [rank %d]",
+                     r->short_id, r->task->name, r->seed, r->variant_name, r->model, sg_metric_map_get(&rec.qann, "loss"),
+                     sg_metric_map_get(&rec.qann, "perplexity"), rec.wall_seconds, m->rank);
+        else
+            snprintf(line, sizeof line, "done    %s %-5s seed %d %-10s %s %.4f%s %.1fs [rank %d]", r->short_id, r->task->name,
+                     r->seed, r->variant_name, sg_task_main_metric_name(r->task->name), main_metric, snn_text, rec.wall_seconds,
+                     m->rank);
         queue_report(s, line);
     } else {
         s->failed++;
@@ -373,7 +380,8 @@ static int finish_run(sweep *s, const sweep_msg *m) {
             f.run = k;
             f.status = SG_RUN_FAILED;
             f.start = f.end = sg_wall_now();
-            snprintf(f.text, sizeof f.text, "its start_from run %s did not finish", s->plan.runs[s->plan.runs[k].dep].short_id);
+            const sg_plan_run *dep = &s->plan.runs[s->plan.runs[k].dep];
+            snprintf(f.text, sizeof f.text, "its %s run %s did not finish", dep->pretrain ? "pretrain" : "start_from", dep->short_id);
             s->running++;
             s->attempts[k] = s->spec.retries; /* no retries: the cause is upstream */
             if (finish_run(s, &f)) return -1;

@@ -220,6 +220,71 @@ static void test_parse_errors(void) {
     expect_parse_error("a: 1\n---\nb: 2\n", 2, "more than one YAML document");
 }
 
+/* The pretrain stage: its section, the variants that start from it, and every refusal. */
+#define PT_HEAD HEAD "variants:\n  base: {transform: none}\n" /* lines 6-7 */
+static void test_pretrain(void) {
+    static const char *const ok =
+        HEAD "variants:\n  base: {transform: none}\n  q8: {transform: configs/levels/q8.yaml, start_from: base}\n"
+        "  scratch: {transform: none, pretrain: false}\n  again: {transform: none, pretrain: true}\n"
+        "pipeline: [pretrain, finetune, convert, snn_eval]\n"
+        "pretrain: {glue_dir: g, max_steps: 10, batch_size: 16, hidden_act: relu, mlm_probability: 0.2, line_by_line: true, "
+        "learning_rate: 5e-4, seed: 7}\n";
+    sg_jobspec s;
+    int rc = sg_jobspec_parse(ok, strlen(ok), "mem.yaml", &s);
+    CHECK_MSG(rc == 0, "%s", sg_last_error());
+    if (rc == 0) {
+        CHECK(s.pipeline == (SG_STAGE_PRETRAIN | SG_STAGE_FINETUNE | SG_STAGE_CONVERT | SG_STAGE_SNN_EVAL));
+        CHECK(s.pretrain.line == 12);
+        CHECK(!strcmp(sg_jobspec_pretrain_value(&s, "glue_dir"), "g") && !strcmp(sg_jobspec_pretrain_value(&s, "max_steps"), "10"));
+        CHECK(!strcmp(sg_jobspec_pretrain_value(&s, "learning_rate"), "0.0005") && !strcmp(sg_jobspec_pretrain_value(&s, "seed"), "7"));
+        CHECK(!strcmp(sg_jobspec_pretrain_value(&s, "line_by_line"), "true") && !sg_jobspec_pretrain_value(&s, "train_file"));
+        /* variants: pretrained unless they start from another or say false; no pretrain stage of their own */
+        CHECK(s.variants[0].pretrain && !s.variants[1].pretrain && !s.variants[2].pretrain && s.variants[3].pretrain);
+        for (int v = 0; v < 4; v++) CHECK(!(s.variants[v].pipeline & SG_STAGE_PRETRAIN));
+        char buf[128];
+        CHECK(!strcmp(sg_stages_format(s.pipeline, buf, sizeof buf), "pretrain,finetune,convert,snn_eval"));
+        sg_jobspec_free(&s);
+    }
+    /* without the stage nothing is pretrained */
+    static const char *const plain = PT_HEAD "pipeline: [finetune]\n";
+    rc = sg_jobspec_parse(plain, strlen(plain), "mem.yaml", &s);
+    CHECK(rc == 0 && !s.variants[0].pretrain && s.pretrain.line == 0);
+    sg_jobspec_free(&s);
+
+    expect_parse_error(PT_HEAD "pipeline: [finetune, pretrain]\npretrain: {glue_dir: g}\n", 8, "pretrain comes first");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain]\npretrain: {glue_dir: g}\n", 8, "no stages after pretrain");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\n", 8, "key 'pipeline': the pretrain stage needs a pretrain: section");
+    expect_parse_error(PT_HEAD "pipeline: [finetune]\npretrain: {glue_dir: g}\n", 9, "key 'pretrain': settings for a stage the pipeline does not have");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain:\n  glue_dir: g\n  lr: 1e-4\n", 11,
+                       "key 'pretrain.lr': unknown key (expected glue_dir, train_file,");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain:\n  glue_dir: g\n  glue_dir: h\n", 11,
+                       "key 'pretrain.glue_dir': duplicate key (first at line 10)");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain: {max_steps: 5}\n", 9, "key 'pretrain': give one of glue_dir");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain: {glue_dir: g, train_file: configs/levels/q8.yaml}\n", 9,
+                       "give only one of glue_dir");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain:\n  train_file: no/such/text.txt\n", 10,
+                       "key 'pretrain.train_file': no such file 'no/such/text.txt'");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain:\n  glue_dir: g\n  hidden_act: swish\n", 11,
+                       "key 'pretrain.hidden_act': expected relu or gelu, not 'swish'");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain:\n  glue_dir: g\n  max_steps: 1.5\n", 11,
+                       "key 'pretrain.max_steps': expected an integer");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain:\n  glue_dir: g\n  mlm_probability: 2\n", 11,
+                       "key 'pretrain.mlm_probability': expected a number in 1e-06..1, not '2'");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain: {glue_dir: g}\nparallel: {tp: 2}\n", 9,
+                       "does not run tensor-parallel");
+    expect_parse_error(PT_HEAD "pipeline: [pretrain, finetune]\npretrain:\n  glue_dir: g\n  batch_size: 10\nparallel: {dp: 4}\ntrain: {batch_size: 8}\n",
+                       11, "key 'pretrain.batch_size': 10 rows cannot be split over parallel.dp = 4");
+    expect_parse_error(HEAD "variants:\n  base: {transform: none, pipeline: [pretrain, finetune]}\npipeline: [finetune]\n", 7,
+                       "key 'variants.base.pipeline': pretrain runs once for the sweep");
+    expect_parse_error(HEAD "variants:\n  base: {transform: none, pretrain: false}\npipeline: [finetune]\n", 7,
+                       "key 'variants.base.pretrain': the pipeline has no pretrain stage");
+    expect_parse_error(HEAD "variants:\n  base: {transform: none}\n  q8: {transform: none, start_from: base, pretrain: false}\n"
+                       "pipeline: [pretrain, finetune]\npretrain: {glue_dir: g}\n", 8,
+                       "key 'variants.q8.pretrain': it starts from 'base' and takes its model");
+    expect_parse_error(HEAD "variants:\n  base: {transform: none, pretrain: no}\npipeline: [pretrain, finetune]\npretrain: {glue_dir: g}\n", 7,
+                       "key 'variants.base.pretrain': expected true or false, not 'no'");
+}
+
 int main(void) {
     const char *src = getenv("SG_SOURCE_DIR");
     if (src && chdir(src) != 0) sg_test_skip("cannot enter SG_SOURCE_DIR");
@@ -229,5 +294,6 @@ int main(void) {
     test_project_jobs();
     test_bad_fixtures();
     test_parse_errors();
+    test_pretrain();
     return sg_test_done();
 }

@@ -521,6 +521,131 @@ static void test_parallel_argv(void) {
     }
 }
 
+/* ---- the pretrain stage ---- */
+
+/* The id of a spec without pretrain, from the documented canonical config written out here by
+ * hand: adding the pretrain stage must not move the ids of existing specs. */
+static void test_ids_without_pretrain(void) {
+    static const char *const text = "name: t\nmodel: builtin:tiny\ndata_dir: /d\ntasks: [mrpc]\nseeds: [1]\n"
+                                    "variants:\n  base: {transform: none}\npipeline: [finetune]\n";
+    static const char *const config =
+        "{\"data_dir\":\"/d\",\"flags\":{\"--data_dir\":\"/d\",\"--do_eval\":true,\"--do_train\":true,\"--eval_strategy\":\"epoch\","
+        "\"--overwrite_output_dir\":true,\"--save_strategy\":\"epoch\",\"--save_total_limit\":\"1\",\"--seed\":\"1\","
+        "\"--task_name\":\"mrpc\"},\"model\":\"builtin:tiny\",\"pipeline\":[\"finetune\"],\"seed\":1,\"start_from\":null,"
+        "\"task\":\"mrpc\",\"tool\":\"" VERSION "\",\"transform\":null,\"variant\":\"base\"}";
+    sg_jobspec s;
+    sg_plan p;
+    if (parse_plan(text, "t.yaml", &s, &p)) return;
+    sg_sha256 h;
+    uint8_t digest[32];
+    char hex[65];
+    sg_sha256_init(&h);
+    sg_sha256_update(&h, config, strlen(config));
+    sg_sha256_final(&h, digest);
+    sg_sha256_hex(digest, hex);
+    CHECK(p.nruns == 1 && p.npretrain == 0 && p.runs[0].dep == -1);
+    CHECK_MSG(!strcmp(p.runs[0].config, config), "%s", p.runs[0].config);
+    CHECK_MSG(!strncmp(p.runs[0].id, hex, 16), "id %s, expected %.16s", p.runs[0].id, hex);
+    unload(&s, &p);
+}
+
+#define PT_SPEC                                                                                                     \
+    "name: pt\nmodel: builtin:tiny\ndata_dir: d\ntasks: [mrpc, sst2]\nseeds: [1, 2]\n"                              \
+    "variants:\n  base: {transform: none}\n  q8: {transform: configs/levels/q8.yaml, start_from: base}\n"         \
+    "  scratch: {transform: none, pretrain: false}\n"
+
+static void test_pretrain_plan(void) {
+    static const char *const text = PT_SPEC "pipeline: [pretrain, finetune, convert, snn_eval]\n"
+                                            "pretrain: {glue_dir: g, max_steps: 10, batch_size: 16, hidden_act: relu}\n";
+    sg_jobspec s;
+    sg_plan p;
+    if (parse_plan(text, "pt.yaml", &s, &p)) return;
+    /* one pretrain run for the one model, first; 2 tasks x 2 seeds x 3 variants after it */
+    CHECK(p.nruns == 13 && p.npretrain == 1 && p.ntasks == 2 && p.nseeds == 2 && p.nvariants == 3);
+    const sg_plan_run *pt = &p.runs[0];
+    CHECK(pt->pretrain && !strcmp(pt->task->name, "mlm") && !strcmp(pt->variant_name, "pretrain") && pt->seed == 42);
+    CHECK(pt->dep == -1 && pt->stages == SG_STAGE_PRETRAIN && pt->dependents == 8); /* 4 base + the 4 q8 after them */
+    int pos_pt = -1;
+    for (int k = 0; k < p.nruns; k++)
+        if (p.order[k] == 0) pos_pt = k;
+    for (int i = 1; i < p.nruns; i++) {
+        const sg_plan_run *r = &p.runs[i];
+        CHECK(!r->pretrain);
+        if (!strcmp(r->variant_name, "base")) CHECK(r->dep == 0);
+        if (!strcmp(r->variant_name, "scratch")) CHECK(r->dep == -1);
+        if (!strcmp(r->variant_name, "q8")) CHECK(r->dep == find_run(&p, r->task->name, r->seed, "base"));
+        /* a run that starts from the pretrain run names it in its config, and runs after it */
+        cJSON *c = cJSON_Parse(r->config);
+        const cJSON *sf = cJSON_GetObjectItemCaseSensitive(c, "start_from");
+        CHECK(r->dep == 0 ? cJSON_IsString(sf) && !strcmp(sf->valuestring, pt->id) : 1);
+        cJSON_Delete(c);
+        for (int k = 0; k < p.nruns && r->dep == 0; k++)
+            if (p.order[k] == i) CHECK(k > pos_pt);
+    }
+    /* its config: kind, model, the text made absolute, its flags */
+    cJSON *c = cJSON_Parse(pt->config);
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(c, "kind"), *text_dirs = cJSON_GetObjectItemCaseSensitive(c, "text");
+    const cJSON *glue = cJSON_GetObjectItemCaseSensitive(text_dirs, "glue_dir");
+    CHECK(cJSON_IsString(kind) && !strcmp(kind->valuestring, "pretrain"));
+    CHECK(cJSON_IsString(glue) && glue->valuestring[0] == '/' && strstr(glue->valuestring, "/g"));
+    cJSON_Delete(c);
+    /* its command, and the command of a run that starts from it */
+    char line[4096];
+    argv_line(&p, 0, "R", NULL, line, sizeof line);
+    CHECK_MSG(!strcmp(line, "pretrain --model_name_or_path builtin:tiny --output_dir R/out --overwrite_output_dir --do_train "
+                            "--do_eval --seed 42 --glue_dir g --hidden_act relu --max_steps 10 --per_device_train_batch_size 16 "
+                            "--save_strategy epoch --save_total_limit 1"), "%s", line);
+    int base = find_run(&p, "mrpc", 1, "base");
+    argv_line(&p, base, "B", NULL, line, sizeof line);
+    CHECK_MSG(strstr(line, "ERROR") && strstr(line, "starts from run"), "%s", line);
+    argv_line(&p, base, "B", "P/out", line, sizeof line);
+    CHECK_MSG(!strncmp(line, "run --model_name_or_path P/out --output_dir B/out --task_name mrpc", 66), "%s", line);
+    cJSON *j = sg_plan_to_json(&p);
+    const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "runs"), pos_pt);
+    CHECK(!strcmp(cJSON_GetObjectItemCaseSensitive(first, "kind")->valuestring, "pretrain"));
+    cJSON_Delete(j);
+
+    /* ids: a pretrain setting moves the pretrain run and the runs that start from it, not scratch;
+     * scratch has the id it has in the same spec without the pretrain stage */
+    sg_jobspec s2;
+    sg_plan p2;
+    static const char *const steps20 = PT_SPEC "pipeline: [pretrain, finetune, convert, snn_eval]\n"
+                                               "pretrain: {glue_dir: g, max_steps: 20, batch_size: 16, hidden_act: relu}\n";
+    if (parse_plan(steps20, "pt.yaml", &s2, &p2) == 0) {
+        CHECK(strcmp(p.runs[0].id, p2.runs[0].id) != 0);
+        static const char *const moved[] = {"base", "q8", "pretrain"};
+        compare_ids(&p, &p2, moved, 3);
+        unload(&s2, &p2);
+    }
+    static const char *const none = "name: pt\nmodel: builtin:tiny\ndata_dir: d\ntasks: [mrpc, sst2]\nseeds: [1, 2]\n"
+                                    "variants:\n  scratch: {transform: none}\npipeline: [finetune, convert, snn_eval]\n";
+    if (parse_plan(none, "pt.yaml", &s2, &p2) == 0) {
+        for (int i = 0; i < p2.nruns; i++) {
+            int k = find_run(&p, p2.runs[i].task->name, p2.runs[i].seed, "scratch");
+            CHECK(k >= 0 && !strcmp(p.runs[k].id, p2.runs[i].id));
+        }
+        unload(&s2, &p2);
+    }
+    /* a model per task: a pretrain run per model; dp splits its batch */
+    static const char *const two = PT_SPEC "pipeline: [pretrain, finetune]\nmodel_overrides: {sst2: builtin:small}\n"
+                                           "pretrain: {glue_dir: g, batch_size: 16}\nparallel: {dp: 2}\ntrain: {batch_size: 8}\n";
+    if (parse_plan(two, "pt.yaml", &s2, &p2) == 0) {
+        CHECK(p2.npretrain == 2 && p2.runs[0].pretrain && p2.runs[1].pretrain);
+        CHECK(!strcmp(p2.runs[0].model, "builtin:tiny") && !strcmp(p2.runs[1].model, "builtin:small"));
+        CHECK(p2.runs[find_run(&p2, "sst2", 2, "base")].dep == 1 && p2.runs[find_run(&p2, "mrpc", 2, "base")].dep == 0);
+        argv_line(&p2, 1, "R", NULL, line, sizeof line);
+        CHECK_MSG(strstr(line, "--per_device_train_batch_size 8 --save_strategy epoch --save_total_limit 1 --dp 2") != NULL, "%s", line);
+        unload(&s2, &p2);
+    }
+    /* only scratch runs selected: no pretrain run */
+    static const char *const only = PT_SPEC "pipeline: [pretrain, finetune]\npretrain: {glue_dir: g}\ninclude: [{variant: scratch}]\n";
+    if (parse_plan(only, "pt.yaml", &s2, &p2) == 0) {
+        CHECK(p2.npretrain == 0 && p2.nruns == 4);
+        unload(&s2, &p2);
+    }
+    unload(&s, &p);
+}
+
 int main(void) {
     const char *src = getenv("SG_SOURCE_DIR");
     if (src && chdir(src) != 0) sg_test_skip("cannot enter SG_SOURCE_DIR");
@@ -532,5 +657,7 @@ int main(void) {
     test_print();
     test_commands_run();
     test_parallel_argv();
+    test_ids_without_pretrain();
+    test_pretrain_plan();
     return sg_test_done();
 }

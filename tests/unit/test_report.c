@@ -56,6 +56,43 @@ static char *print_to_string(const sg_report *r, sg_report_format fmt, sg_report
 
 #define CHECK_HAS(text, line) CHECK_MSG(text && strstr(text, line) != NULL, "missing line: %s\n--- output:\n%s", line, text)
 
+/* A sweep with a pretrain run: its record has a section of its own and stays out of the GLUE
+ * tables (no task "mlm", no variant "pretrain", no GLUE average of it). */
+static void test_pretrain_section(void) {
+    sg_run_record recs[3];
+    for (int i = 0; i < 3; i++) {
+        sg_run_record_init(&recs[i]);
+        sg_run_record_set_id(&recs[i], i ? "sst2" : "mlm", 42, i == 0 ? "pretrain" : i == 1 ? "baseline" : "scratch");
+        sg_run_record_set_str(&recs[i].task, i ? "sst2" : "mlm");
+        sg_run_record_set_str(&recs[i].variant, i == 0 ? "pretrain" : i == 1 ? "baseline" : "scratch");
+        recs[i].seed = 42;
+        recs[i].status = SG_RUN_FINISHED;
+        sg_metric_map_set(&recs[i].qann, i ? "accuracy" : "loss", i == 1 ? 0.75 : i == 2 ? 0.70 : 4.25);
+    }
+    recs[0].kind = SG_RUN_KIND_PRETRAIN;
+    sg_metric_map_set(&recs[0].qann, "loss_before", 5.5);
+    sg_metric_map_set(&recs[0].qann, "perplexity", 70.1);
+    sg_metric_map_set(&recs[0].qann, "accuracy", 0.125);
+    sg_run_record_set_str(&recs[0].config, "{\"kind\":\"pretrain\",\"model\":\"builtin:small\"}");
+    recs[0].wall_seconds = 61.25;
+    sg_report r;
+    CHECK_MSG(sg_report_build(recs, 3, "mem", NULL, &r) == 0, "%s", sg_last_error());
+    CHECK(r.nrecs == 3 && r.ntasks == 1 && r.nvariants == 2 && sg_report_pretrain_count(&r) == 1);
+    CHECK(!strcmp(r.tasks[0], "sst2") && r.baseline && !strcmp(r.baseline, "baseline"));
+    char *md = print_to_string(&r, SG_REPORT_MD, SG_REPORT_BY_TASK);
+    CHECK_HAS(md, "## Pretraining (masked LM)\n");
+    CHECK_HAS(md, " | builtin:small | 42 | finished | 5.5000 | 4.2500 | 70.1 | 0.1250 | 61.2 |\n");
+    CHECK_HAS(md, "\n| scratch | – | 1 | 70.00 | -5.00 |");
+    CHECK_MSG(md && !strstr(md, "## mlm") && !strstr(md, "| pretrain |"), "%s", md);
+    char *json = print_to_string(&r, SG_REPORT_JSON, SG_REPORT_BY_TASK);
+    CHECK_HAS(json, "\"pretrain\":");
+    CHECK_HAS(json, "\"eval_loss_before\":\t5.5");
+    free(md);
+    free(json);
+    sg_report_free(&r);
+    for (int i = 0; i < 3; i++) sg_run_record_free(&recs[i]);
+}
+
 int main(void) {
     const char *tmp = sg_test_tmpdir();
     if (!tmp) sg_test_skip("no temporary directory");
@@ -212,5 +249,6 @@ int main(void) {
     free(md), free(md_v), free(csv), free(csv_v), free(json);
     sg_report_free(&r);
     sg_remove_tree(root);
+    test_pretrain_section();
     return sg_test_done();
 }

@@ -467,6 +467,51 @@ static void test_main_metric(void) {
     CHECK(sg_run_status_parse("timeout") == SG_RUN_TIMEOUT && sg_run_status_parse("bogus") == SG_RUN_NONE);
 }
 
+/* The sweep's pretrain record: its kind survives the journal, results.h5 and a reopen; a pretrain
+ * run's directory gives its held-out figures (perplexity has no eval_ prefix). */
+static void test_pretrain_record(const char *root) {
+    char dir[4200], out[4300];
+    snprintf(dir, sizeof dir, "%s/sweep-pretrain", root);
+    sg_store st;
+    sg_run_record pt, glue;
+    make_record(&pt, "mlm", 42, "pretrain", 0, 3);
+    pt.kind = SG_RUN_KIND_PRETRAIN;
+    make_record(&glue, "sst2", 42, "baseline", 0, 3);
+    CHECK(sg_store_open(dir, &st) == 0 && sg_store_commit(&st, &pt) == 0 && sg_store_commit(&st, &glue) == 0);
+    check_h5_matches(&st); /* equality includes the kind */
+    sg_run_record *recs = NULL;
+    int n = 0;
+    CHECK(sg_store_read_h5(st.h5_path, &recs, &n) == 0 && n == 2);
+    for (int i = 0; i < n; i++)
+        CHECK(recs[i].kind == (!strcmp(recs[i].task, "mlm") ? SG_RUN_KIND_PRETRAIN : SG_RUN_KIND_GLUE));
+    sg_run_records_free(recs, n);
+    sg_store_close(&st);
+    CHECK_MSG(sg_store_open(dir, &st) == 0, "%s", sg_last_error()); /* from the journal */
+    CHECK(sg_store_get(&st, pt.id) && sg_store_get(&st, pt.id)->kind == SG_RUN_KIND_PRETRAIN);
+    CHECK(sg_store_get(&st, glue.id) && sg_store_get(&st, glue.id)->kind == SG_RUN_KIND_GLUE);
+    sg_store_close(&st);
+    cJSON *j = sg_run_record_to_json(&glue); /* a GLUE line is written as before: no "kind" */
+    CHECK(j && !cJSON_GetObjectItemCaseSensitive(j, "kind"));
+    cJSON_Delete(j);
+
+    snprintf(dir, sizeof dir, "%s/pretrain-run", root);
+    snprintf(out, sizeof out, "%s/out", dir);
+    CHECK(sg_mkdirs(out) == 0);
+    char path[4400];
+    snprintf(path, sizeof path, "%s/all_results.json", out);
+    write_text(path, "{\"train_loss\": 5.1, \"eval_loss\": 4.5, \"eval_accuracy\": 0.12, \"perplexity\": 90.0171313, "
+                     "\"init_eval_loss\": 5.6, \"epoch\": 0.3}");
+    sg_run_record r;
+    sg_run_record_init(&r);
+    CHECK_MSG(sg_run_record_from_pretrain_dir(dir, &r) == 0, "%s", sg_last_error());
+    CHECK(r.kind == SG_RUN_KIND_PRETRAIN && sg_metric_map_get(&r.qann, "loss") == 4.5);
+    CHECK(sg_metric_map_get(&r.qann, "accuracy") == 0.12 && sg_metric_map_get(&r.qann, "perplexity") == 90.0171313);
+    CHECK(sg_metric_map_get(&r.qann, "loss_before") == 5.6 && isnan(sg_metric_map_get(&r.qann, "perplexity_before")));
+    sg_run_record_free(&r);
+    sg_run_record_free(&pt);
+    sg_run_record_free(&glue);
+}
+
 int main(void) {
     const char *tmp = sg_test_tmpdir();
     if (!tmp) sg_test_skip("no temporary directory");
@@ -480,6 +525,7 @@ int main(void) {
     test_unwritable(root);
     test_failed_commits(root);
     test_from_dir(root);
+    test_pretrain_record(root);
     sg_remove_tree(root);
     return sg_test_done();
 }
