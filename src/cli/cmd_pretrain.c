@@ -259,6 +259,19 @@ int sg_cmd_pretrain(int argc, char **argv) {
            c->act == SG_ACT_RELU ? "relu" : "gelu", p.tokenizer_dir[0] ? p.tokenizer_dir : "built-in bytes", omp_get_max_threads());
     if (load_data(&p, T)) goto done;
     double epoch = 0.0;
+    if (a.do_train && a.do_eval) { /* ours, beside HF's keys: the held-out figures before training, for the sweep's record */
+        cJSON *init = cJSON_CreateObject();
+        int erc = evaluate_into(&p, init);
+        if (erc == 0) {
+            double loss = cJSON_GetObjectItem(init, "eval_loss")->valuedouble;
+            cJSON_AddNumberToObject(all, "init_eval_loss", loss);
+            cJSON_AddNumberToObject(all, "init_eval_accuracy", cJSON_GetObjectItem(init, "eval_accuracy")->valuedouble);
+            cJSON_AddNumberToObject(all, "init_perplexity", loss < 709.0 ? exp(loss) : INFINITY);
+            printf("before training: eval_loss %.4f perplexity %.4g on %d sequences\n", loss, exp(loss), p.eval.n);
+        }
+        cJSON_Delete(init);
+        if (erc) goto done;
+    }
     if (a.do_train && (rc = train(&p, all, &epoch)) != 0) {
         status = rc == 130 ? 130 : 1;
         if (rc < 0) sg_print_error();

@@ -46,6 +46,11 @@ echo "held-out MLM loss: random init $L0, after 100 steps $LA"
 python3 -c "import sys; sys.exit(0 if $L0 - $LA >= 1.5 else 1)" && ok "100 steps lower the held-out loss by >= 1.5 ($L0 -> $LA)" \
   || bad "100 steps lowered the held-out loss from $L0 to $LA only"
 
+# the before-training figures a train + eval run reports (all_results.json) are the random init's own
+I0=$(json "$W/a/all_results.json" 'd["init_eval_loss"]')
+python3 -c "import sys; sys.exit(0 if abs($I0 - $L0) <= 1e-6 * abs($L0) else 1)" && ok "all_results.json: init_eval_loss = the init's eval_loss ($I0)" \
+  || bad "init_eval_loss $I0, but the random init evaluates to $L0"
+
 A0=$(json "$W/init/eval_results.json" 'd["eval_accuracy"]')
 AA=$(json "$W/a/eval_results.json" 'd["eval_accuracy"]')
 python3 -c "import sys; sys.exit(0 if $AA - $A0 >= 0.05 else 1)" && ok "eval_accuracy (labelled tokens predicted) rises: $A0 -> $AA" \
