@@ -76,15 +76,7 @@ static int setup_model(pretrain *p) {
 }
 
 static int copy_tokenizer(const pretrain *p, const char *dir) {
-    if (!p->tokenizer_dir[0]) return 0;
-    const char *files[] = {"vocab.json", "merges.txt"};
-    for (int i = 0; i < 2; i++) {
-        char from[4200], to[4200];
-        snprintf(from, sizeof from, "%s/%s", p->tokenizer_dir, files[i]);
-        snprintf(to, sizeof to, "%s/%s", dir, files[i]);
-        if (sg_copy_file(from, to)) return -1;
-    }
-    return 0;
+    return p->tokenizer_dir[0] ? sg_tokenizer_copy_files(p->tokenizer_dir, dir) : 0;
 }
 
 /* Token rows as the trainer's dataset (no sequence labels: the collator makes token labels). */

@@ -123,15 +123,7 @@ static void free_model(run_model *rm) {
 /* A usable model directory: weights, config and the tokenizer files beside them. */
 static int copy_tokenizer(void *ctx, const char *dir) {
     const run_model *rm = ctx;
-    if (!rm->tokenizer_dir[0]) return 0;
-    const char *files[] = {"vocab.json", "merges.txt"};
-    for (int i = 0; i < 2; i++) {
-        char from[4200], to[4200];
-        snprintf(from, sizeof from, "%s/%s", rm->tokenizer_dir, files[i]);
-        snprintf(to, sizeof to, "%s/%s", dir, files[i]);
-        if (sg_copy_file(from, to)) return -1;
-    }
-    return 0;
+    return rm->tokenizer_dir[0] ? sg_tokenizer_copy_files(rm->tokenizer_dir, dir) : 0;
 }
 
 /* ---- data ---- */

@@ -48,6 +48,9 @@ sg_tokenizer *sg_tokenizer_open(const char *spec);
  * refused, never silently replaced by the byte tokenizer. */
 typedef enum { SG_TOKENIZER_FILES_NONE, SG_TOKENIZER_FILES_BOTH, SG_TOKENIZER_FILES_PARTIAL } sg_tokenizer_files;
 sg_tokenizer_files sg_tokenizer_files_in(const char *dir);
+/* Copies from_dir's vocab.json and merges.txt into to_dir, so that a saved model directory loads
+ * with its tokenizer (HF's save_pretrained writes them beside the weights). 0 / -1 naming the file. */
+int sg_tokenizer_copy_files(const char *from_dir, const char *to_dir);
 /* 0 when every id of t has a row in a model of model_vocab_size embeddings; else -1 + "<name>: the
  * tokenizer has N ids but the model only M embeddings". */
 int sg_tokenizer_check_fits(const sg_tokenizer *t, int32_t model_vocab_size, const char *name);

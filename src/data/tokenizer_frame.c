@@ -60,6 +60,17 @@ sg_tokenizer_files sg_tokenizer_files_in(const char *dir) {
     return SG_TOKENIZER_FILES_PARTIAL;
 }
 
+int sg_tokenizer_copy_files(const char *from_dir, const char *to_dir) {
+    const char *files[] = {"vocab.json", "merges.txt"};
+    for (int i = 0; i < 2; i++) {
+        char from[4200], to[4200];
+        if (sg_path_join(from, sizeof from, from_dir, files[i]) || sg_path_join(to, sizeof to, to_dir, files[i]) ||
+            sg_copy_file(from, to))
+            return -1;
+    }
+    return 0;
+}
+
 int sg_tokenizer_check_fits(const sg_tokenizer *t, int32_t model_vocab_size, const char *name) {
     int32_t n = sg_tokenizer_vocab_size(t);
     if (n > model_vocab_size)

@@ -2,6 +2,7 @@
 #include "parallel/dp.h"
 
 #include "core/error.h"
+#include "parallel/bucketed_sum.h"
 #include "parallel/mpi_session.h"
 
 #include <limits.h>
@@ -37,18 +38,9 @@ void sg_dp_free(sg_dp_group *g) {
     sg_mpi_session_end(&g->owns_mpi);
 }
 
-/* In place, in buckets of 2^24 elements: within MPI's int counts, and gentle on its buffers. */
-static void allreduce(const sg_dp_group *g, void *x, size_t n, MPI_Datatype type, size_t elem) {
-    const size_t bucket = (size_t)1 << 24;
-    for (size_t at = 0; at < n; at += bucket) {
-        size_t k = n - at < bucket ? n - at : bucket;
-        MPI_Allreduce(MPI_IN_PLACE, (char *)x + at * elem, (int)k, type, MPI_SUM, g->comm);
-    }
-}
-
-void sg_dp_allreduce_floats(const sg_dp_group *g, float *x, size_t n) { allreduce(g, x, n, MPI_FLOAT, sizeof *x); }
-void sg_dp_allreduce_doubles(const sg_dp_group *g, double *x, size_t n) { allreduce(g, x, n, MPI_DOUBLE, sizeof *x); }
-void sg_dp_allreduce_ints(const sg_dp_group *g, int *x, size_t n) { allreduce(g, x, n, MPI_INT, sizeof *x); }
+void sg_dp_allreduce_floats(const sg_dp_group *g, float *x, size_t n) { sg_bucketed_sum(g->comm, x, n, MPI_FLOAT, sizeof *x); }
+void sg_dp_allreduce_doubles(const sg_dp_group *g, double *x, size_t n) { sg_bucketed_sum(g->comm, x, n, MPI_DOUBLE, sizeof *x); }
+void sg_dp_allreduce_ints(const sg_dp_group *g, int *x, size_t n) { sg_bucketed_sum(g->comm, x, n, MPI_INT, sizeof *x); }
 
 double sg_dp_allreduce_sum(const sg_dp_group *g, double x) {
     double sum = 0.0;
@@ -81,7 +73,7 @@ int sg_dp_sum_init(sg_dp_sum *s, const sg_dp_group *g) {
 }
 
 int sg_dp_sum_start(sg_dp_sum *s, float *x, size_t n) {
-    const size_t bucket = (size_t)1 << 24;
+    const size_t bucket = SG_SUM_BUCKET; /* the blocking sums' buckets */
     for (size_t at = 0; at < n; at += bucket) {
         if (s->pending == s->cap) { /* grows during the first step only: the same parts every step */
             int cap = s->cap ? 2 * s->cap : 64;

@@ -2,6 +2,7 @@
 #include "parallel/shard.h"
 
 #include "core/error.h"
+#include "parallel/bucketed_sum.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,14 +17,9 @@ void sg_shard_of(sg_shard *s, MPI_Comm comm) {
     }
 }
 
-/* In buckets of 2^24 elements: MPI counts are ints. */
+/* Nothing to sum over without MPI (a plain run). */
 static void sum(const sg_shard *s, void *x, size_t n, MPI_Datatype type, size_t elem) {
-    if (s->comm == MPI_COMM_NULL) return;
-    const size_t bucket = (size_t)1 << 24;
-    for (size_t at = 0; at < n; at += bucket) {
-        size_t k = n - at < bucket ? n - at : bucket;
-        MPI_Allreduce(MPI_IN_PLACE, (char *)x + at * elem, (int)k, type, MPI_SUM, s->comm);
-    }
+    if (s->comm != MPI_COMM_NULL) sg_bucketed_sum(s->comm, x, n, type, elem);
 }
 
 void sg_shard_sum_ints(const sg_shard *s, int *x, size_t n) { sum(s, x, n, MPI_INT, sizeof *x); }

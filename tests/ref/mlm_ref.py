@@ -31,8 +31,8 @@ import torch.nn.functional as F
 sys.dont_write_bytecode = True  # keep tests/ref free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import roberta_ref as enc  # noqa: E402  (the encoder: embeddings, encoder_layer, Config)
-from roberta_ref import RefError  # noqa: E402
-from safetensors_io import SafetensorsError, read_safetensors, write_safetensors  # noqa: E402
+from roberta_ref import RefError, leaf_copy, to_numpy, write_json  # noqa: E402
+from safetensors_io import write_safetensors  # noqa: E402
 
 torch.set_num_threads(1)
 torch.use_deterministic_algorithms(True)
@@ -52,13 +52,7 @@ def check_mlm_config(raw, cfg, source):
 
 
 def load_config(path):
-    try:
-        with open(path) as f:
-            raw = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
-        raise RefError(f"{path}: {err}") from None
-    if not isinstance(raw, dict):
-        raise RefError(f"{path}: not a JSON object")
+    raw = enc.read_config_json(path)
     return check_mlm_config(raw, enc.Config(raw, path), path)
 
 
@@ -126,11 +120,7 @@ def masked_lm_loss(logits, labels, cfg):
 # ----------------------------------------------------------------------- training
 
 def trainer_parameter_groups(params, weight_decay):
-    names = list(params)
-    return [
-        {"params": [params[n] for n in names if is_decay_parameter(n)], "weight_decay": weight_decay},
-        {"params": [params[n] for n in names if not is_decay_parameter(n)], "weight_decay": 0.0},
-    ]
+    return enc.trainer_parameter_groups(params, weight_decay, is_decay_parameter)
 
 
 def loss_and_backward(params, cfg, batch, training):
@@ -199,26 +189,15 @@ def mask_tokens(input_ids, special_mask, mask_id, vocab_size, mlm_probability=0.
 def load_parameters(path, cfg):
     """model.safetensors -> float32 leaf tensors. A stored tied decoder (older conversions) must
     equal what it is tied to: a tied model cannot hold two different values."""
-    try:
-        tensors, _ = read_safetensors(path)
-    except (OSError, SafetensorsError) as err:
-        raise RefError(str(err)) from None
-    params = {}
-    for name, shape in parameter_shapes(cfg).items():
-        if name not in tensors:
-            raise RefError(f"{path}: missing tensor '{name}'")
-        if tuple(tensors[name].shape) != shape:
-            raise RefError(f"{path}: tensor '{name}' has shape {list(tensors[name].shape)}, expected {list(shape)}")
-        params[name] = torch.from_numpy(tensors[name]).to(torch.float32).requires_grad_(True)
+    def is_ignored(name):
+        return name in (TIED_DECODER_WEIGHT, TIED_DECODER_BIAS) or enc.is_ignored_checkpoint_tensor(name)
+
+    tensors, params = enc.read_parameters(path, parameter_shapes(cfg), is_ignored)
     for tied, target in ((TIED_DECODER_WEIGHT, WORD_EMBEDDINGS), (TIED_DECODER_BIAS, "lm_head.bias")):
         if tied in tensors:
             stored = torch.from_numpy(tensors[tied]).to(torch.float32)
             if stored.shape != params[target].shape or not torch.equal(stored, params[target].detach()):
                 raise RefError(f"{path}: tensor '{tied}' differs from '{target}', but the decoder is tied to it")
-    for name in tensors:
-        if name not in params and name not in (TIED_DECODER_WEIGHT, TIED_DECODER_BIAS) \
-                and not enc.is_ignored_checkpoint_tensor(name):
-            print(f"{path}: warning: ignoring unknown tensor '{name}'", file=sys.stderr)
     return params
 
 
@@ -229,19 +208,7 @@ def load_model(model_dir):
 
 def read_batch(path):
     """batch.json -> int64 input_ids / attention_mask [B, T] and optional labels [B, T]."""
-    try:
-        with open(path) as f:
-            raw = json.load(f)
-        batch = {key: torch.tensor(raw[key], dtype=torch.long) for key in ("input_ids", "attention_mask")}
-        if "labels" in raw:
-            batch["labels"] = torch.tensor(raw["labels"], dtype=torch.long)
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-        raise RefError(f"{path}: {type(err).__name__}: {err}") from None
-    if batch["input_ids"].dim() != 2 or batch["input_ids"].shape != batch["attention_mask"].shape:
-        raise RefError(f"{path}: input_ids and attention_mask must both be [batch, length]")
-    if "labels" in batch and batch["labels"].shape != batch["input_ids"].shape:
-        raise RefError(f"{path}: labels must be [batch, length] like input_ids (-100 = no label)")
-    return batch
+    return enc.read_batch(path, token_labels=True)
 
 
 def check_batch_fits(batch, cfg, path):
@@ -251,10 +218,6 @@ def check_batch_fits(batch, cfg, path):
         bad = (labels != IGNORE_INDEX) & ((labels < 0) | (labels >= cfg.vocab_size))
         if bad.any():
             raise RefError(f"{path}: labels must be -100 or a token id in [0, {cfg.vocab_size})")
-
-
-def to_numpy(tensor):
-    return tensor.detach().cpu().contiguous().numpy()
 
 
 # --------------------------------------------------------------------- make-case
@@ -295,21 +258,8 @@ def tiny_config_json(hidden_act):
 def init_parameters(cfg, std, generator):
     """HF _init_weights: N(0, std) weights/embeddings (pad rows zeroed), zero biases, LN 1/0;
     then biases += N(0, 0.02) and LN params += N(0, 0.05) so their roles are tested."""
-    params = {}
-    for name, shape in parameter_shapes(cfg).items():
-        if is_layer_norm(name):
-            params[name] = torch.ones(shape) if name.endswith(".weight") else torch.zeros(shape)
-        elif name.endswith("bias"):
-            params[name] = torch.zeros(shape)
-        else:
-            params[name] = torch.normal(0.0, std, size=shape, generator=generator)
-    params[WORD_EMBEDDINGS][cfg.pad_token_id].zero_()
-    params["roberta.embeddings.position_embeddings.weight"][cfg.pad_token_id].zero_()
-    for name, tensor in params.items():
-        if is_layer_norm(name):
-            tensor.add_(torch.normal(0.0, 0.05, size=tensor.shape, generator=generator))
-        elif name.endswith("bias"):
-            tensor.add_(torch.normal(0.0, 0.02, size=tensor.shape, generator=generator))
+    params = enc.init_parameters(cfg, std, generator, parameter_shapes(cfg), is_layer_norm)
+    enc.perturb_parameters(params, generator, is_layer_norm)
     return params
 
 
@@ -351,12 +301,6 @@ def collate_case_batch(input_ids, seed):
     raise RefError(f"no masking draw out of {MAX_COLLATE_DRAWS} had every kind of labelled position")
 
 
-def write_json(path, obj):
-    with open(path, "w") as f:
-        json.dump(obj, f, indent=1)
-        f.write("\n")
-
-
 def write_batch_json(path, batch):
     """batch.json with one row per line, for people reading it."""
     def rows(key):
@@ -364,10 +308,6 @@ def write_batch_json(path, batch):
     keys = [k for k in ("input_ids", "attention_mask", "labels") if k in batch]
     with open(path, "w") as f:
         f.write("{\n" + ",\n".join(f' "{k}": [\n' + rows(k) + "\n ]" for k in keys) + "\n}\n")
-
-
-def leaf_copy(params):
-    return {n: t.detach().clone().requires_grad_(True) for n, t in params.items()}
 
 
 def expected_outputs(params, cfg, batch, tc=TRAIN_CONFIG):

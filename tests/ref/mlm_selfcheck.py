@@ -26,27 +26,10 @@ sys.dont_write_bytecode = True  # keep tests/ref free of __pycache__
 sys.path.insert(0, HERE)
 import mlm_ref as ref  # noqa: E402
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
+from selfcheck_common import check, load_case, summary, to_double  # noqa: E402
 
 REF_SCRIPT = os.path.join(HERE, "mlm_ref.py")
-FAILURES = []
 SEED = 7
-
-
-def check(ok, what, detail=""):
-    print(f"{'ok  ' if ok else 'FAIL'} {what}{'  (' + detail + ')' if detail else ''}")
-    if not ok:
-        FAILURES.append(what)
-
-
-def load_case(case_dir):
-    cfg, params = ref.load_model(os.path.join(case_dir, "model"))
-    batch = ref.read_batch(os.path.join(case_dir, "batch.json"))
-    expected, _ = read_safetensors(os.path.join(case_dir, "expected.safetensors"))
-    return cfg, params, batch, expected
-
-
-def to_double(params):
-    return {n: t.detach().double().requires_grad_(True) for n, t in params.items()}
 
 
 def batch_loss(params, cfg, batch, decoder_weight=None):
@@ -493,7 +476,7 @@ def main():
             cases[case] = os.path.join(tmp, case)
             ref.make_case(cases[case], case, SEED)
         for case in ("mlm-relu", "mlm-gelu", "mlm-relu-decoder"):
-            cfg, params, batch, expected = load_case(cases[case])
+            cfg, params, batch, expected = load_case(ref, cases[case])
             check_case_files(cases[case], case, cfg, params, batch, expected)
             if case == "mlm-relu-decoder":
                 continue  # same weights and batch as mlm-relu (checked below)
@@ -502,12 +485,11 @@ def main():
             check_float32_vs_float64(case, cfg, params, batch, expected)
             check_padding_invariance(case, cfg, params, batch, expected)
             check_training(case, cfg, params, batch)
-        cfg, params, _, _ = load_case(cases["mlm-relu"])
+        cfg, params, _, _ = load_case(ref, cases["mlm-relu"])
         check_hf_structure(cfg, params)
         check_collator(tmp)
         check_cli_and_loader(tmp, cases)
-    print(f"{'FAILED: ' + ', '.join(FAILURES) if FAILURES else 'all checks passed'}")
-    return 1 if FAILURES else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -27,15 +27,9 @@ sys.path.insert(0, HERE)
 import qann_ref as qref  # noqa: E402
 import roberta_ref as ref  # noqa: E402
 from safetensors_io import read_safetensors, write_safetensors  # noqa: E402
+from selfcheck_common import check, summary  # noqa: E402
 
 QANN_SCRIPT = os.path.join(HERE, "qann_ref.py")
-FAILURES = []
-
-
-def check(ok, what, detail=""):
-    print(f"{'ok  ' if ok else 'FAIL'} {what}{'  (' + detail + ')' if detail else ''}")
-    if not ok:
-        FAILURES.append(what)
 
 
 # ------------------------------------------------------------- the LSQ function
@@ -538,8 +532,7 @@ def main():
             if label == "cls3-mixed":
                 check_make_case_reproducible(tmp, case_dir, args)
         check_errors(tmp, os.path.join(tmp, "cls2-L32"))
-    print("all checks passed" if not FAILURES else f"{len(FAILURES)} checks FAILED: {FAILURES}")
-    return 1 if FAILURES else 0
+    return summary()
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ def _num_labels(raw, source):
     return 2 if num_labels is None else int(num_labels)
 
 
-def load_config(path):
+def read_config_json(path):
+    """config.json -> its dict (RefError naming the file when it cannot be read or is no object)."""
     try:
         with open(path) as f:
             raw = json.load(f)
@@ -89,7 +90,11 @@ def load_config(path):
         raise RefError(f"{path}: {err}") from None
     if not isinstance(raw, dict):
         raise RefError(f"{path}: not a JSON object")
-    return Config(raw, path)
+    return raw
+
+
+def load_config(path):
+    return Config(read_config_json(path), path)
 
 
 # ------------------------------------------------------------------ parameter names
@@ -318,11 +323,12 @@ def sequence_classification_loss(logits, labels, cfg, label_smoothing=0.0):
 
 # ----------------------------------------------------------------------- training
 
-def trainer_parameter_groups(params, weight_decay):
+def trainer_parameter_groups(params, weight_decay, is_decay=is_decay_parameter):
+    """HF Trainer's two AdamW groups; is_decay names the decayed parameters of the model at hand."""
     names = list(params)
     return [
-        {"params": [params[n] for n in names if is_decay_parameter(n)], "weight_decay": weight_decay},
-        {"params": [params[n] for n in names if not is_decay_parameter(n)], "weight_decay": 0.0},
+        {"params": [params[n] for n in names if is_decay(n)], "weight_decay": weight_decay},
+        {"params": [params[n] for n in names if not is_decay(n)], "weight_decay": 0.0},
     ]
 
 
@@ -373,23 +379,29 @@ def to_numpy(tensor):
     return tensor.detach().cpu().contiguous().numpy()
 
 
-def load_parameters(path, cfg):
-    """Read model.safetensors into float32 leaf tensors; every parameter must be there."""
+def read_parameters(path, shapes, is_ignored=is_ignored_checkpoint_tensor):
+    """model.safetensors -> (every stored tensor, float32 leaf tensors of `shapes`); each of
+    `shapes` must be there with its shape. Other tensors get a warning unless is_ignored."""
     try:
         tensors, _ = read_safetensors(path)
     except (OSError, SafetensorsError) as err:
         raise RefError(str(err)) from None
     params = {}
-    for name, shape in parameter_shapes(cfg).items():
+    for name, shape in shapes.items():
         if name not in tensors:
             raise RefError(f"{path}: missing tensor '{name}'")
         if tuple(tensors[name].shape) != shape:
             raise RefError(f"{path}: tensor '{name}' has shape {list(tensors[name].shape)}, expected {list(shape)}")
         params[name] = torch.from_numpy(tensors[name]).to(torch.float32).requires_grad_(True)
     for name in tensors:
-        if name not in params and not is_ignored_checkpoint_tensor(name):
+        if name not in params and not is_ignored(name):
             print(f"{path}: warning: ignoring unknown tensor '{name}'", file=sys.stderr)
-    return params
+    return tensors, params
+
+
+def load_parameters(path, cfg):
+    """Read model.safetensors into float32 leaf tensors; every parameter must be there."""
+    return read_parameters(path, parameter_shapes(cfg))[1]
 
 
 def load_model(model_dir):
@@ -397,21 +409,24 @@ def load_model(model_dir):
     return cfg, load_parameters(os.path.join(model_dir, "model.safetensors"), cfg)
 
 
-def read_batch(path):
-    """batch.json -> int64 input_ids/attention_mask [B, L] and optional labels [B]."""
+def read_batch(path, token_labels=False):
+    """batch.json -> int64 input_ids/attention_mask [B, L] and optional labels: one per row [B]
+    (float for regression), or with token_labels one per token [B, L] (masked LM, -100 = none)."""
     try:
         with open(path) as f:
             raw = json.load(f)
         batch = {"input_ids": torch.tensor(raw["input_ids"], dtype=torch.long),
                  "attention_mask": torch.tensor(raw["attention_mask"], dtype=torch.long)}
         if "labels" in raw:
-            is_float = any(isinstance(label, float) for label in raw["labels"])
+            is_float = not token_labels and any(isinstance(label, float) for label in raw["labels"])
             batch["labels"] = torch.tensor(raw["labels"], dtype=torch.float32 if is_float else torch.long)
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
         raise RefError(f"{path}: {type(err).__name__}: {err}") from None
     if batch["input_ids"].dim() != 2 or batch["input_ids"].shape != batch["attention_mask"].shape:
         raise RefError(f"{path}: input_ids and attention_mask must both be [batch, length]")
-    if "labels" in batch and batch["labels"].shape != (batch["input_ids"].shape[0],):
+    if "labels" in batch and token_labels and batch["labels"].shape != batch["input_ids"].shape:
+        raise RefError(f"{path}: labels must be [batch, length] like input_ids (-100 = no label)")
+    if "labels" in batch and not token_labels and batch["labels"].shape != (batch["input_ids"].shape[0],):
         raise RefError(f"{path}: labels must have one entry per row")
     return batch
 
@@ -472,11 +487,12 @@ def tiny_config_json(num_labels, hidden_act, hidden_dropout=0.0, attention_dropo
     }
 
 
-def init_parameters(cfg, std, generator):
-    """HF _init_weights: N(0, std) weights/embeddings (pad rows zeroed), zero bias, LN 1/0."""
+def init_parameters(cfg, std, generator, shapes=None, is_ln=is_layer_norm):
+    """HF _init_weights: N(0, std) weights/embeddings (pad rows zeroed), zero bias, LN 1/0.
+    shapes defaults to this model's; is_ln says which are LayerNorm parameters."""
     params = {}
-    for name, shape in parameter_shapes(cfg).items():
-        if is_layer_norm(name):
+    for name, shape in (parameter_shapes(cfg) if shapes is None else shapes).items():
+        if is_ln(name):
             params[name] = torch.ones(shape) if name.endswith(".weight") else torch.zeros(shape)
         elif name.endswith(".bias"):
             params[name] = torch.zeros(shape)
@@ -487,10 +503,10 @@ def init_parameters(cfg, std, generator):
     return params
 
 
-def perturb_parameters(params, generator):
+def perturb_parameters(params, generator, is_ln=is_layer_norm):
     """Make biases and LN params non-trivial so their role in the forward pass is tested."""
     for name, tensor in params.items():
-        if is_layer_norm(name):
+        if is_ln(name):
             tensor.add_(torch.normal(0.0, 0.05, size=tensor.shape, generator=generator))
         elif name.endswith(".bias"):
             tensor.add_(torch.normal(0.0, 0.02, size=tensor.shape, generator=generator))

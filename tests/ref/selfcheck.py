@@ -23,26 +23,9 @@ sys.dont_write_bytecode = True  # keep tests/ref free of __pycache__
 sys.path.insert(0, HERE)
 import roberta_ref as ref  # noqa: E402
 from safetensors_io import SafetensorsError, read_safetensors, write_safetensors  # noqa: E402
+from selfcheck_common import check, load_case, summary, to_double  # noqa: E402
 
 REF_SCRIPT = os.path.join(HERE, "roberta_ref.py")
-FAILURES = []
-
-
-def check(ok, what, detail=""):
-    print(f"{'ok  ' if ok else 'FAIL'} {what}{'  (' + detail + ')' if detail else ''}")
-    if not ok:
-        FAILURES.append(what)
-
-
-def load_case(case_dir):
-    cfg, params = ref.load_model(os.path.join(case_dir, "model"))
-    batch = ref.read_batch(os.path.join(case_dir, "batch.json"))
-    expected, _ = read_safetensors(os.path.join(case_dir, "expected.safetensors"))
-    return cfg, params, batch, expected
-
-
-def to_double(params):
-    return {n: t.detach().double().requires_grad_(True) for n, t in params.items()}
 
 
 def batch_loss(params, cfg, batch):
@@ -103,7 +86,7 @@ def check_position_ids():
 
 
 def check_forward_reproduces(case_dir, label):
-    cfg, params, batch, expected = load_case(case_dir)
+    cfg, params, batch, expected = load_case(ref, case_dir)
     with torch.no_grad():
         logits = ref.forward_logits(params, cfg, batch["input_ids"], batch["attention_mask"])
         loss = ref.sequence_classification_loss(logits, batch["labels"], cfg)
@@ -112,7 +95,7 @@ def check_forward_reproduces(case_dir, label):
 
 
 def check_expected_names(case_dir, label):
-    cfg, params, _, expected = load_case(case_dir)
+    cfg, params, _, expected = load_case(ref, case_dir)
     names = {"logits", "loss", "train_losses", "final_logits"}
     names |= {f"grad.{n}" for n in params} | {f"final.{n}" for n in params}
     shapes_ok = all(expected[f"grad.{n}"].shape == expected[f"final.{n}"].shape == tuple(t.shape)
@@ -124,7 +107,7 @@ def check_expected_names(case_dir, label):
 
 def check_gradients_by_finite_differences(case_dir, label):
     """Directional central differences in float64 for every parameter tensor."""
-    cfg, params, batch, _ = load_case(case_dir)
+    cfg, params, batch, _ = load_case(ref, case_dir)
     p64, grads = double_grads(params, cfg, batch)
     gen = torch.Generator().manual_seed(5)
     eps, worst = 1e-6, 0.0
@@ -145,7 +128,7 @@ def check_gradients_by_finite_differences(case_dir, label):
 
 def check_gradcheck(case_dir, label):
     """torch.autograd.gradcheck (full Jacobian by finite differences) on a few small tensors."""
-    cfg, params, batch, _ = load_case(case_dir)
+    cfg, params, batch, _ = load_case(ref, case_dir)
     p64 = to_double(params)
     names = ["classifier.out_proj.bias", "roberta.embeddings.LayerNorm.bias",
              "roberta.encoder.layer.0.attention.self.query.bias", "roberta.encoder.layer.1.output.LayerNorm.weight",
@@ -158,7 +141,7 @@ def check_gradcheck(case_dir, label):
 
 
 def check_float32_grads_vs_float64(case_dir, label):
-    cfg, params, batch, expected = load_case(case_dir)
+    cfg, params, batch, expected = load_case(ref, case_dir)
     _, grads = double_grads(params, cfg, batch)
     scale = math.sqrt(sum(g.pow(2).sum().item() for g in grads.values()))
     worst = max((torch.from_numpy(expected[f"grad.{n}"]).double() - g).norm().item() / max(g.norm().item(), 1e-3 * scale)
@@ -167,7 +150,7 @@ def check_float32_grads_vs_float64(case_dir, label):
 
 
 def check_pad_rows_get_no_gradient(case_dir, label):
-    _, _, _, expected = load_case(case_dir)
+    _, _, _, expected = load_case(ref, case_dir)
     check(not expected["grad.roberta.embeddings.word_embeddings.weight"][1].any()
           and not expected["grad.roberta.embeddings.position_embeddings.weight"][1].any(),
           f"{label}: padding rows (id 1) of word/position embeddings get zero gradient")
@@ -175,7 +158,7 @@ def check_pad_rows_get_no_gradient(case_dir, label):
 
 def check_padding_invariance(case_dir, label):
     """Each row alone, without its padding, gives the same logits (mask + positions)."""
-    cfg, params, batch, _ = load_case(case_dir)
+    cfg, params, batch, _ = load_case(ref, case_dir)
     p64 = to_double(params)
     with torch.no_grad():
         full = ref.forward_logits(p64, cfg, batch["input_ids"], batch["attention_mask"])
@@ -208,7 +191,7 @@ def torch_encoder_layer(p, i, cfg):
 
 def check_against_torch_transformer(case_dir, label):
     """Encoder blocks vs torch's independent nn.TransformerEncoderLayer, in float64."""
-    cfg, params, batch, _ = load_case(case_dir)
+    cfg, params, batch, _ = load_case(ref, case_dir)
     p64 = to_double(params)
     with torch.no_grad():
         ours = ref.forward_logits(p64, cfg, batch["input_ids"], batch["attention_mask"])
@@ -244,7 +227,7 @@ def manual_train(params, cfg, batch, tc):
 
 
 def check_training(case_dir, label):
-    cfg, params, batch, expected = load_case(case_dir)
+    cfg, params, batch, expected = load_case(ref, case_dir)
     with open(os.path.join(case_dir, "train.json")) as f:
         tc = json.load(f)
     ours, mine = to_double(params), to_double(params)
@@ -279,7 +262,7 @@ def check_cli_reproducible(tmp, in_process_dir):
 
 def check_foreign_checkpoint(tmp, case_dir):
     """A bf16 checkpoint with extra pooler / quantizer-step / position_ids tensors loads and means the same."""
-    cfg, params, batch, _ = load_case(case_dir)
+    cfg, params, batch, _ = load_case(ref, case_dir)
     model_dir = os.path.join(tmp, "foreign")
     os.makedirs(model_dir, exist_ok=True)
     with open(os.path.join(case_dir, "model", "config.json")) as f:
@@ -311,7 +294,7 @@ def check_foreign_checkpoint(tmp, case_dir):
 
 
 def check_f16_case(case_dir):
-    cfg, params, batch, expected = load_case(case_dir)
+    cfg, params, batch, expected = load_case(ref, case_dir)
     stored, _ = read_safetensors(os.path.join(case_dir, "model", "model.safetensors"))
     check(all(a.dtype == np.float16 for a in stored.values()), "f16 case: model.safetensors is all F16")
     check_forward_reproduces(case_dir, "cls2-f16")
@@ -386,8 +369,7 @@ def main():
         check_cli_reproducible(tmp, cases["cls2"])
         check_label_smoothing()
         check_masked_dropout()
-    print(f"{'all checks passed' if not FAILURES else f'{len(FAILURES)} check(s) FAILED'}")
-    return 1 if FAILURES else 0
+    return summary()
 
 
 if __name__ == "__main__":

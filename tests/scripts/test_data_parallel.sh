@@ -9,12 +9,7 @@ BUILD=$(cd "$1" && pwd); SRC=$(cd "$2" && pwd)
 SGX=$BUILD/spikeglue
 command -v mpirun > /dev/null || { echo "SKIP: mpirun not installed"; exit 77; }
 [ -x "$SGX" ] && [ -x "$BUILD/tests/dp_eval_check" ] || { echo "no $SGX or $BUILD/tests/dp_eval_check"; exit 1; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_mpi_yield_when_idle=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
-if [ "${SG_SANITIZED:-0}" = 1 ] || grep -qs '^SG_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
-  export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$SRC/tests/lsan.supp:print_suppressions=0}"
-  export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0"
-fi
+source "$SRC/tests/scripts/lib/mpi_env.sh"
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 fail=0
 t0=$SECONDS

@@ -9,12 +9,7 @@ SG=$BUILD/spikeglue
 command -v mpirun > /dev/null || { echo "SKIP: mpirun not installed"; exit 77; }
 SHARED=$(cd "$SRC/.." && pwd)/shared
 [ -f "$SHARED/glue/RTE/train.tsv" ] || { echo "SKIP: $SHARED/glue/RTE/train.tsv is absent (the shared GLUE data are needed)"; exit 77; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_mpi_yield_when_idle=1 OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive
-if [ "${SG_SANITIZED:-0}" = 1 ] || grep -qs '^SG_SANITIZE:BOOL=ON' "$BUILD/CMakeCache.txt"; then
-  export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$SRC/tests/lsan.supp:print_suppressions=0}"
-  export ASAN_OPTIONS="${ASAN_OPTIONS:-}:fast_unwind_on_malloc=0"
-fi
+source "$SRC/tests/scripts/lib/mpi_env.sh"
 W=$(mktemp -d); trap 'rm -rf "$W"' EXIT
 mkdir -p "$W/glue" && ln -s "$SHARED/glue/RTE" "$W/glue/RTE"
 # 500 rows: each epoch's last micro-batch is 4 rows (of 16), so the second replica has none then

@@ -12,6 +12,7 @@
 #include "io/safetensors.h"
 #include "model/mlm_head.h"
 #include "train/adamw.h"
+#include "ref_compare.h"
 #include "testlib.h"
 
 #include <cjson/cJSON.h>
@@ -83,47 +84,6 @@ static sg_batch as_batch(const owned_batch *ob, int with_labels) {
     return b;
 }
 
-static float *read_expected(const sg_safetensors *st, const char *name, size_t numel) {
-    const sg_st_tensor *t = sg_st_find(st, name);
-    if (!t || t->numel != numel) {
-        fprintf(stderr, "expected tensor '%s' missing or of the wrong size\n", name);
-        return NULL;
-    }
-    float *buf = malloc(sizeof(float) * (numel ? numel : 1));
-    if (sg_st_read_f32(st, t, buf)) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-static double g_worst_rel = 0.0;
-
-/* Max |C - ref| against rel_tol x max(max|ref|, scale_floor); scale_floor stands in for a
- * reference that is rounding noise around 0 (the key bias's gradient). */
-static void compare_scaled(const char *what, const float *got, const sg_safetensors *st, const char *name, size_t n,
-                           double rel_tol, double scale_floor) {
-    float *want = read_expected(st, name, n);
-    if (!CHECK_MSG(want != NULL, "%s: no reference tensor %s", what, name)) return;
-    double max_abs = 0.0, max_ref = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - (double)want[i]);
-        if (d > max_abs || isnan(d)) max_abs = isnan(d) ? INFINITY : d;
-        if (fabs(want[i]) > max_ref) max_ref = fabs(want[i]);
-    }
-    double rel = max_abs / (max_ref > 1e-30 ? max_ref : 1e-30);
-    double tol = rel_tol * (max_ref > scale_floor ? max_ref : scale_floor) + 1e-8;
-    int ok = max_abs <= tol;
-    if (scale_floor == 0.0 && max_ref > 1e-6 && rel > g_worst_rel) g_worst_rel = rel;
-    printf("  %-4s %-64s max|ref| %-10.3e max|diff| %-10.3e rel %.2e\n", ok ? "ok" : "FAIL", name, max_ref, max_abs, rel);
-    CHECK_MSG(ok, "%s %s: max abs diff %.3e exceeds %.3e", what, name, max_abs, tol);
-    free(want);
-}
-
-static void compare(const char *what, const float *got, const sg_safetensors *st, const char *name, size_t n, double rel_tol) {
-    compare_scaled(what, got, st, name, n, rel_tol, 0.0);
-}
-
 /* The eval forward's logits at every position: [B, T, V] in position order. */
 static const float *all_logits(sg_model *m, const owned_batch *ob) {
     sg_batch b = as_batch(ob, 0);
@@ -157,10 +117,7 @@ static int check_case(const char *dir) {
     snprintf(path, sizeof path, "%s/batch.json", dir);
     if (load_batch(path, &ob, m.cfg.vocab_size)) return sg_print_error(), 1;
     if (!ob.labels) return fprintf(stderr, "%s: no labels\n", path), 1;
-    snprintf(path, sizeof path, "%s/train.json", dir);
-    char *tj = sg_read_file(path, 1 << 20, NULL);
-    cJSON *train = tj ? cJSON_Parse(tj) : NULL;
-    free(tj);
+    cJSON *train = ref_read_json(dir, "train.json");
     sg_safetensors st;
     snprintf(path, sizeof path, "%s/expected.safetensors", dir);
     if (!train || sg_st_open(&st, path) || sg_model_reserve(&m, ob.B, ob.T, 1)) return sg_print_error(), 1;
@@ -171,26 +128,16 @@ static int check_case(const char *dir) {
 
     printf("case %s: forward and gradients (%s, %d labelled positions)\n", dir, m.cfg.act == SG_ACT_RELU ? "relu" : "gelu",
            sg_mlm_count_labelled(ob.labels, (size_t)ob.B * ob.T));
-    compare("forward", all_logits(&m, &ob), &st, "logits", NV, TOL);
+    ref_compare("forward", all_logits(&m, &ob), &st, "logits", NV, TOL);
     sg_model_zero_grad(&m);
     float loss = sg_model_forward(&m, &b, 1);
-    compare("forward", &loss, &st, "loss", 1, TOL);
+    ref_compare("forward", &loss, &st, "loss", 1, TOL);
     sg_model_backward(&m, &b);
     for (int i = 0; i < m.table.count; i++) {
         const sg_param_info *p = &m.table.info[i];
         char name[256];
         snprintf(name, sizeof name, "grad.%s", p->name);
-        /* the key bias's gradient is 0 in exact arithmetic (softmax ignores a shift shared by a
-         * row): both sides hold rounding noise, compared on the scale of the key weight's */
-        double floor = 0.0;
-        if (strstr(p->name, "attention.self.key.bias")) {
-            char kw_name[256];
-            snprintf(kw_name, sizeof kw_name, "%.*s.weight", (int)(strlen(p->name) - 5), p->name);
-            const sg_param_info *kw = &m.table.info[sg_param_find(&m.table, kw_name)];
-            for (size_t j = 0; j < kw->numel; j++)
-                if (fabs(m.grads[kw->offset + j]) > floor) floor = fabs(m.grads[kw->offset + j]);
-        }
-        compare_scaled("gradient", m.grads + p->offset, &st, name, p->numel, TOL, floor);
+        ref_compare_scaled("gradient", m.grads + p->offset, &st, name, p->numel, TOL, ref_grad_scale_floor(&m, p->name));
     }
 
     printf("case %s: 10 AdamW steps\n", dir);
@@ -206,52 +153,39 @@ static int check_case(const char *dir) {
     oc.eps = (float)num(train, "adam_epsilon");
     int steps = (int)num(train, "steps");
     float losses[64];
-    for (int s = 0; s < steps && s < 64; s++) {
-        m.step = (uint64_t)s;
-        sg_model_zero_grad(&m);
-        losses[s] = sg_model_forward(&m, &b, 1);
-        sg_model_backward(&m, &b);
-        float norm = sg_grad_norm(&m); /* the trainer's fused path: clipping folded into AdamW */
-        sg_adamw_step_scaled(&m, &oc, oc.lr * sg_linear_schedule(s, oc.warmup_steps, oc.total_steps), s + 1,
-                             sg_clip_factor(norm, oc.max_grad_norm));
-    }
-    compare("training", losses, &st, "train_losses", (size_t)steps, TOL);
-    compare("training", all_logits(&m, &ob), &st, "final_logits", NV, 1e-3);
+    ref_adamw_steps(&m, &b, &oc, steps, losses);
+    ref_compare("training", losses, &st, "train_losses", (size_t)steps, TOL);
+    ref_compare("training", all_logits(&m, &ob), &st, "final_logits", NV, 1e-3);
     /* Final parameters: AdamW moves an element by about lr whatever its gradient's size, so one
      * whose gradient is float noise may differ by a step; the check is the L2 distance relative
      * to the distance travelled, with every tensor's worst element printed. */
-    double diff2 = 0.0, moved2 = 0.0;
+    ref_distance path_sum = {0};
     sg_model init;
     if (load_model(dir, &init)) return sg_print_error(), 1;
     for (int i = 0; i < m.table.count; i++) {
         const sg_param_info *p = &m.table.info[i];
         char name[256];
         snprintf(name, sizeof name, "final.%s", p->name);
-        float *want = read_expected(&st, name, p->numel);
+        float *want = ref_read_expected(&st, name, p->numel);
         if (!CHECK_MSG(want != NULL, "no reference tensor %s", name)) continue;
-        double worst = 0.0, d2 = 0.0, m2 = 0.0;
-        for (size_t j = 0; j < p->numel; j++) {
-            double d = (double)m.params[p->offset + j] - want[j], mv = (double)want[j] - init.params[p->offset + j];
-            d2 += d * d;
-            m2 += mv * mv;
-            if (fabs(d) > worst) worst = fabs(d);
-        }
-        diff2 += d2;
-        moved2 += m2;
+        ref_distance tensor = {0};
+        ref_distance_add(&tensor, m.params + p->offset, want, init.params + p->offset, p->numel);
+        path_sum.diff2 += tensor.diff2;
+        path_sum.moved2 += tensor.moved2;
         /* Per tensor too, so that a wrong weight-decay group (lr x wd per step, ~1% of the path)
          * shows: the key bias is exempt, its gradient being rounding noise that AdamW scales up. */
-        double rel = sqrt(d2) / sqrt(m2 > 0 ? m2 : 1e-30);
+        double rel = ref_distance_rel(&tensor);
         int noise = strstr(p->name, "attention.self.key.bias") != NULL, ok = noise || rel <= 2e-3;
-        printf("  %-4s %-64s |C - ref| / |ref - init| %.2e, max|diff| %.3e%s\n", ok ? "ok" : "FAIL", name, rel, worst,
+        printf("  %-4s %-64s |C - ref| / |ref - init| %.2e, max|diff| %.3e%s\n", ok ? "ok" : "FAIL", name, rel, tensor.worst,
                noise ? " (gradient is noise: not checked alone)" : "");
         CHECK_MSG(ok, "%s: the final tensor differs by %.2e of its path", name, rel);
         free(want);
     }
     sg_model_free(&init);
-    double rel_path = sqrt(diff2) / sqrt(moved2 > 0 ? moved2 : 1e-30);
+    double rel_path = ref_distance_rel(&path_sum);
     printf("  final parameters: |C - ref|_2 / |ref - init|_2 = %.3e (lr %g)\n", rel_path, oc.lr);
     CHECK_MSG(rel_path <= 2e-2, "final parameters differ by %.3e of the distance travelled", rel_path);
-    printf("worst relative difference (tensors with max|ref| > 1e-6): %.3e\n", g_worst_rel);
+    printf("worst relative difference (tensors with max|ref| > 1e-6): %.3e\n", ref_worst_rel());
     cJSON_Delete(train);
     sg_st_close(&st);
     free_batch(&ob);
@@ -269,11 +203,11 @@ static int check_forward(const char *model_dir, const char *batch_path, const ch
         return sg_print_error(), 1;
     CHECK_MSG(m.cfg.head == SG_HEAD_MLM, "%s: not a masked LM", model_dir);
     printf("C checkpoint %s read by the reference:\n", model_dir);
-    compare("forward", all_logits(&m, &ob), &st, "logits", (size_t)ob.B * ob.T * m.cfg.vocab_size, 1e-4);
+    ref_compare("forward", all_logits(&m, &ob), &st, "logits", (size_t)ob.B * ob.T * m.cfg.vocab_size, 1e-4);
     if (ob.labels) {
         sg_batch b = as_batch(&ob, 1);
         float loss = sg_model_forward(&m, &b, 0);
-        compare("forward", &loss, &st, "loss", 1, 1e-4);
+        ref_compare("forward", &loss, &st, "loss", 1, 1e-4);
     }
     sg_st_close(&st);
     free_batch(&ob);

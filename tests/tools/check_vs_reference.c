@@ -14,6 +14,7 @@
 #include "io/safetensors.h"
 #include "model/ops.h"
 #include "train/adamw.h"
+#include "ref_compare.h"
 #include "testlib.h"
 
 #include <cjson/cJSON.h>
@@ -69,49 +70,6 @@ static void free_batch(owned_batch *ob) {
     free(ob->mask);
     free(ob->labels);
     free(ob->targets);
-}
-
-static float *read_expected(const sg_safetensors *st, const char *name, size_t numel) {
-    const sg_st_tensor *t = sg_st_find(st, name);
-    if (!t || t->numel != numel) {
-        fprintf(stderr, "expected tensor '%s' missing or of the wrong size\n", name);
-        return NULL;
-    }
-    float *buf = malloc(sizeof(float) * (numel ? numel : 1));
-    if (sg_st_read_f32(st, t, buf)) {
-        free(buf);
-        return NULL;
-    }
-    return buf;
-}
-
-static double g_worst_rel = 0.0;
-
-/* Compare with a tolerance relative to the reference tensor's largest magnitude. */
-static void compare_scaled(const char *what, const float *got, const sg_safetensors *st, const char *name, size_t n,
-                           double rel_tol, double scale_floor);
-static void compare(const char *what, const float *got, const sg_safetensors *st, const char *name, size_t n, double rel_tol) {
-    compare_scaled(what, got, st, name, n, rel_tol, 0.0);
-}
-
-/* scale_floor: a magnitude the tolerance is relative to when the reference itself is ~0. */
-static void compare_scaled(const char *what, const float *got, const sg_safetensors *st, const char *name, size_t n,
-                           double rel_tol, double scale_floor) {
-    float *want = read_expected(st, name, n);
-    if (!CHECK_MSG(want != NULL, "%s: no reference tensor %s", what, name)) return;
-    double max_abs = 0.0, max_ref = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - (double)want[i]);
-        if (d > max_abs || isnan(d)) max_abs = isnan(d) ? INFINITY : d;
-        if (fabs(want[i]) > max_ref) max_ref = fabs(want[i]);
-    }
-    double rel = max_abs / (max_ref > 1e-30 ? max_ref : 1e-30);
-    double tol = rel_tol * (max_ref > scale_floor ? max_ref : scale_floor) + 1e-8;
-    int ok = max_abs <= tol;
-    if (scale_floor == 0.0 && max_ref > 1e-6 && rel > g_worst_rel) g_worst_rel = rel;
-    printf("  %-4s %-64s max|ref| %-10.3e max|diff| %-10.3e rel %.2e\n", ok ? "ok" : "FAIL", name, max_ref, max_abs, rel);
-    CHECK_MSG(ok, "%s %s: max abs diff %.3e exceeds %.3e", what, name, max_abs, tol);
-    free(want);
 }
 
 /* DIR/quant.json (QANN cases of tests/ref/qann_ref.py): {"levels": {module name: level}} ->
@@ -175,10 +133,7 @@ static int load_case(const char *dir, sg_model *m, owned_batch *ob, sg_batch *b,
     snprintf(path, sizeof path, "%s/batch.json", dir);
     if (load_batch(path, ob, regression)) return sg_print_error(), sg_model_free(m), 1;
     *b = as_batch(ob, regression);
-    snprintf(path, sizeof path, "%s/train.json", dir);
-    char *tj = sg_read_file(path, 1 << 20, NULL);
-    *train = tj ? cJSON_Parse(tj) : NULL;
-    free(tj);
+    *train = ref_read_json(dir, "train.json");
     return 0;
 }
 
@@ -204,27 +159,18 @@ static int check_case(const char *dir) {
     printf("case %s: forward and gradients\n", dir);
     sg_model_zero_grad(&m);
     float loss = sg_model_forward(&m, &b, 1);
-    compare("forward", m.acts.logits, &st, "logits", (size_t)b.B * L, TOL);
-    compare("forward", &loss, &st, "loss", 1, TOL);
+    ref_compare("forward", m.acts.logits, &st, "logits", (size_t)b.B * L, TOL);
+    ref_compare("forward", &loss, &st, "loss", 1, TOL);
     sg_model_backward(&m, &b);
     for (int i = 0; i < m.table.count; i++) {
+        const sg_param_info *p = &m.table.info[i];
         char name[256];
-        snprintf(name, sizeof name, "grad.%s", m.table.info[i].name);
-        /* The key bias's gradient is zero in exact arithmetic (softmax ignores a shift shared by a
-         * row), so both sides hold rounding noise: compare it on the scale of the key weight's. */
-        double floor = 0.0;
-        if (strstr(name, "attention.self.key.bias")) {
-            char kw_name[256];
-            snprintf(kw_name, sizeof kw_name, "%.*s.weight", (int)(strlen(m.table.info[i].name) - 5), m.table.info[i].name);
-            const sg_param_info *kw = &m.table.info[sg_param_find(&m.table, kw_name)];
-            for (size_t j = 0; j < kw->numel; j++)
-                if (fabs(m.grads[kw->offset + j]) > floor) floor = fabs(m.grads[kw->offset + j]);
-        }
-        compare_scaled("gradient", m.grads + m.table.info[i].offset, &st, name, m.table.info[i].numel, TOL, floor);
+        snprintf(name, sizeof name, "grad.%s", p->name);
+        ref_compare_scaled("gradient", m.grads + p->offset, &st, name, p->numel, TOL, ref_grad_scale_floor(&m, p->name));
     }
     sg_model_forward(&m, &b, 0);
     /* with dropout on, the eval logits differ from the training forward's */
-    compare("eval forward", m.acts.logits, &st, sg_st_find(&st, "eval_logits") ? "eval_logits" : "logits", (size_t)b.B * L, TOL);
+    ref_compare("eval forward", m.acts.logits, &st, sg_st_find(&st, "eval_logits") ? "eval_logits" : "logits", (size_t)b.B * L, TOL);
 
     printf("case %s: 10 AdamW steps\n", dir);
     sg_adamw_config oc;
@@ -237,44 +183,30 @@ static int check_case(const char *dir) {
     int steps = (int)cJSON_GetObjectItem(train, "steps")->valuedouble;
     float losses[64];
     set_schedule(&m, 0); /* training starts the LSQ initialisation schedule afresh, as the reference */
-    for (int s = 0; s < steps && s < 64; s++) {
-        m.step = (uint64_t)s;
-        sg_model_zero_grad(&m);
-        losses[s] = sg_model_forward(&m, &b, 1);
-        sg_model_backward(&m, &b);
-        /* the trainer's fused path: clipping folded into AdamW */
-        float norm = sg_grad_norm(&m);
-        sg_adamw_step_scaled(&m, &oc, oc.lr * sg_linear_schedule(s, oc.warmup_steps, oc.total_steps), s + 1,
-                             sg_clip_factor(norm, oc.max_grad_norm));
-    }
-    compare("training", losses, &st, "train_losses", (size_t)steps, TOL);
+    ref_adamw_steps(&m, &b, &oc, steps, losses);
+    ref_compare("training", losses, &st, "train_losses", (size_t)steps, TOL);
     sg_model_forward(&m, &b, 0);
-    compare("training", m.acts.logits, &st, "final_logits", (size_t)b.B * L, 1e-3);
+    ref_compare("training", m.acts.logits, &st, "final_logits", (size_t)b.B * L, 1e-3);
     /* Final parameters: AdamW moves an element by about lr whatever its gradient's size, so an
      * element whose gradient is float noise (a ReLU unit on its boundary) may legitimately differ
      * by one step. The check is the L2 distance relative to the distance travelled. */
-    double diff2 = 0.0, moved2 = 0.0, worst = 0.0;
+    ref_distance path_sum = {0};
     sg_model init;
     if (load_case_model(dir, &init)) return sg_print_error(), 1;
     for (int i = 0; i < m.table.count; i++) {
         char name[256];
         snprintf(name, sizeof name, "final.%s", m.table.info[i].name);
         const sg_param_info *p = &m.table.info[i];
-        float *want = read_expected(&st, name, p->numel);
+        float *want = ref_read_expected(&st, name, p->numel);
         if (!CHECK_MSG(want != NULL, "no reference tensor %s", name)) continue;
-        for (size_t j = 0; j < p->numel; j++) {
-            double d = (double)m.params[p->offset + j] - want[j], mv = (double)want[j] - init.params[p->offset + j];
-            diff2 += d * d;
-            moved2 += mv * mv;
-            if (fabs(d) > worst) worst = fabs(d);
-        }
+        ref_distance_add(&path_sum, m.params + p->offset, want, init.params + p->offset, p->numel);
         free(want);
     }
     sg_model_free(&init);
-    double rel_path = sqrt(diff2) / sqrt(moved2 > 0 ? moved2 : 1e-30);
-    printf("  final parameters: |C - ref|_2 / |ref - init|_2 = %.3e, max element diff %.3e (lr %g)\n", rel_path, worst, oc.lr);
+    double rel_path = ref_distance_rel(&path_sum);
+    printf("  final parameters: |C - ref|_2 / |ref - init|_2 = %.3e, max element diff %.3e (lr %g)\n", rel_path, path_sum.worst, oc.lr);
     CHECK_MSG(rel_path <= 2e-2, "final parameters differ by %.3e of the distance travelled", rel_path);
-    printf("worst relative difference (tensors with max|ref| > 1e-6): %.3e\n", g_worst_rel);
+    printf("worst relative difference (tensors with max|ref| > 1e-6): %.3e\n", ref_worst_rel());
     cJSON_Delete(train);
     sg_st_close(&st);
     free_batch(&ob);
@@ -382,8 +314,8 @@ static int check_forward(const char *model_dir, const char *batch_path, const ch
     if (sg_model_reserve(&m, b.B, b.T, 0) || sg_st_open(&st, ref_path)) return sg_print_error(), 1;
     float loss = sg_model_forward(&m, &b, 0);
     printf("C checkpoint %s read by the reference:\n", model_dir);
-    compare("forward", m.acts.logits, &st, "logits", (size_t)b.B * m.cfg.num_labels, 1e-4);
-    compare("forward", &loss, &st, "loss", 1, 1e-4);
+    ref_compare("forward", m.acts.logits, &st, "logits", (size_t)b.B * m.cfg.num_labels, 1e-4);
+    ref_compare("forward", &loss, &st, "loss", 1, 1e-4);
     sg_st_close(&st);
     free_batch(&ob);
     sg_model_free(&m);
