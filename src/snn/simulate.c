@@ -10,13 +10,28 @@
 
 enum { CNT_POS, CNT_NEG, CNT_SOPS, CNT_MACS, CNT_FIELDS };
 
-/* One thread's state: the full network for one sample at a time. Event buffers of populations
- * that are consumed within a layer are shared by all layers; the layer outputs alternate. */
+/* Steps each operator runs before the next one does (layer-major window, see run_sample). */
+#define SG_SNN_WINDOW 16
+
+/* Event trains: SG_SNN_WINDOW step slots of a population's events, shared by the layers (the
+ * layer outputs alternate, as the next layer's LayerNorm still reads them). */
+enum { TR_QKV, TR_CTX, TR_AO, TR_H1, TR_F, TR_O2, TR_OUT0, TR_OUT1, TR_COUNT };
+/* Spike counts kept by the LayerNorms for their inputs, per layer. */
+enum { SH_AO, SH_H1, SH_O2, SH_OUT, SH_COUNT };
+/* A layer's operators in order. */
+enum { OP_QKV, OP_ATT, OP_AO, OP_H1, OP_F, OP_O2, OP_OUT, OPS_PER_LAYER };
+
+/* One thread's state: the full network for one sample at a time. */
 typedef struct {
     sg_snn_pop *qkv, *ao, *h1, *f, *o2, *out;
     sg_zip_attention *att;
     sg_snn_pop cls;
-    int32_t *ev_qkv, *ev_prob, *ev_ctx, *ev_ao, *ev_h1, *ev_f, *ev_o2, *ev_out[2];
+    int32_t *ev_prob;          /* attention probabilities: consumed inside the attention step */
+    int32_t *train[TR_COUNT];
+    int32_t *shadow;           /* [layers, SH_COUNT, shadow_len] */
+    size_t shadow_len;         /* T * C */
+    int C;
+    uint8_t *pend_step;        /* [SG_SNN_WINDOW] some operator pending after the slot's step */
     sg_snn_scratch scratch;
     float *tmp;     /* [C] */
     float *acc_out; /* [L] */
@@ -46,6 +61,9 @@ void sg_snn_sim_options_default(sg_snn_sim_options *o) {
 }
 
 static int32_t *alloc_ev(size_t rows, size_t width) { return malloc(sizeof(int32_t) * (rows * width + rows + 1)); }
+static int32_t *alloc_train(size_t rows, size_t width) {
+    return malloc(sizeof(int32_t) * SG_SNN_WINDOW * (rows * width + rows + 1));
+}
 
 static void worker_free(worker *w, int layers) {
     for (int l = 0; l < layers; l++) {
@@ -65,15 +83,10 @@ static void worker_free(worker *w, int layers) {
     free(w->out);
     free(w->att);
     sg_snn_pop_free(&w->cls);
-    free(w->ev_qkv);
     free(w->ev_prob);
-    free(w->ev_ctx);
-    free(w->ev_ao);
-    free(w->ev_h1);
-    free(w->ev_f);
-    free(w->ev_o2);
-    free(w->ev_out[0]);
-    free(w->ev_out[1]);
+    for (int i = 0; i < TR_COUNT; i++) free(w->train[i]);
+    free(w->shadow);
+    free(w->pend_step);
     free(w->scratch.xd);
     free(w->scratch.yd);
     free(w->tmp);
@@ -94,34 +107,33 @@ static int worker_init(worker *w, const sg_snn_sim *sim) {
     w->o2 = calloc((size_t)layers, sizeof *w->o2);
     w->out = calloc((size_t)layers, sizeof *w->out);
     w->att = calloc((size_t)layers, sizeof *w->att);
-    w->ev_qkv = alloc_ev(T, 3 * (size_t)C);
     w->ev_prob = alloc_ev((size_t)H * T, T);
-    w->ev_ctx = alloc_ev(T, (size_t)C);
-    w->ev_ao = alloc_ev(T, (size_t)C);
-    w->ev_h1 = alloc_ev(T, (size_t)C);
-    w->ev_f = alloc_ev(T, (size_t)F);
-    w->ev_o2 = alloc_ev(T, (size_t)C);
-    w->ev_out[0] = alloc_ev(T, (size_t)C);
-    w->ev_out[1] = alloc_ev(T, (size_t)C);
+    for (int i = 0; i < TR_COUNT; i++)
+        w->train[i] = alloc_train(T, i == TR_QKV ? 3 * (size_t)C : i == TR_F ? (size_t)F : (size_t)C);
+    w->C = C;
+    w->shadow_len = T * (size_t)C;
+    w->shadow = malloc(sizeof(int32_t) * (size_t)layers * SH_COUNT * w->shadow_len);
+    w->pend_step = malloc(SG_SNN_WINDOW);
     size_t wide = (size_t)(3 * C > F ? 3 * C : F), in_max = (size_t)(C > F ? C : F);
     w->scratch.xd = malloc(sizeof(float) * T * in_max);
     w->scratch.yd = malloc(sizeof(float) * T * wide);
     w->tmp = malloc(sizeof(float) * (size_t)C);
     w->acc_out = malloc(sizeof(float) * (size_t)L);
     w->cnt = calloc((size_t)sim->stats.count * CNT_FIELDS, sizeof(uint64_t));
-    if (!w->qkv || !w->ao || !w->h1 || !w->f || !w->o2 || !w->out || !w->att || !w->ev_qkv || !w->ev_prob ||
-        !w->ev_ctx || !w->ev_ao || !w->ev_h1 || !w->ev_f || !w->ev_o2 || !w->ev_out[0] || !w->ev_out[1] ||
-        !w->scratch.xd || !w->scratch.yd || !w->tmp || !w->acc_out || !w->cnt)
+    for (int i = 0; i < TR_COUNT; i++)
+        if (!w->train[i]) return sg_fail("snn simulator: out of memory");
+    if (!w->qkv || !w->ao || !w->h1 || !w->f || !w->o2 || !w->out || !w->att || !w->ev_prob || !w->shadow ||
+        !w->pend_step || !w->scratch.xd || !w->scratch.yd || !w->tmp || !w->acc_out || !w->cnt)
         return sg_fail("snn simulator: out of memory");
     for (int l = 0; l < layers; l++) {
         const sg_stbif_params *n = m->layer[l].neuron;
-        if (sg_snn_pop_init(&w->qkv[l], (int)T, 3 * C, 3, n + Q_QUERY, w->ev_qkv) ||
-            sg_zip_attention_init(&w->att[l], (int)T, C, H, &sim->attn_prm[l], w->ev_prob, w->ev_ctx) ||
-            sg_snn_pop_init(&w->ao[l], (int)T, C, 1, n + Q_ATTN_OUT, w->ev_ao) ||
-            sg_snn_pop_init(&w->h1[l], (int)T, C, 1, n + Q_ATTN_OUT_LN, w->ev_h1) ||
-            sg_snn_pop_init(&w->f[l], (int)T, F, 1, n + Q_INTER, w->ev_f) ||
-            sg_snn_pop_init(&w->o2[l], (int)T, C, 1, n + Q_FFN_OUT, w->ev_o2) ||
-            sg_snn_pop_init(&w->out[l], (int)T, C, 1, n + Q_FFN_OUT_LN, w->ev_out[l % 2]))
+        if (sg_snn_pop_init(&w->qkv[l], (int)T, 3 * C, 3, n + Q_QUERY, w->train[TR_QKV]) ||
+            sg_zip_attention_init(&w->att[l], (int)T, C, H, &sim->attn_prm[l], w->ev_prob, w->train[TR_CTX]) ||
+            sg_snn_pop_init(&w->ao[l], (int)T, C, 1, n + Q_ATTN_OUT, w->train[TR_AO]) ||
+            sg_snn_pop_init(&w->h1[l], (int)T, C, 1, n + Q_ATTN_OUT_LN, w->train[TR_H1]) ||
+            sg_snn_pop_init(&w->f[l], (int)T, F, 1, n + Q_INTER, w->train[TR_F]) ||
+            sg_snn_pop_init(&w->o2[l], (int)T, C, 1, n + Q_FFN_OUT, w->train[TR_O2]) ||
+            sg_snn_pop_init(&w->out[l], (int)T, C, 1, n + Q_FFN_OUT_LN, w->train[TR_OUT0 + l % 2]))
             return -1;
     }
     return sg_snn_pop_init(&w->cls, 1, C, 1, &m->cls_neuron, NULL);
@@ -231,8 +243,6 @@ int sg_snn_predict_at(const sg_snn_output *o, int b, int t) {
     return sg_snn_argmax(o->step_logits + ((size_t)(t - 1) * o->B + (size_t)b) * o->L, o->L);
 }
 
-/* ---- one sample --------------------------------------------------------------------------- */
-
 static void count_neuron(worker *w, int entry, uint64_t pos, uint64_t neg) {
     w->cnt[(size_t)entry * CNT_FIELDS + CNT_POS] += pos;
     w->cnt[(size_t)entry * CNT_FIELDS + CNT_NEG] += neg;
@@ -248,86 +258,141 @@ static sg_snn_input spikes_of(const sg_snn_pop *p, float theta) {
     return in;
 }
 
-/* One time step of the whole network for one sample; returns 1 if a neuron is left pending. */
-static int step_sample(const sg_snn_sim *sim, worker *w, int t, int rows, const int32_t *mask, const float *emb_ln,
-                       float *logits) {
+/* ---- one sample, layer-major ---------------------------------------------------------------- */
+
+/* Nothing flows backwards between operators (operator o at step t needs its inputs at step t and
+ * its own state), so a window of steps runs operator by operator: each one for every step of the
+ * window, its output events kept per step (a train), before the next. An operator's weights and
+ * state then serve SG_SNN_WINDOW steps in a row instead of one step of the whole network. Every
+ * kernel call is the time-major one with the same inputs, so all results are bit-identical. */
+static void at_slot(sg_snn_pop *p, int32_t *train, int k) {
+    const size_t n = (size_t)p->rows * (size_t)p->width;
+    p->ev = train + (size_t)k * (n + (size_t)p->rows + 1);
+    p->nev = p->ev + n;
+}
+
+/* Point every population that layer l's operators read or write at step slot k. */
+static void layer_at_slot(worker *w, int l, int k) {
+    at_slot(&w->qkv[l], w->train[TR_QKV], k);
+    at_slot(&w->att[l].out, w->train[TR_CTX], k);
+    at_slot(&w->ao[l], w->train[TR_AO], k);
+    at_slot(&w->h1[l], w->train[TR_H1], k);
+    at_slot(&w->f[l], w->train[TR_F], k);
+    at_slot(&w->o2[l], w->train[TR_O2], k);
+    at_slot(&w->out[l], w->train[TR_OUT0 + l % 2], k);
+    if (l > 0) at_slot(&w->out[l - 1], w->train[TR_OUT0 + (l - 1) % 2], k);
+}
+
+/* Spike counts of a population as its consumer must see them at the current slot: the
+ * producer's own counts are already at the window's end, so the consumer keeps a copy and adds
+ * each step's events (the same integers the producer added). */
+static int32_t *shadow(const worker *w, int which, int l) {
+    return w->shadow + ((size_t)l * SH_COUNT + (size_t)which) * w->shadow_len;
+}
+
+static void shadow_add(int32_t *s, const sg_snn_pop *p, int rows) {
+    const int W = p->width;
+    for (int r = 0; r < rows; r++) {
+        const int32_t *ev = p->ev + (size_t)r * W;
+        int32_t *sr = s + (size_t)r * W;
+        for (int k = 0; k < p->nev[r]; k++) sr[sg_event_col(ev[k])] += sg_event_sign(ev[k]);
+    }
+}
+
+/* One step of one operator of layer l; returns 1 if a neuron is left pending. */
+static int layer_op_step(const sg_snn_sim *sim, worker *w, int l, int op, int t, int rows, const int32_t *mask,
+                         const float *emb_ln) {
     const sg_snn_model *m = sim->m;
     const sg_model_config *cfg = &m->cfg;
-    const int layers = cfg->layers, L = cfg->num_labels;
-    const int first = t == 1, bias_on = t <= m->unfold_level;
+    const sg_snn_layer *ly = &m->layer[l];
+    const sg_stbif_params *n = ly->neuron;
+    const int layers = cfg->layers, first = t == 1, bias_on = t <= m->unfold_level;
+    const int qr = l + 1 == layers && sim->opt.prune_last_layer ? 1 : rows;
     const float df = sim->opt.dense_fraction;
     int pending = 0;
-    for (int l = 0; l < layers; l++) {
-        const sg_snn_layer *ly = &m->layer[l];
-        const sg_stbif_params *n = ly->neuron;
-        const int qr = l + 1 == layers && sim->opt.prune_last_layer ? 1 : rows;
-        sg_snn_counts c;
-
-        /* query | key | value: the embeddings (real values, step 1) or the previous layer's spikes */
-        sg_snn_input in = {0};
+    sg_snn_counts c;
+    sg_snn_input in = {0};
+    memset(&c, 0, sizeof c);
+    switch (op) {
+    case OP_QKV: /* query | key | value: the embeddings (real values, step 1) or the previous layer's spikes */
         if (l == 0) {
             if (first) in.dense = emb_ln;
         } else {
             in = spikes_of(&w->out[l - 1], m->layer[l - 1].neuron[Q_FFN_OUT_LN].theta);
         }
-        memset(&c, 0, sizeof c);
-        pending |= sg_snn_linear_fire(&ly->qkv, &in, bias_on, &w->qkv[l], rows, df, &w->scratch, &c);
+        pending = sg_snn_linear_fire(&ly->qkv, &in, bias_on, &w->qkv[l], rows, df, &w->scratch, &c);
         for (int p = 0; p < 3; p++) {
             count_synapse(w, sg_snn_entry_synapse(l, SG_SYN_QUERY + p), c.sops / 3, c.macs / 3);
             count_neuron(w, sg_snn_entry_neuron(l, Q_QUERY + p), c.pos[p], c.neg[p]);
         }
-
-        /* attention: scores, softmax, attn_quan, context, after_attn_quan */
+        break;
+    case OP_ATT: { /* attention: scores, softmax, attn_quan, context, after_attn_quan */
         sg_zip_attention_counts ac;
         memset(&ac, 0, sizeof ac);
-        pending |= sg_zip_attention_step(&w->att[l], &sim->attn_prm[l], &w->qkv[l], mask, rows, qr, first, &ac);
+        pending = sg_zip_attention_step(&w->att[l], &sim->attn_prm[l], &w->qkv[l], mask, rows, qr, first, &ac);
         count_synapse(w, sg_snn_entry_synapse(l, SG_SYN_SCORES), ac.score_sops, 0);
         count_synapse(w, sg_snn_entry_synapse(l, SG_SYN_CONTEXT), ac.context_sops, 0);
         count_neuron(w, sg_snn_entry_neuron(l, Q_ATTN), ac.prob_pos, ac.prob_neg);
         count_neuron(w, sg_snn_entry_neuron(l, Q_AFTER_ATTN), ac.out_pos, ac.out_neg);
-
-        /* attention.output: dense -> dense_quan -> LN-zip(. + input) -> dense_quan_after_ln */
+        break;
+    }
+    case OP_AO: /* attention.output: dense -> dense_quan */
         in = spikes_of(&w->att[l].out, n[Q_AFTER_ATTN].theta);
-        memset(&c, 0, sizeof c);
-        pending |= sg_snn_linear_fire(&ly->attn_out, &in, bias_on, &w->ao[l], qr, df, &w->scratch, &c);
+        pending = sg_snn_linear_fire(&ly->attn_out, &in, bias_on, &w->ao[l], qr, df, &w->scratch, &c);
         count_synapse(w, sg_snn_entry_synapse(l, SG_SYN_ATTN_OUT), c.sops, c.macs);
         count_neuron(w, sg_snn_entry_neuron(l, Q_ATTN_OUT), c.pos[0], c.neg[0]);
-        memset(&c, 0, sizeof c);
-        if (l == 0)
-            pending |= sg_snn_layernorm_fire(&w->h1[l], qr, first, w->ao[l].s, w->ao[l].nev, n[Q_ATTN_OUT].theta,
-                                             NULL, NULL, 0.0f, emb_ln, ly->ln1_w, ly->ln1_b, cfg->ln_eps, w->tmp, &c);
-        else
-            pending |= sg_snn_layernorm_fire(&w->h1[l], qr, first, w->ao[l].s, w->ao[l].nev, n[Q_ATTN_OUT].theta,
-                                             w->out[l - 1].s, w->out[l - 1].nev,
-                                             m->layer[l - 1].neuron[Q_FFN_OUT_LN].theta, NULL, ly->ln1_w, ly->ln1_b,
-                                             cfg->ln_eps, w->tmp, &c);
+        break;
+    case OP_H1: { /* LN-zip(. + input) -> dense_quan_after_ln */
+        int32_t *a_s = shadow(w, SH_AO, l);
+        shadow_add(a_s, &w->ao[l], qr);
+        if (l == 0) {
+            pending = sg_snn_layernorm_fire(&w->h1[l], qr, first, a_s, w->ao[l].nev, n[Q_ATTN_OUT].theta, NULL, NULL,
+                                            0.0f, emb_ln, ly->ln1_w, ly->ln1_b, cfg->ln_eps, w->tmp, &c);
+        } else {
+            int32_t *r_s = shadow(w, SH_OUT, l - 1);
+            shadow_add(r_s, &w->out[l - 1], rows);
+            pending = sg_snn_layernorm_fire(&w->h1[l], qr, first, a_s, w->ao[l].nev, n[Q_ATTN_OUT].theta, r_s,
+                                            w->out[l - 1].nev, m->layer[l - 1].neuron[Q_FFN_OUT_LN].theta, NULL,
+                                            ly->ln1_w, ly->ln1_b, cfg->ln_eps, w->tmp, &c);
+        }
         count_neuron(w, sg_snn_entry_neuron(l, Q_ATTN_OUT_LN), c.pos[0], c.neg[0]);
-
-        /* intermediate: dense -> dense_quan (unsigned) -> ReLU = identity */
+        break;
+    }
+    case OP_F: /* intermediate: dense -> dense_quan (unsigned) -> ReLU = identity */
         in = spikes_of(&w->h1[l], n[Q_ATTN_OUT_LN].theta);
-        memset(&c, 0, sizeof c);
-        pending |= sg_snn_linear_fire(&ly->inter, &in, bias_on, &w->f[l], qr, df, &w->scratch, &c);
+        pending = sg_snn_linear_fire(&ly->inter, &in, bias_on, &w->f[l], qr, df, &w->scratch, &c);
         count_synapse(w, sg_snn_entry_synapse(l, SG_SYN_INTER), c.sops, c.macs);
         count_neuron(w, sg_snn_entry_neuron(l, Q_INTER), c.pos[0], c.neg[0]);
-
-        /* output: dense -> dense_quan -> LN-zip(. + h1) -> dense_quan_after_ln */
+        break;
+    case OP_O2: /* output: dense -> dense_quan */
         in = spikes_of(&w->f[l], n[Q_INTER].theta);
-        memset(&c, 0, sizeof c);
-        pending |= sg_snn_linear_fire(&ly->ffn_out, &in, bias_on, &w->o2[l], qr, df, &w->scratch, &c);
+        pending = sg_snn_linear_fire(&ly->ffn_out, &in, bias_on, &w->o2[l], qr, df, &w->scratch, &c);
         count_synapse(w, sg_snn_entry_synapse(l, SG_SYN_FFN_OUT), c.sops, c.macs);
         count_neuron(w, sg_snn_entry_neuron(l, Q_FFN_OUT), c.pos[0], c.neg[0]);
-        memset(&c, 0, sizeof c);
-        pending |= sg_snn_layernorm_fire(&w->out[l], qr, first, w->o2[l].s, w->o2[l].nev, n[Q_FFN_OUT].theta,
-                                         w->h1[l].s, w->h1[l].nev, n[Q_ATTN_OUT_LN].theta, NULL, ly->ln2_w, ly->ln2_b,
-                                         cfg->ln_eps, w->tmp, &c);
+        break;
+    default: { /* OP_OUT: LN-zip(. + h1) -> dense_quan_after_ln */
+        int32_t *a_s = shadow(w, SH_O2, l), *r_s = shadow(w, SH_H1, l);
+        shadow_add(a_s, &w->o2[l], qr);
+        shadow_add(r_s, &w->h1[l], qr);
+        pending = sg_snn_layernorm_fire(&w->out[l], qr, first, a_s, w->o2[l].nev, n[Q_FFN_OUT].theta, r_s,
+                                        w->h1[l].nev, n[Q_ATTN_OUT_LN].theta, NULL, ly->ln2_w, ly->ln2_b, cfg->ln_eps,
+                                        w->tmp, &c);
         count_neuron(w, sg_snn_entry_neuron(l, Q_FFN_OUT_LN), c.pos[0], c.neg[0]);
+        break;
     }
+    }
+    return pending;
+}
 
+/* One step of the classifier on <s> (the last layer's output at the current slot), adding to logits. */
+static int classifier_step(const sg_snn_sim *sim, worker *w, int t, float *logits) {
+    const sg_snn_model *m = sim->m;
+    const int layers = m->cfg.layers, L = m->cfg.num_labels, bias_on = t <= m->unfold_level;
     /* classifier on <s>: dense -> dense_quan (unsigned) -> tanh-zip -> out_proj */
     sg_snn_input in = spikes_of(&w->out[layers - 1], m->layer[layers - 1].neuron[Q_FFN_OUT_LN].theta);
     sg_snn_counts c;
     memset(&c, 0, sizeof c);
-    pending |= sg_snn_linear_fire(&m->cls_dense, &in, bias_on, &w->cls, 1, 2.0f, &w->scratch, &c);
+    int pending = sg_snn_linear_fire(&m->cls_dense, &in, bias_on, &w->cls, 1, 2.0f, &w->scratch, &c);
     count_synapse(w, sg_snn_entry_classifier(layers, SG_SNN_CLS_DENSE), c.sops, c.macs);
     count_neuron(w, sg_snn_entry_classifier(layers, SG_SNN_CLS_NEURON), c.pos[0], c.neg[0]);
     /* tanh by the difference rule: only the spiking neurons' tanh moves; tanh(n·θ) as the ANN */
@@ -351,6 +416,7 @@ static int step_sample(const sg_snn_sim *sim, worker *w, int t, int rows, const 
 static void reset_sample(worker *w, int layers, int rows, int last_rows) {
     for (int l = 0; l < layers; l++) {
         const int qr = l + 1 == layers ? last_rows : rows;
+        layer_at_slot(w, l, 0);
         sg_snn_pop_reset(&w->qkv[l], rows);
         sg_zip_attention_reset(&w->att[l], rows);
         sg_snn_pop_reset(&w->ao[l], qr);
@@ -358,30 +424,45 @@ static void reset_sample(worker *w, int layers, int rows, int last_rows) {
         sg_snn_pop_reset(&w->f[l], qr);
         sg_snn_pop_reset(&w->o2[l], qr);
         sg_snn_pop_reset(&w->out[l], qr);
+        for (int sh = 0; sh < SH_COUNT; sh++) memset(shadow(w, sh, l), 0, sizeof(int32_t) * (size_t)rows * w->C);
     }
     sg_snn_pop_reset(&w->cls, 1);
 }
 
 static void run_sample(sg_snn_sim *sim, worker *w, const sg_batch *b, int bi) {
     const sg_snn_model *m = sim->m;
-    const int L = m->cfg.num_labels, C = m->cfg.hidden, rows = sim->tokens[bi], B = b->B;
-    const int last_rows = sim->opt.prune_last_layer ? 1 : rows;
+    const int layers = m->cfg.layers, L = m->cfg.num_labels, C = m->cfg.hidden, rows = sim->tokens[bi], B = b->B;
+    const int last_rows = sim->opt.prune_last_layer ? 1 : rows, max_steps = sim->opt.max_steps;
     const int32_t *mask = b->mask + (size_t)bi * b->T;
     const float *emb_ln = sim->emb_ln + (size_t)bi * b->T * C;
     float *logits = sim->logits + (size_t)bi * L;
-    reset_sample(w, m->cfg.layers, rows, last_rows);
+    reset_sample(w, layers, rows, last_rows);
     memset(logits, 0, sizeof(float) * (size_t)L);
-    int t, settled = 0;
-    for (t = 1; t <= sim->opt.max_steps; t++) {
-        int pending = step_sample(sim, w, t, rows, mask, emb_ln, logits);
-        memcpy(sim->step_logits + ((size_t)(t - 1) * B + bi) * L, logits, sizeof(float) * (size_t)L);
-        if (!pending && t >= m->unfold_level) {
-            settled = 1;
-            break;
+    int settled = 0, steps = max_steps;
+    for (int t0 = 1; t0 <= max_steps && !settled; t0 += SG_SNN_WINDOW) {
+        const int n = max_steps - t0 + 1 < SG_SNN_WINDOW ? max_steps - t0 + 1 : SG_SNN_WINDOW;
+        memset(w->pend_step, 0, (size_t)n);
+        for (int l = 0; l < layers; l++)
+            for (int op = 0; op < OPS_PER_LAYER; op++)
+                for (int k = 0; k < n; k++) {
+                    layer_at_slot(w, l, k);
+                    w->pend_step[k] |= (uint8_t)layer_op_step(sim, w, l, op, t0 + k, rows, mask, emb_ln);
+                }
+        for (int k = 0; k < n; k++) {
+            at_slot(&w->out[layers - 1], w->train[TR_OUT0 + (layers - 1) % 2], k);
+            w->pend_step[k] |= (uint8_t)classifier_step(sim, w, t0 + k, logits);
+            memcpy(sim->step_logits + ((size_t)(t0 + k - 1) * B + bi) * L, logits, sizeof(float) * (size_t)L);
         }
+        /* the time-major settle step: the first at which no operator is pending (past the bias
+         * unfolding); from there on nothing fires, so the window's later steps added nothing */
+        for (int k = 0; k < n && !settled; k++)
+            if (!w->pend_step[k] && t0 + k >= m->unfold_level) {
+                settled = 1;
+                steps = t0 + k;
+            }
     }
-    const int steps = settled ? t : sim->opt.max_steps;
-    for (int s = steps; s < sim->opt.max_steps; s++) /* quiet from here on */
+    memcpy(logits, sim->step_logits + ((size_t)(steps - 1) * B + bi) * L, sizeof(float) * (size_t)L);
+    for (int s = steps; s < max_steps; s++) /* quiet from here on */
         memcpy(sim->step_logits + ((size_t)s * B + bi) * L, logits, sizeof(float) * (size_t)L);
     sim->settle[bi] = steps;
     sim->settled[bi] = (uint8_t)settled;

@@ -10,7 +10,10 @@
  * input did not change and whose neurons are not about to fire is skipped, and the nonlinear
  * zip_tf ops are evaluated only for rows whose accumulated input changed. Rows past a sample's
  * last real token are not simulated (padding cannot reach the logits), and in the last layer only
- * the <s> row goes past the keys and values. Samples run in parallel (OpenMP, one sample per
+ * the <s> row goes past the keys and values. The steps run in windows of 16, operator by operator
+ * (each operator for every step of the window, its events kept per step, then the next), so an
+ * operator's weights serve many steps while in cache; the results are those of the step-by-step
+ * definition, bit for bit, the settle step included. Samples run in parallel (OpenMP, one sample per
  * thread at a time); each thread owns the state of one sample, allocated once at creation: the
  * step loop allocates nothing. */
 #ifndef SG_SIMULATE_H

@@ -193,6 +193,37 @@ static void steps_to_powers_of_two(sg_model *m) {
  * otherwise unconstrained floats, where a near-tie (x/s within a few ulps of k + 0.5) is rounded
  * differently by the ANN's and the SNN's summation orders and the changed count propagates: the
  * samples it reaches are reported, the others must be equal. */
+/* A run capped at `cap` steps is the first `cap` steps of the full run: the simulator goes
+ * operator by operator over windows of steps, and a cap or a settle step inside a window must
+ * cut it exactly where the step-by-step definition does (step logits, settle step, logits). */
+static void check_step_cap(const sg_snn_model *snn, const sg_batch *b, const sg_snn_output *full, int cap) {
+    sg_snn_sim_options opt;
+    sg_snn_sim_options_default(&opt);
+    opt.max_steps = cap;
+    sg_snn_sim *sim = sg_snn_sim_create(snn, b->B, b->T, &opt);
+    CHECK_MSG(sim != NULL, "%s", sg_last_error());
+    if (!sim) return;
+    CHECK_MSG(sg_snn_simulate(sim, b) == 0, "%s", sg_last_error());
+    const sg_snn_output *o = sg_snn_sim_output(sim);
+    const int L = full->L;
+    int same_steps = 1, same_settle = 1, same_logits = 1;
+    for (int i = 0; i < b->B; i++) {
+        for (int t = 1; t <= cap; t++)
+            same_steps &= memcmp(o->step_logits + ((size_t)(t - 1) * b->B + i) * L,
+                                 full->step_logits + ((size_t)(t - 1) * full->B + i) * L, sizeof(float) * L) == 0;
+        const int settled_before_cap = full->settle_step[i] <= cap;
+        same_settle &= o->settled[i] == settled_before_cap &&
+                       o->settle_step[i] == (settled_before_cap ? full->settle_step[i] : cap);
+        const int last = settled_before_cap ? full->settle_step[i] : cap;
+        same_logits &= memcmp(o->logits + (size_t)i * L, full->step_logits + ((size_t)(last - 1) * full->B + i) * L,
+                              sizeof(float) * L) == 0;
+    }
+    CHECK_MSG(same_steps, "cap %d: the step logits differ from the uncapped run's first %d steps", cap, cap);
+    CHECK_MSG(same_settle, "cap %d: settle steps differ from the uncapped run's", cap);
+    CHECK_MSG(same_logits, "cap %d: the logits differ from the uncapped run's at the settle step or the cap", cap);
+    sg_snn_sim_free(sim);
+}
+
 static void check_geometry(const char *size, int exact_arith, sg_tokenizer *tok, const char *shared, int B, int T,
                            float scale, int with_alt) {
     sg_model_config cfg;
@@ -286,6 +317,11 @@ static void check_geometry(const char *size, int exact_arith, sg_tokenizer *tok,
         /* bit-identical when run again (per-sample work is deterministic, whatever thread runs it) */
         CHECK(sg_snn_simulate(sim, &b) == 0);
         CHECK(memcmp(sg_snn_sim_output(sim)->logits, first, sizeof(float) * (size_t)B * L) == 0);
+        if (alt && k == 0) { /* caps before, at and after a window's end, and one step before settling */
+            const int caps[] = {1, 15, 16, 17, sg_snn_sim_output(sim)->steps - 1};
+            for (int c = 0; c < 5; c++)
+                if (caps[c] >= 1) check_step_cap(&snn, &b, sg_snn_sim_output(sim), caps[c]);
+        }
         if (alt && k == 0) { /* one thread, always-dense products, no pruning */
             CHECK(sg_snn_simulate(alt, &b) == 0);
             const sg_snn_output *oa = sg_snn_sim_output(alt);
