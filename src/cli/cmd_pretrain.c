@@ -187,16 +187,7 @@ static int train(pretrain *p, cJSON *all, double *epoch) {
         return rc < 0 ? -1 : 130;
     }
     cJSON *tr = cJSON_CreateObject();
-    sg_trainer_results(&t, tr);
-    cJSON *final_entry = cJSON_Duplicate(tr, 1);
-    cJSON_AddNumberToObject(final_entry, "step", t.global_step);
-    cJSON_AddItemToArray(t.log_history, final_entry);
-    char state[4200];
-    snprintf(state, sizeof state, "%s/trainer_state.json", a->output_dir);
-    rc = sg_checkpoint_save(&p->model, a->output_dir) || copy_tokenizer(p, a->output_dir) || sg_trainer_write_state(&t, state) ||
-                 sg_results_write(a->output_dir, "train_results.json", tr)
-             ? -1
-             : 0;
+    rc = sg_trainer_save_final(&t, a->output_dir, tr);
     sg_results_merge(all, tr);
     *epoch = sg_trainer_epoch(&t);
     cJSON_Delete(tr);

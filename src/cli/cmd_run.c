@@ -356,14 +356,7 @@ int sg_cmd_run(int argc, char **argv) {
             goto done;
         }
         cJSON *tr = cJSON_CreateObject();
-        sg_trainer_results(&t, tr);
-        cJSON *final_entry = cJSON_Duplicate(tr, 1);
-        cJSON_AddNumberToObject(final_entry, "step", t.global_step);
-        cJSON_AddItemToArray(t.log_history, final_entry);
-        char state_path[4200];
-        snprintf(state_path, sizeof state_path, "%s/trainer_state.json", a.output_dir);
-        if (sg_checkpoint_save(&rm.model, a.output_dir) || copy_tokenizer(&rm, a.output_dir) ||
-            sg_trainer_write_state(&t, state_path) || sg_results_write(a.output_dir, "train_results.json", tr)) {
+        if (sg_trainer_save_final(&t, a.output_dir, tr)) {
             cJSON_Delete(tr);
             sg_trainer_free(&t);
             goto fail_all;

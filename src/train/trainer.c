@@ -7,6 +7,7 @@
 #include "core/rng.h"
 #include "io/checkpoint.h"
 #include "parallel/tp.h"
+#include "train/run_results.h"
 #include "train/trainer_internal.h"
 
 #include <limits.h>
@@ -425,4 +426,16 @@ void sg_trainer_results(const sg_trainer *t, cJSON *obj) {
     cJSON_AddNumberToObject(obj, "train_samples_per_second",
                             (double)t->global_step * t->micro_rows * t->grad_accum / secs);
     cJSON_AddNumberToObject(obj, "train_steps_per_second", t->global_step / secs);
+}
+
+int sg_trainer_save_final(sg_trainer *t, const char *dir, cJSON *results) {
+    sg_trainer_results(t, results);
+    cJSON *final_entry = cJSON_Duplicate(results, 1);
+    if (!final_entry) return sg_fail("out of memory");
+    cJSON_AddNumberToObject(final_entry, "step", t->global_step);
+    cJSON_AddItemToArray(t->log_history, final_entry);
+    char state[4200];
+    if (sg_path_join(state, sizeof state, dir, "trainer_state.json")) return -1;
+    if (sg_checkpoint_save(t->model, dir) || (t->save_extra && t->save_extra(t->ctx, dir))) return -1;
+    return sg_trainer_write_state(t, state) || sg_results_write(dir, "train_results.json", results) ? -1 : 0;
 }

@@ -89,6 +89,10 @@ void sg_trainer_results(const sg_trainer *t, cJSON *obj);
 /* Saves config.json + model.safetensors + optimizer state + trainer_state.json into dir. */
 int sg_trainer_save_checkpoint(sg_trainer *t, const char *dir);
 int sg_trainer_write_state(const sg_trainer *t, const char *path);
+/* The end of training as HF's Trainer leaves output_dir: train_results.json's fields into `results`
+ * (and, with the step, as the last log_history entry), then the model, save_extra's files,
+ * trainer_state.json and train_results.json written into dir. 0 / -1. */
+int sg_trainer_save_final(sg_trainer *t, const char *dir, cJSON *results);
 double sg_trainer_epoch(const sg_trainer *t);
 
 /* Set by SIGINT/SIGTERM handlers installed by sg_trainer_install_signals. */
