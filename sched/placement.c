@@ -1,6 +1,7 @@
 #include "sched/placement.h"
 
 #include "core/error.h"
+#include "core/grow.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -53,20 +54,15 @@ int sg_launcher_choose(const char *override, int in_slurm, int srun_found, sg_la
 
 typedef struct {
     char **v;
-    int n, cap, oom;
+    size_t cap;
+    int n, oom;
 } arg_list;
 
 static void add(arg_list *a, const char *s) {
     if (a->oom) return;
-    if (a->n + 2 > a->cap) {
-        int cap = a->cap ? 2 * a->cap : 32;
-        char **p = realloc(a->v, (size_t)cap * sizeof *p);
-        if (!p) {
-            a->oom = 1;
-            return;
-        }
-        a->v = p;
-        a->cap = cap;
+    if (sg_grow((void **)&a->v, &a->cap, (size_t)a->n + 2, sizeof *a->v, 32)) { /* room for s and the NULL */
+        a->oom = 1;
+        return;
     }
     if (!(a->v[a->n] = strdup(s))) {
         a->oom = 1;
