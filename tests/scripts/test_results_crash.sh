@@ -20,6 +20,7 @@ PY=/usr/bin/python3
 CHECK=$SRC/tests/ref/h5_check.py
 TRIALS=${SG_CRASH_TRIALS:-20}
 MAX_MS=${SG_CRASH_MAX_MS:-420}
+[ "$MAX_MS" -gt 20 ] || { echo "FAIL: SG_CRASH_MAX_MS=$MAX_MS: kills start at 20 ms, give more"; exit 1; }
 POINTS=200
 
 if ! "$PY" -c 'import h5py' 2>/dev/null; then
