@@ -86,6 +86,7 @@ static int load_journal(sg_store *st) {
     buf[size] = '\0';
     size_t pos = 0, good = 0;
     int line = 0, rc = 0;
+    char why[600] = "no newline";
     while (pos < size && !rc) {
         char *nl = memchr(buf + pos, '\n', size - pos);
         line++;
@@ -101,7 +102,11 @@ static int load_journal(sg_store *st) {
         if (parse_line(buf + pos, len, where, &rec)) {
             /* The last line may be a torn write (a crash before its newline reached the disk);
              * a bad line with records after it is damage we must not paper over. */
-            if ((size_t)(nl - buf) + 1 >= size) break;
+            if ((size_t)(nl - buf) + 1 >= size) {
+                const char *e = sg_last_error(); /* "<where>: <reason>": keep the reason */
+                snprintf(why, sizeof why, "does not parse: %s", strncmp(e, where, strlen(where)) ? e : e + strlen(where) + 2);
+                break;
+            }
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", sg_last_error());
             rc = sg_fail("%s (a damaged line before the last one: fix or remove it to resume)", msg);
@@ -121,6 +126,10 @@ static int load_journal(sg_store *st) {
         if (ftruncate(st->journal_fd, (off_t)good) != 0 || fsync(st->journal_fd) != 0)
             return sg_fail("%s: cannot drop a torn last line: %s", st->journal_path, strerror(errno));
         st->dropped_bytes = (long long)(size - good);
+        /* Never committed (a commit returns only after its whole line is written), but say so: a
+         * record someone expected could be this one. */
+        fprintf(stderr, "spikeglue: warning: %s:%d: dropped a torn last record (%lld bytes, %s): a write cut off by a crash, never committed\n",
+                st->journal_path, line, st->dropped_bytes, why);
     }
     st->journal_size = (long long)good;
     return 0;
@@ -153,13 +162,50 @@ static char *record_line(const sg_run_record *rec, int attempts, size_t *len) {
     return line;
 }
 
+/* While results.h5 is imported into a new journal, this file beside them says the journal is not
+ * whole yet: a process killed half-way leaves it, and the next open imports again from results.h5
+ * (which is replaced only after the import) instead of taking the partial journal for the sweep. */
+#define IMPORT_MARK "results.jsonl.importing"
+
+static int import_mark(const sg_store *st, int set) {
+    char *mark = join(st->dir, IMPORT_MARK);
+    if (!mark) return sg_fail("out of memory");
+    int rc = 0;
+    if (set) {
+        int fd = open(mark, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) rc = sg_fail("%s: cannot create: %s", mark, strerror(errno));
+        else close(fd);
+    } else if (unlink(mark) != 0 && errno != ENOENT) {
+        rc = sg_fail("%s: cannot remove: %s", mark, strerror(errno));
+    }
+    /* durable before the journal's first imported line / after its last */
+    if (!rc && sg_fsync_dir_of(mark) != 0) rc = sg_fail("%s: fsync of its directory failed: %s", mark, strerror(errno));
+    free(mark);
+    return rc;
+}
+
+/* An import a crash interrupted: empty the journal so that the import starts over. */
+static int restart_import(sg_store *st) {
+    char *mark = join(st->dir, IMPORT_MARK);
+    if (!mark) return sg_fail("out of memory");
+    int marked = sg_is_file(mark);
+    free(mark);
+    if (!marked) return 0;
+    if (!sg_is_file(st->h5_path)) return import_mark(st, 0); /* results.h5 gone too: the journal is all there is */
+    if (ftruncate(st->journal_fd, 0) != 0 || fsync(st->journal_fd) != 0)
+        return sg_fail("%s: cannot empty it to import results.h5 again: %s", st->journal_path, strerror(errno));
+    fprintf(stderr, "spikeglue: warning: %s: an import of results.h5 into it was cut off by a crash; importing again\n",
+            st->journal_path);
+    return 0;
+}
+
 /* A results.h5 without a journal (copied from elsewhere, or the journal was deleted): its runs
  * become the journal's first lines, so the next commit does not drop them. */
 static int import_h5(sg_store *st) {
     sg_run_record *recs = NULL;
     int n = 0;
     if (sg_store_read_h5(st->h5_path, &recs, &n)) return sg_fail_context("importing the existing results.h5");
-    int rc = 0;
+    int rc = import_mark(st, 1);
     for (int i = 0; i < n && !rc; i++) {
         size_t len = 0;
         char *line = record_line(&recs[i], recs[i].attempts, &len);
@@ -172,7 +218,14 @@ static int import_h5(sg_store *st) {
     }
     sg_run_records_free(recs, n);
     if (!rc && fsync(st->journal_fd) != 0) rc = sg_fail("%s: fsync failed: %s", st->journal_path, strerror(errno));
-    if (rc && ftruncate(st->journal_fd, 0) == 0) st->journal_size = 0; /* the next open imports again */
+    if (!rc) return import_mark(st, 0); /* the journal is whole: from now on it is the truth */
+    if (ftruncate(st->journal_fd, 0) == 0) { /* the next open imports again */
+        st->journal_size = 0;
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", sg_last_error());
+        import_mark(st, 0);
+        sg_fail("%s", msg);
+    }
     return rc;
 }
 
@@ -208,7 +261,8 @@ int sg_store_open(const char *dir, sg_store *st) {
     }
     int rc = (!existed && sg_fsync_dir_of(st->journal_path) != 0)
                  ? sg_fail("%s: fsync of its directory failed: %s", st->journal_path, strerror(errno))
-                 : load_journal(st);
+                 : restart_import(st);
+    if (!rc) rc = load_journal(st);
     if (!rc && st->count == 0 && st->journal_size == 0 && sg_is_file(st->h5_path)) rc = import_h5(st);
     if (!rc) rc = sg_store_write_h5(st->h5_path, st->recs, st->count, st->sweep);
     if (rc) {

@@ -2,7 +2,10 @@
  *
  * results/<sweep>/results.jsonl  the source of truth: one JSON line per committed record,
  *                                appended with write() + fsync(); a torn last line (a crash
- *                                mid-append) is dropped when the store is opened.
+ *                                mid-append) is dropped when the store is opened, with a
+ *                                warning line on stderr naming the file and line.
+ * results/<sweep>/results.jsonl.importing  only while results.h5 is imported into a new journal:
+ *                                left by a crash, it makes the next open import again.
  * results/<sweep>/results.h5     the HDF5 view (layout in results/README.md), regenerated from
  *                                the journal after every commit into results.h5.tmp, fsynced and
  *                                rename()d over results.h5, then the directory is fsynced.

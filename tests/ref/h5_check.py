@@ -158,8 +158,11 @@ def check_writer_run(rid, g, points, errors):
             errors.append(f"/runs/{rid}/{path}: missing")
             continue
         got = g[path][()]
-        if got.shape != w.shape or not np.array_equal(got.astype(np.float64), w.astype(np.float64)):
-            errors.append(f"/runs/{rid}/{path}: data differs from run {i}'s")
+        if got.shape != w.shape:
+            errors.append(f"/runs/{rid}/{path}: {got.shape[0] if got.ndim else 'no'} values, run {i} has {len(w)}")
+        elif not np.array_equal(got.astype(np.float64), w.astype(np.float64)):
+            k0 = int(np.flatnonzero(got.astype(np.float64) != w.astype(np.float64))[0])
+            errors.append(f"/runs/{rid}/{path}: data differs from run {i}'s, first at [{k0}]: {got[k0]!r}, expected {w[k0]!r}")
     acc = float(g["qann/accuracy"][()]) if "qann/accuracy" in g else math.nan
     if acc != i / 1000.0:
         errors.append(f"/runs/{rid}/qann/accuracy = {acc}, expected {i / 1000.0}")

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static void make_record(sg_run_record *r, const char *task, int seed, const char *variant, int level, int points) {
@@ -93,6 +94,22 @@ static void check_h5_matches(const sg_store *st) {
         CHECK_MSG(mine && sg_run_record_equal(mine, &recs[i], &what), "run %s differs in %s", recs[i].id, what);
     }
     sg_run_records_free(recs, n);
+}
+
+/* sg_store_open with stderr sent to a file: returns open's result, *printed what it wrote there. */
+static int open_capturing_stderr(const char *dir, sg_store *st, char **printed) {
+    char path[4300];
+    snprintf(path, sizeof path, "%s/../stderr-capture", dir);
+    fflush(stderr);
+    int saved = dup(2), fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (saved >= 0 && fd >= 0) dup2(fd, 2);
+    int rc = sg_store_open(dir, st);
+    fflush(stderr);
+    if (saved >= 0) dup2(saved, 2), close(saved);
+    if (fd >= 0) close(fd);
+    *printed = read_all(path);
+    unlink(path);
+    return rc;
 }
 
 static void test_commit_reopen(const char *root) {
@@ -214,9 +231,15 @@ static void test_torn_tail(const char *root) {
     int fd = open(journal, O_WRONLY | O_APPEND);
     CHECK(fd >= 0 && write(fd, line, strlen(line) / 2) > 0);
     close(fd);
-    CHECK_MSG(sg_store_open(dir, &st) == 0, "%s", sg_last_error());
+    char *printed = NULL;
+    CHECK_MSG(open_capturing_stderr(dir, &st, &printed) == 0, "%s", sg_last_error());
     CHECK(sg_store_count(&st) == 2);
     CHECK(st.dropped_bytes == (long long)(strlen(line) / 2));
+    /* one line says what was dropped, where */
+    CHECK_MSG(printed && strstr(printed, "results.jsonl:3: dropped a torn last record") && strchr(printed, '\n') &&
+                  strchr(printed, '\n')[1] == '\0',
+              "printed: %s", printed ? printed : "(nothing)");
+    free(printed);
     CHECK(file_size(journal) == good);
     check_h5_matches(&st);
     CHECK(sg_store_commit(&st, &r3) == 0);
@@ -228,8 +251,10 @@ static void test_torn_tail(const char *root) {
     fd = open(journal, O_WRONLY | O_APPEND);
     CHECK(fd >= 0 && write(fd, "\0\0\0\0\n", 5) == 5);
     close(fd);
-    CHECK_MSG(sg_store_open(dir, &st) == 0, "%s", sg_last_error());
+    CHECK_MSG(open_capturing_stderr(dir, &st, &printed) == 0, "%s", sg_last_error());
     CHECK(sg_store_count(&st) == 3 && st.dropped_bytes == 5);
+    CHECK_MSG(printed && strstr(printed, "results.jsonl:4: dropped a torn last record"), "printed: %s", printed ? printed : "");
+    free(printed);
     sg_store_close(&st);
 
     /* damage before the last line is an error naming the file and line, not silently dropped */
@@ -266,6 +291,63 @@ static void test_import_h5(const char *root) {
     sg_store_close(&st);
     CHECK(file_size(journal) > 0);
     sg_run_record_free(&r1);
+}
+
+/* A store opened on a results.h5 without a journal imports its runs into a new journal. A
+ * coordinator killed half-way through that import must not lose the runs it had not copied yet:
+ * the next open imports them again (before, it found a journal with some records, took it for the
+ * whole sweep and rewrote results.h5 without the rest). The kill comes from the disk: with
+ * RLIMIT_FSIZE at one and a half journal lines and SIGXFSZ at its default, the child dies in the
+ * write of the second line, as a SIGKILL there would leave it. */
+static void test_import_killed(const char *root) {
+    char dir[4200], journal[4300];
+    snprintf(dir, sizeof dir, "%s/sweep-import-killed", root);
+    snprintf(journal, sizeof journal, "%s/results.jsonl", dir);
+    sg_store st;
+    sg_run_record r[3];
+    CHECK(sg_store_open(dir, &st) == 0);
+    for (int i = 0; i < 3; i++) {
+        make_record(&r[i], "rte", i, "q4", 4, 20);
+        CHECK(sg_store_commit(&st, &r[i]) == 0);
+    }
+    sg_store_close(&st);
+    long long line = file_size(journal) / 3;
+    unlink(journal);
+    fflush(stdout), fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct rlimit lim = {(rlim_t)(line + line / 2), (rlim_t)(line + line / 2)}, none = {0, 0};
+        setrlimit(RLIMIT_CORE, &none);
+        signal(SIGXFSZ, SIG_DFL);
+        setrlimit(RLIMIT_FSIZE, &lim);
+        sg_store child;
+        _exit(sg_store_open(dir, &child) == 0 ? 0 : 1);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGXFSZ, "child status %d", status);
+    CHECK_MSG(file_size(journal) > 0 && file_size(journal) < 2 * line, "journal %lld bytes, a line %lld", file_size(journal), line);
+    CHECK_MSG(sg_store_open(dir, &st) == 0, "%s", sg_last_error());
+    CHECK_MSG(sg_store_count(&st) == 3, "%d runs after the killed import, 3 before", sg_store_count(&st));
+    for (int i = 0; i < 3; i++) {
+        const char *what = "";
+        CHECK_MSG(sg_store_get(&st, r[i].id) && sg_run_record_equal(sg_store_get(&st, r[i].id), &r[i], &what), "run %d: %s", i, what);
+    }
+    check_h5_matches(&st);
+    sg_store_close(&st);
+    char mark[4400];
+    snprintf(mark, sizeof mark, "%s.importing", journal);
+    CHECK(!sg_is_file(mark)); /* the finished import leaves nothing behind */
+    CHECK(sg_store_open(dir, &st) == 0 && sg_store_count(&st) == 3);
+    sg_store_close(&st);
+    /* a mark whose results.h5 is gone has nothing to import again: the journal is kept */
+    char h5[4300];
+    snprintf(h5, sizeof h5, "%s/results.h5", dir);
+    write_text(mark, "");
+    unlink(h5);
+    CHECK(sg_store_open(dir, &st) == 0 && sg_store_count(&st) == 3 && !sg_is_file(mark));
+    sg_store_close(&st);
+    for (int i = 0; i < 3; i++) sg_run_record_free(&r[i]);
 }
 
 static void test_unwritable(const char *root) {
@@ -522,6 +604,7 @@ int main(void) {
     test_retry_replaces(root);
     test_torn_tail(root);
     test_import_h5(root);
+    test_import_killed(root);
     test_unwritable(root);
     test_failed_commits(root);
     test_from_dir(root);
