@@ -2,10 +2,16 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <string.h>
+
+static _Atomic unsigned long gemm_calls; /* relaxed: a count, ordered with nothing */
+
+unsigned long sg_gemm_calls(void) { return atomic_load_explicit(&gemm_calls, memory_order_relaxed); }
 
 void sg_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
              int ldb, float beta, float *C, int ldc) {
+    atomic_fetch_add_explicit(&gemm_calls, 1, memory_order_relaxed);
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
                 A, lda, B, ldb, beta, C, ldc);
 }

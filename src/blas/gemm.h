@@ -7,6 +7,9 @@
 /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major with leading dimensions. */
 void sg_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
              int ldb, float beta, float *C, int ldc);
+/* Products sg_gemm has issued in this process, every thread's: how many BLAS calls a pass makes
+ * (each call packs its operands again; tests/unit/test_eval_forward.c counts them). */
+unsigned long sg_gemm_calls(void);
 
 /* out[N, O] = inp[N, I] * W[O, I]^T + bias[O] (bias may be NULL). */
 void sg_linear_forward(float *out, const float *inp, const float *W, const float *bias, int N, int I, int O);
