@@ -2,10 +2,16 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <stdatomic.h>
 #include <string.h>
+
+static _Atomic unsigned long gemm_calls; /* relaxed: a count, ordered with nothing */
+
+unsigned long sg_gemm_calls(void) { return atomic_load_explicit(&gemm_calls, memory_order_relaxed); }
 
 void sg_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
              int ldb, float beta, float *C, int ldc) {
+    atomic_fetch_add_explicit(&gemm_calls, 1, memory_order_relaxed);
     cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, M, N, K, alpha,
                 A, lda, B, ldb, beta, C, ldc);
 }
@@ -13,22 +19,33 @@ void sg_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const f
 /* Rows per thread below which the rows are not split (the product then runs on OpenBLAS's threads). */
 enum { SPLIT_MIN_ROWS = 64 };
 
-/* One row block of the product: out rows start from the bias (beta 1, so the product accumulates
- * onto it) or are overwritten. */
-static void linear_rows(float *out, const float *inp, const float *W, const float *bias, int rows, int in_dim,
-                        int out_dim) {
-    float beta = 0.0f;
-    if (bias) {
+/* One row block of the product. OpenBLAS always writes C once before its kernel accumulates onto it
+ * (beta 0 zeroes C in a pass of its own), so that pass carries what the row starts from: the bias,
+ * or the residual plus the bias (the add & norm block's sum then needs no add pass of its own). */
+static void linear_rows(float *out, const float *inp, const float *W, const float *bias, const float *residual,
+                        int rows, int in_dim, int out_dim) {
+    float beta = 1.0f;
+    if (residual)
+        for (int n = 0; n < rows; n++) {
+            float *o = out + (size_t)n * out_dim;
+            const float *r = residual + (size_t)n * out_dim;
+            if (bias)
+                for (int j = 0; j < out_dim; j++) o[j] = r[j] + bias[j];
+            else
+                memcpy(o, r, sizeof(float) * (size_t)out_dim);
+        }
+    else if (bias)
         for (int n = 0; n < rows; n++) memcpy(out + (size_t)n * out_dim, bias, sizeof(float) * (size_t)out_dim);
-        beta = 1.0f;
-    }
+    else
+        beta = 0.0f;
     sg_gemm(0, 1, rows, out_dim, in_dim, 1.0f, inp, in_dim, W, in_dim, beta, out, out_dim);
 }
 
-void sg_linear_forward(float *out, const float *inp, const float *W, const float *bias, int N, int in_dim, int out_dim) {
+void sg_linear_forward_residual(float *out, const float *inp, const float *W, const float *bias, const float *residual,
+                                int N, int in_dim, int out_dim) {
     const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (threads < 2 || N < threads * SPLIT_MIN_ROWS) {
-        linear_rows(out, inp, W, bias, N, in_dim, out_dim); /* OpenBLAS threads it as it sees fit */
+        linear_rows(out, inp, W, bias, residual, N, in_dim, out_dim); /* OpenBLAS threads it as it sees fit */
         return;
     }
     /* Each thread its block of rows (a multiple of 16, the kernels' row tile), bias and product, in
@@ -42,8 +59,13 @@ void sg_linear_forward(float *out, const float *inp, const float *W, const float
         const int r0 = (int)((long)tiles * t / nt) * 16, r1 = (int)((long)tiles * (t + 1) / nt) * 16;
         const int end = r1 < N ? r1 : N;
         if (end > r0)
-            linear_rows(out + (size_t)r0 * out_dim, inp + (size_t)r0 * in_dim, W, bias, end - r0, in_dim, out_dim);
+            linear_rows(out + (size_t)r0 * out_dim, inp + (size_t)r0 * in_dim, W, bias,
+                        residual ? residual + (size_t)r0 * out_dim : NULL, end - r0, in_dim, out_dim);
     }
+}
+
+void sg_linear_forward(float *out, const float *inp, const float *W, const float *bias, int N, int in_dim, int out_dim) {
+    sg_linear_forward_residual(out, inp, W, bias, NULL, N, in_dim, out_dim);
 }
 
 void sg_linear_backward(float *dinp, float dinp_beta, float *dW, float *dbias, const float *dout, const float *inp,

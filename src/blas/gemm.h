@@ -7,9 +7,16 @@
 /* C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C, row-major with leading dimensions. */
 void sg_gemm(int trans_a, int trans_b, int M, int N, int K, float alpha, const float *A, int lda, const float *B,
              int ldb, float beta, float *C, int ldc);
+/* Products sg_gemm has issued in this process, every thread's: how many BLAS calls a pass makes
+ * (each call packs its operands again; tests/unit/test_eval_forward.c counts them). */
+unsigned long sg_gemm_calls(void);
 
 /* out[N, O] = inp[N, I] * W[O, I]^T + bias[O] (bias may be NULL). */
 void sg_linear_forward(float *out, const float *inp, const float *W, const float *bias, int N, int I, int O);
+/* out[N, O] = (residual[N, O] + bias[O]) + inp[N, I] * W[O, I]^T (bias may be NULL): a linear layer
+ * and the residual add after it, the sum formed where the product starts from (out != residual). */
+void sg_linear_forward_residual(float *out, const float *inp, const float *W, const float *bias, const float *residual,
+                                int N, int I, int O);
 /* dinp[N, I] = dinp_beta * dinp + dout * W (skipped when dinp is NULL);
  * dW[O, I] += dout^T * inp; dbias[O] += column sums of dout (skipped when NULL). */
 void sg_linear_backward(float *dinp, float dinp_beta, float *dW, float *dbias, const float *dout, const float *inp,

@@ -7,6 +7,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <omp.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -64,17 +65,67 @@ SG_ISA_BODY float exp_shifted_sum_body(float *p, float shift, int T) {
     }
     return sum;
 }
-SG_ISA_VERSIONS(float, exp_shifted_sum, (float *p, float shift, int T), (p, shift, T))
 
-void sg_softmax_row(float *p, const float *x, const int32_t *mask, int T) {
-    float mx = -INFINITY;
-    for (int j = 0; j < T; j++) {
-        p[j] = x[j];
-        if (mask && !mask[j]) p[j] += -FLT_MAX; /* HF: (1 - mask) * finfo(float32).min */
-        if (p[j] > mx) mx = p[j];
+/* HF's additive mask on one score: x + finfo.min where the key's mask is 0, else x, as a bit select
+ * (a float ?: here stays a branch, and the loop scalar). */
+SG_ISA_BODY float masked_score(float x, int32_t keep) {
+    const float xm = x + -FLT_MAX;
+    uint32_t xb, xmb;
+    memcpy(&xb, &x, sizeof xb);
+    memcpy(&xmb, &xm, sizeof xmb);
+    const uint32_t take_x = (uint32_t)0 - (uint32_t)(keep != 0);
+    const uint32_t out_bits = (xb & take_x) | (xmb & ~take_x);
+    float out;
+    memcpy(&out, &out_bits, sizeof out);
+    return out;
+}
+
+/* Eight floats as one value (GCC vector extension, lowered to the ISA's registers: two on SSE2). */
+typedef float lanes8f __attribute__((vector_size(32)));
+typedef int32_t lanes8i __attribute__((vector_size(32)));
+
+/* p[j] = x[j] with HF's mask (finfo.min added on keys whose mask is 0), returning the maximum, in 8
+ * lanes: the serial loop this replaces waited on each compare-and-select of the running maximum
+ * and branched on each key's mask (1.6% of the one-thread eval pass); GCC keeps a float max
+ * reduction scalar, so the lanes are written out. A maximum does not depend on the order it is
+ * taken in (a NaN never wins a `>`, in lanes or serially; of +0 and -0 either may win, and
+ * exp(p - max) is the same for both), so every ISA's version gives the serial loop's
+ * probabilities. */
+SG_ISA_BODY float masked_copy_max_body(float *p, const float *x, const int32_t *mask, int T) {
+    if (mask)
+        for (int j = 0; j < T; j++) p[j] = masked_score(x[j], mask[j]);
+    else if (p != x)
+        for (int j = 0; j < T; j++) p[j] = x[j];
+    const float neg_inf = -INFINITY;
+    lanes8f lanes = {neg_inf, neg_inf, neg_inf, neg_inf, neg_inf, neg_inf, neg_inf, neg_inf};
+    const int T8 = T & ~7;
+    for (int j = 0; j < T8; j += 8) {
+        lanes8f v;
+        memcpy(&v, p + j, sizeof v);
+        const lanes8i wins = v > lanes; /* all ones where v > lanes (false for a NaN) */
+        lanes = (lanes8f)(((lanes8i)v & wins) | ((lanes8i)lanes & ~wins));
     }
-    float inv = 1.0f / exp_shifted_sum(p, mx, T);
+    float mx = neg_inf;
+    for (int l = 0; l < 8; l++) mx = lanes[l] > mx ? lanes[l] : mx;
+    for (int j = T8; j < T; j++) mx = p[j] > mx ? p[j] : mx;
+    return mx;
+}
+
+SG_ISA_BODY void softmax_row_body(float *p, const float *x, const int32_t *mask, int T) {
+    const float mx = masked_copy_max_body(p, x, mask, T);
+    const float inv = 1.0f / exp_shifted_sum_body(p, mx, T);
     for (int j = 0; j < T; j++) p[j] *= inv;
+}
+SG_ISA_VERSIONS_VOID(softmax_row, (float *p, const float *x, const int32_t *mask, int T), (p, x, mask, T))
+
+void sg_softmax_row(float *p, const float *x, const int32_t *mask, int T) { softmax_row(p, x, mask, T); }
+
+/* One (batch, head) block of probabilities: a = softmax(scale · q kᵀ + mask) row by row, q and k
+ * rows `ld` floats apart. */
+static void probs_block(float *a, const float *q, const float *k, int ld, const int32_t *mask, int T, int d,
+                        float scale) {
+    sg_gemm(0, 1, T, T, d, scale, q, ld, k, ld, 0.0f, a, T);
+    for (int i = 0; i < T; i++) sg_softmax_row(a + (size_t)i * T, a + (size_t)i * T, mask, T);
 }
 
 void sg_attention_probs(float *att, const float *q, const float *k, const int32_t *mask, int B, int T, int C, int H,
@@ -85,10 +136,7 @@ void sg_attention_probs(float *att, const float *q, const float *k, const int32_
     for (int bh = 0; bh < B * H; bh++) {
         const int b = bh / H, h = bh % H;
         const size_t off = (size_t)b * T * C + (size_t)h * d;
-        float *a = att + (size_t)bh * T * T;
-        sg_gemm(0, 1, T, T, d, scale, q + off, C, k + off, C, 0.0f, a, T);
-        const int32_t *mk = mask + (size_t)b * T;
-        for (int i = 0; i < T; i++) sg_softmax_row(a + (size_t)i * T, a + (size_t)i * T, mk, T);
+        probs_block(att + (size_t)bh * T * T, q + off, k + off, C, mask + (size_t)b * T, T, d, scale);
     }
 }
 
@@ -99,6 +147,22 @@ void sg_attention_context(float *ctx, const float *p, const float *v, int B, int
         const int b = bh / H, h = bh % H;
         const size_t off = (size_t)b * T * C + (size_t)h * d;
         sg_gemm(0, 0, T, d, T, 1.0f, p + (size_t)bh * T * T, T, v + off, C, 0.0f, ctx + off, C);
+    }
+}
+
+void sg_attention_forward(float *ctx, const float *q, const float *k, const float *v, int ld, const int32_t *mask,
+                          int B, int T, int C, int H, float *scratch, int threads) {
+    const int d = C / H;
+    const float scale = 1.0f / sqrtf((float)d);
+    /* static schedule: a thread that gets a block has an index below B·H, so B·H blocks of scratch
+     * always suffice */
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int bh = 0; bh < B * H; bh++) {
+        const int b = bh / H, h = bh % H;
+        const size_t in = (size_t)b * T * ld + (size_t)h * d;
+        float *a = scratch + (size_t)omp_get_thread_num() * T * T;
+        probs_block(a, q + in, k + in, ld, mask + (size_t)b * T, T, d, scale);
+        sg_gemm(0, 0, T, d, T, 1.0f, a, T, v + in, ld, 0.0f, ctx + (size_t)b * T * C + (size_t)h * d, C);
     }
 }
 

@@ -51,6 +51,22 @@ static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts 
     const int N = b->B * b->T, C = c->hidden;
     const size_t NC = (size_t)N * C, BHTT = (size_t)b->B * c->heads * b->T * b->T;
     const float pa = a->training_now ? c->attn_dropout : 0.0f;
+    sg_lsq *qa = sg_model_quant(m, l, Q_ATTN), *qc = sg_model_quant(m, l, Q_AFTER_ATTN);
+    float *ctx = site(qc, la->ctx_pre, la->ctx);
+    /* eval with nothing between the products (no quantizer on q, k, v or the probabilities; no
+     * dropout): q | k | v as one [N, 3C] product, its weights being back to back (params.h), so
+     * x_in is packed once instead of three times; the attention reads the rows 3C apart and takes
+     * each (batch, head) block from scores to context in one go. Training keeps the planar q, k, v
+     * and the probabilities its backward reads. */
+    const int straight = !a->training_now && !qa && !sg_model_quant(m, l, Q_QUERY) && !sg_model_quant(m, l, Q_KEY) &&
+                         !sg_model_quant(m, l, Q_VALUE);
+    if (straight && sg_model_linear_forward_fused(m, sg_param_index_layer(c, l, L_QW), sg_param_index_layer(c, l, L_QB),
+                                                  3, la->qkv, la->x_in, N)) {
+        sg_attention_forward(ctx, la->qkv, la->qkv + C, la->qkv + 2 * C, 3 * C, b->mask, b->B, b->T, C, c->heads,
+                             la->att, a->threads);
+        quantize(m, qc, ctx, la->ctx, NC);
+        return;
+    }
     for (int part = 0; part < 3; part++) { /* q, k, v: planar, each through its own quantizer */
         sg_lsq *q = sg_model_quant(m, l, Q_QUERY + part);
         float *pre = site(q, la->qkv_pre + part * NC, la->qkv + part * NC);
@@ -60,7 +76,6 @@ static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts 
     }
     sg_attention_probs(la->att, la->qkv, la->qkv + NC, b->mask, b->B, b->T, C, c->heads, a->threads);
     /* probabilities used with V: dropout, then attn_quan */
-    sg_lsq *qa = sg_model_quant(m, l, Q_ATTN);
     const float *p = la->att;
     if (pa > 0.0f) {
         sg_dropout_forward_at(la->att_p, la->att, BHTT, pa, m->dropout_seed, sg_dropout_stream(m->step, l, SG_SITE_ATT),
@@ -71,8 +86,6 @@ static void self_attention(sg_model *m, int l, const sg_batch *b, sg_layer_acts 
         quantize(m, qa, la->att, la->att_p, BHTT);
         p = la->att_p;
     }
-    sg_lsq *qc = sg_model_quant(m, l, Q_AFTER_ATTN);
-    float *ctx = site(qc, la->ctx_pre, la->ctx);
     sg_attention_context(ctx, p, la->qkv + 2 * NC, b->B, b->T, C, c->heads, a->threads);
     quantize(m, qc, ctx, la->ctx, NC);
 }
@@ -88,17 +101,24 @@ static void dense_add_norm(sg_model *m, int l, const sg_batch *b, add_norm k, co
     const sg_model_config *c = &m->cfg;
     const int N = b->B * b->T, C = c->hidden;
     const size_t NC = (size_t)N * C;
-    sg_lsq *q = sg_model_quant(m, l, k.q_dense);
-    float *y = site(q, dense_pre, res);
-    sg_model_linear_forward(m, k.w, k.bias, y, inp, N);
-    quantize(m, q, y, res, NC);
-    sg_dropout_forward_at(res, res, NC, p, m->dropout_seed, sg_dropout_stream(m->step, l, k.drop_site),
-                          sg_dropout_first(m, (size_t)b->T * C));
-    q = sg_model_quant(m, l, k.q_norm);
-    float *h = site(q, norm_pre, out);
-    sg_add_layernorm_forward(h, mean, rstd, res, residual, sg_model_param(m, sg_param_index_layer(c, l, k.ln_w)),
-                             sg_model_param(m, sg_param_index_layer(c, l, k.ln_b)), N, C, c->ln_eps);
-    quantize(m, q, h, out, NC);
+    sg_lsq *q = sg_model_quant(m, l, k.q_dense), *qn = sg_model_quant(m, l, k.q_norm);
+    float *h = site(qn, norm_pre, out);
+    const float *ln_w = sg_model_param(m, sg_param_index_layer(c, l, k.ln_w));
+    const float *ln_b = sg_model_param(m, sg_param_index_layer(c, l, k.ln_b));
+    /* nothing between the product and the residual add (no dense_quan, no dropout): the product
+     * starts from residual + bias, so the LayerNorm reads the sum (what its backward reads too)
+     * without an add pass over the residual */
+    if (!q && p == 0.0f && sg_model_linear_forward_residual(m, k.w, k.bias, res, inp, residual, N)) {
+        sg_layernorm_forward(h, mean, rstd, res, ln_w, ln_b, N, C, c->ln_eps);
+    } else {
+        float *y = site(q, dense_pre, res);
+        sg_model_linear_forward(m, k.w, k.bias, y, inp, N);
+        quantize(m, q, y, res, NC);
+        sg_dropout_forward_at(res, res, NC, p, m->dropout_seed, sg_dropout_stream(m->step, l, k.drop_site),
+                              sg_dropout_first(m, (size_t)b->T * C));
+        sg_add_layernorm_forward(h, mean, rstd, res, residual, ln_w, ln_b, N, C, c->ln_eps);
+    }
+    quantize(m, qn, h, out, NC);
 }
 
 static void encoder_layer(sg_model *m, int l, const sg_batch *b, sg_layer_acts *la, float *x_out) {

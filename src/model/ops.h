@@ -61,6 +61,14 @@ void sg_attention_probs(float *att, const float *q, const float *k, const int32_
                         int threads);
 /* ctx[B*T, C] = p · v per (batch, head). */
 void sg_attention_context(float *ctx, const float *p, const float *v, int B, int T, int C, int H, int threads);
+/* The eval attention when nothing sits between its steps (no dropout, no quantizer): per (batch,
+ * head), scores, softmax and ctx[B*T, C] = p · v one after the other, the T × T block staying in
+ * cache instead of all B·H blocks being written out and read back (2 × 25 MB per roberta-base layer
+ * at 32 × 128). q, k, v rows are `ld` floats apart (3C when they are one [N, 3C] product).
+ * scratch: min(threads, B·H) × T × T floats. Same values as sg_attention_probs then
+ * sg_attention_context. */
+void sg_attention_forward(float *ctx, const float *q, const float *k, const float *v, int ld, const int32_t *mask,
+                          int B, int T, int C, int H, float *scratch, int threads);
 /* dp = dctx · vᵀ, dv = pᵀ · dctx per (batch, head). */
 void sg_attention_context_backward(float *dp, float *dv, const float *dctx, const float *p, const float *v, int B, int T,
                                    int C, int H, int threads);

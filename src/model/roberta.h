@@ -31,8 +31,9 @@ typedef struct {
  * off, so an unquantized model pays nothing. */
 typedef struct {
     float *x_in;              /* [N, C] layer input */
-    float *qkv_pre, *qkv;     /* [3, N, C] planar q | k | v projections, before / after quantizers */
-    float *att;               /* [B, H, T, T] softmax probabilities */
+    float *qkv_pre, *qkv;     /* [3, N, C] planar q | k | v projections, before / after quantizers (an
+                                 eval without those quantizers: qkv is one [N, 3C] product) */
+    float *att;               /* [B, H, T, T] softmax probabilities (that eval: per-thread scratch) */
     float *att_p;             /* probabilities multiplied with V: after dropout and attn_quan */
     float *ctx_pre, *ctx;     /* [N, C] context (heads merged), before / after after_attn_quan */
     float *ao_pre;            /* [N, C] attention output dense, before dense_quan */

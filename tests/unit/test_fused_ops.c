@@ -5,7 +5,12 @@
  * - sg_add_layernorm_forward: the same bits as the residual add then sg_layernorm_forward;
  * - sg_relu_forward in place (the eval pass applies it to the product's output);
  * - sg_linear_forward with its rows split over 2 threads: the bits of the one-call product, and
- *   within float rounding of the product in double. */
+ *   within float rounding of the product in double;
+ * - sg_linear_forward_residual (the product starting from residual + bias): the same, against
+ *   residual + bias + the product in double;
+ * - sg_attention_forward (each (batch, head) from scores to context, q, k, v rows 3C apart): the
+ *   bits of sg_attention_probs then sg_attention_context on planar copies, 1 and 2 threads, and
+ *   attention in double (masked keys dropped). */
 #include "blas/gemm.h"
 #include "core/rng.h"
 #include "model/ops.h"
@@ -171,6 +176,93 @@ static void test_linear_split(void) {
     free(x), free(W), free(split), free(whole);
 }
 
+static void test_linear_residual(void) {
+    enum { N = 301, I = 70, O = 45 };
+    float *x = malloc(sizeof(float) * N * I), *W = malloc(sizeof(float) * O * I), bias[O];
+    float *res = malloc(sizeof(float) * N * O), *split = malloc(sizeof(float) * N * O), *whole = malloc(sizeof(float) * N * O);
+    for (int i = 0; i < N * I; i++) x[i] = normal(1.0f);
+    for (int i = 0; i < O * I; i++) W[i] = normal(0.1f);
+    for (int o = 0; o < O; o++) bias[o] = normal(1.0f);
+    for (int i = 0; i < N * O; i++) res[i] = normal(3.0f);
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(2);
+    sg_linear_forward_residual(split, x, W, bias, res, N, I, O);
+    omp_set_num_threads(1);
+    sg_linear_forward_residual(whole, x, W, bias, res, N, I, O);
+    omp_set_num_threads(threads);
+    CHECK_MSG(!memcmp(split, whole, sizeof(float) * N * O), "rows split over threads differ from one call");
+    double worst = 0.0;
+    for (int n = 0; n < N; n++)
+        for (int o = 0; o < O; o++) {
+            double want = (double)res[n * O + o] + bias[o], scale = fabs(res[n * O + o]) + fabs(bias[o]);
+            for (int i = 0; i < I; i++) {
+                want += (double)x[n * I + i] * W[o * I + i];
+                scale += fabs((double)x[n * I + i] * W[o * I + i]);
+            }
+            const double err = fabs(split[n * O + o] - want) / scale;
+            worst = err > worst ? err : worst;
+        }
+    CHECK_MSG(worst <= I * FLT_EPSILON, "residual + bias + product off by %g of its magnitude", worst);
+    free(x), free(W), free(res), free(split), free(whole);
+}
+
+/* Attention of one (batch, head) in double: masked keys dropped (HF's finfo.min gives them exactly 0). */
+static void attention_reference(double *ctx, const float *q, const float *k, const float *v, int ld,
+                                const int32_t *mask, int T, int d) {
+    double *p = malloc(sizeof(double) * T);
+    for (int i = 0; i < T; i++) {
+        double mx = -INFINITY, sum = 0.0;
+        for (int j = 0; j < T; j++) {
+            double s = 0.0;
+            for (int e = 0; e < d; e++) s += (double)q[i * ld + e] * k[j * ld + e];
+            p[j] = mask[j] ? s / sqrt((double)d) : -INFINITY;
+            mx = p[j] > mx ? p[j] : mx;
+        }
+        for (int j = 0; j < T; j++) sum += p[j] = mask[j] ? exp(p[j] - mx) : 0.0;
+        for (int e = 0; e < d; e++) {
+            double acc = 0.0;
+            for (int j = 0; j < T; j++) acc += p[j] / sum * v[j * ld + e];
+            ctx[i * d + e] = acc;
+        }
+    }
+    free(p);
+}
+
+static void test_attention_forward(void) {
+    enum { B = 3, T = 37, C = 24, H = 3, D = C / H, N = B * T };
+    float *qkv = malloc(sizeof(float) * N * 3 * C), *planar = malloc(sizeof(float) * 3 * N * C);
+    float *att = malloc(sizeof(float) * B * H * T * T), *scratch = malloc(sizeof(float) * 2 * T * T); /* min(threads, B·H) blocks */
+    float *want = malloc(sizeof(float) * N * C), *got = malloc(sizeof(float) * N * C);
+    double ref[T * D];
+    int32_t mask[B * T];
+    for (int i = 0; i < N * 3 * C; i++) qkv[i] = normal(1.5f);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) mask[b * T + t] = t < T - 11 * b; /* 0, 11 and 22 padding keys */
+    for (int n = 0; n < N; n++) /* the [N, 3C] rows as planar q | k | v */
+        for (int part = 0; part < 3; part++)
+            memcpy(planar + (size_t)part * N * C + (size_t)n * C, qkv + (size_t)n * 3 * C + part * C, sizeof(float) * C);
+    sg_attention_probs(att, planar, planar + N * C, mask, B, T, C, H, 1);
+    sg_attention_context(want, att, planar + 2 * N * C, B, T, C, H, 1);
+    for (int threads = 1; threads <= 2; threads++) {
+        memset(got, 0xff, sizeof(float) * N * C);
+        sg_attention_forward(got, qkv, qkv + C, qkv + 2 * C, 3 * C, mask, B, T, C, H, scratch, threads);
+        CHECK_MSG(!memcmp(got, want, sizeof(float) * N * C), "%d threads: differs from probabilities then context", threads);
+    }
+    double worst = 0.0;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++) {
+            const float *base = qkv + (size_t)b * T * 3 * C + h * D;
+            attention_reference(ref, base, base + C, base + 2 * C, 3 * C, mask + b * T, T, D);
+            for (int i = 0; i < T; i++)
+                for (int e = 0; e < D; e++) {
+                    const double err = fabs(got[(size_t)(b * T + i) * C + h * D + e] - ref[i * D + e]);
+                    worst = err > worst ? err : worst;
+                }
+        }
+    CHECK_MSG(worst <= 1e-5, "context off by %g from attention in double", worst); /* |v| ~ 1.5 */
+    free(qkv), free(planar), free(att), free(scratch), free(want), free(got);
+}
+
 int main(void) {
     sg_rng_seed(&rng, 19);
     test_softmax();
@@ -178,5 +270,7 @@ int main(void) {
     test_add_layernorm();
     test_relu_in_place();
     test_linear_split();
+    test_linear_residual();
+    test_attention_forward();
     return sg_test_done();
 }
