@@ -8,7 +8,8 @@
  *     waits for all. Median and minimum step time over --iters steps (after one warm-up), the CPU
  *     seconds of a step (all ranks' processes), and the time spent waiting for the all-reduce after
  *     the backward (the communication the backward did not hide). --sparse 0 / --pokes 0 turn the
- *     touched-rows sum / the progress calls off, to measure what each saves.
+ *     touched-rows sum / the progress calls off, to measure what each saves; --ab 1 cycles through
+ *     the four combinations, one a step (--iters steps each), and prints a line for each.
  *     --dp 0: one process, the whole batch, no MPI.
  *       OMP_NUM_THREADS=2 taskset -c 0,1 bench_dp --mode step --dp 0 --size base --batch 16
  *       OMP_NUM_THREADS=1 mpirun -n 2 --bind-to core bench_dp --mode step --dp 2 --size base --batch 16
@@ -43,6 +44,7 @@ typedef struct {
     const char *mode, *size, *shared;
     int dp, batch, seq, iters, rows, max_mb;
     int sparse, pokes; /* --mode step, dp > 1: the gradient sum's two savings, on (1) or off (0) to compare */
+    int ab;            /* 1: cycle through the four (sparse, pokes) pairs, one a step, a line each */
 } options;
 
 static void machine_json(char *out, size_t n) {
@@ -74,6 +76,31 @@ static double min_of(const double *v, int n) {
     return m;
 }
 
+/* The settings of step `it`: --ab 1 cycles through the four (sparse, pokes) pairs, one a step,
+ * so that each is measured between the others while the machine's load drifts. */
+static void step_settings(const options *o, int it, int *sparse, int *pokes) {
+    *sparse = o->ab ? it % 2 : o->sparse;
+    *pokes = o->ab ? it / 2 % 2 : o->pokes;
+}
+
+static void report_step(const options *o, const sg_dp_group *g, const sg_model *m, int sparse, int pokes, size_t rows,
+                        double *times, double *waits, double *cpus, int n, const char *machine) {
+    /* minima first: bench_median sorts its array */
+    double tmin = min_of(times, n), wmin = min_of(waits, n), cmin = min_of(cpus, n);
+    double med = bench_median(times, n), wait = bench_median(waits, n), cpu = bench_median(cpus, n);
+    double load[1] = {-1.0};
+    if (getloadavg(load, 1) < 1) load[0] = -1.0;
+    if (!g || g->rank == 0)
+        printf("{\"impl\": \"spikeglue-dp\", \"mode\": \"step\", \"size\": \"%s\", \"global_batch\": %d, \"seq\": %d, \"dp\": %d, "
+               "\"threads\": %d, \"median_s\": %.4f, \"min_s\": %.4f, \"cpu_s\": %.4f, \"min_cpu_s\": %.4f, "
+               "\"allreduce_wait_s\": %.4f, \"min_allreduce_wait_s\": %.4f, \"sparse_words\": %d, \"progress_pokes\": %d, "
+               "\"word_rows_summed\": %zu, \"gradient_mb\": %.1f, \"iters\": %d, \"load1\": %.2f, %s}\n",
+               o->size, o->batch, o->seq, g ? g->size : 1, omp_get_max_threads(), med, tmin, cpu, cmin, g ? wait : 0.0,
+               g ? wmin : 0.0, g ? sparse : 0, g ? pokes : 0, g && sparse ? rows : 0, m->table.total * 4.0 / 1e6, n, load[0],
+               machine);
+    fflush(stdout);
+}
+
 static int bench_step(const options *o, const sg_dp_group *g, const char *machine) {
     sg_model m;
     if (bench_model_create(&m, o->size, 0, NULL)) return -1;
@@ -82,16 +109,18 @@ static int bench_step(const options *o, const sg_dp_group *g, const char *machin
     sg_adamw_config oc;
     sg_adamw_defaults(&oc);
     sg_dp_grad_sum sum; /* the trainer's (train/trainer.c) */
-    if (g) {
-        if (sg_dp_grad_sum_init(&sum, g, &m)) return -1;
-        sum.sparse_words = o->sparse;
-        sum.progress_pokes = o->pokes;
-    }
-    const int n = o->iters + 1;
+    if (g && sg_dp_grad_sum_init(&sum, g, &m)) return -1;
+    const int kinds = g && o->ab ? 4 : 1, n = o->iters * kinds + 1;
     double *times = malloc(sizeof(double) * 3 * (size_t)n), *waits = times + n, *cpus = times + 2 * n;
     if (!times) return sg_fail("out of memory");
     for (int it = 0; it < n; it++) { /* iteration 0 warms up */
-        if (g) MPI_Barrier(g->comm);
+        int sparse, pokes;
+        step_settings(o, it - 1, &sparse, &pokes);
+        if (g) {
+            sum.sparse_words = sparse;
+            sum.progress_pokes = pokes;
+            MPI_Barrier(g->comm);
+        }
         double t0 = sg_now(), c0 = cpu_now();
         m.step = (uint64_t)it;
         sg_model_zero_grad(&m);
@@ -114,19 +143,17 @@ static int bench_step(const options *o, const sg_dp_group *g, const char *machin
         cpus[it] = cpu_now() - c0;
         if (g) MPI_Allreduce(MPI_IN_PLACE, &cpus[it], 1, MPI_DOUBLE, MPI_SUM, g->comm); /* every rank's */
     }
-    /* minima first: bench_median sorts its array */
-    double tmin = min_of(times + 1, o->iters), wmin = min_of(waits + 1, o->iters), cmin = min_of(cpus + 1, o->iters);
-    double med = bench_median(times + 1, o->iters), wait = bench_median(waits + 1, o->iters), cpu = bench_median(cpus + 1, o->iters);
-    double load[1] = {-1.0};
-    if (getloadavg(load, 1) < 1) load[0] = -1.0;
-    if (!g || g->rank == 0)
-        printf("{\"impl\": \"spikeglue-dp\", \"mode\": \"step\", \"size\": \"%s\", \"global_batch\": %d, \"seq\": %d, \"dp\": %d, "
-               "\"threads\": %d, \"median_s\": %.4f, \"min_s\": %.4f, \"cpu_s\": %.4f, \"min_cpu_s\": %.4f, "
-               "\"allreduce_wait_s\": %.4f, \"min_allreduce_wait_s\": %.4f, \"sparse_words\": %d, \"progress_pokes\": %d, "
-               "\"word_rows_summed\": %zu, \"gradient_mb\": %.1f, \"iters\": %d, \"load1\": %.2f, %s}\n",
-               o->size, o->batch, o->seq, g ? g->size : 1, omp_get_max_threads(), med, tmin, cpu, cmin, g ? wait : 0.0,
-               g ? wmin : 0.0, g ? o->sparse : 0, g ? o->pokes : 0, g && o->sparse ? sum.words.union_rows : 0,
-               m.table.total * 4.0 / 1e6, o->iters, load[0], machine);
+    for (int k = 0; k < kinds; k++) { /* the steps of each setting, gathered from the rotation */
+        double t[50], w[50], c[50];
+        int count = 0, sparse = 0, pokes = 0;
+        for (int it = 1; it < n; it++)
+            if ((it - 1) % kinds == k) {
+                step_settings(o, it - 1, &sparse, &pokes);
+                t[count] = times[it], w[count] = waits[it], c[count] = cpus[it];
+                count++;
+            }
+        report_step(o, g, &m, sparse, pokes, g ? sum.words.union_rows : 0, t, w, c, count, machine);
+    }
     if (g) sg_dp_grad_sum_free(&sum);
     free(times);
     bench_batch_free(&whole);
@@ -236,7 +263,7 @@ static int bench_snn(const options *o, const sg_dp_group *g, const char *machine
 }
 
 int main(int argc, char **argv) {
-    options o = {"step", "base", "../shared", 0, 16, 128, 3, 64, 512, 1, 1};
+    options o = {"step", "base", "../shared", 0, 16, 128, 3, 64, 512, 1, 1, 0};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--mode")) o.mode = v;
@@ -250,6 +277,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--max_mb")) o.max_mb = atoi(v);
         else if (!strcmp(k, "--sparse")) o.sparse = atoi(v);
         else if (!strcmp(k, "--pokes")) o.pokes = atoi(v);
+        else if (!strcmp(k, "--ab")) o.ab = atoi(v);
         else {
             fprintf(stderr, "bench_dp: unknown option %s\n", k);
             return 2;
