@@ -84,19 +84,20 @@ static void step_settings(const options *o, int it, int *sparse, int *pokes) {
 }
 
 static void report_step(const options *o, const sg_dp_group *g, const sg_model *m, int sparse, int pokes, size_t rows,
-                        double *times, double *waits, double *cpus, int n, const char *machine) {
+                        double *times, double *waits, double *cpus, double *opts, int n, const char *machine) {
     /* minima first: bench_median sorts its array */
-    double tmin = min_of(times, n), wmin = min_of(waits, n), cmin = min_of(cpus, n);
+    double tmin = min_of(times, n), wmin = min_of(waits, n), cmin = min_of(cpus, n), omin = min_of(opts, n);
     double med = bench_median(times, n), wait = bench_median(waits, n), cpu = bench_median(cpus, n);
     double load[1] = {-1.0};
     if (getloadavg(load, 1) < 1) load[0] = -1.0;
     if (!g || g->rank == 0)
         printf("{\"impl\": \"spikeglue-dp\", \"mode\": \"step\", \"size\": \"%s\", \"global_batch\": %d, \"seq\": %d, \"dp\": %d, "
                "\"threads\": %d, \"median_s\": %.4f, \"min_s\": %.4f, \"cpu_s\": %.4f, \"min_cpu_s\": %.4f, "
-               "\"allreduce_wait_s\": %.4f, \"min_allreduce_wait_s\": %.4f, \"sparse_words\": %d, \"progress_pokes\": %d, "
+               "\"allreduce_wait_s\": %.4f, \"min_allreduce_wait_s\": %.4f, \"min_optimizer_s\": %.4f, "
+               "\"sparse_words\": %d, \"progress_pokes\": %d, "
                "\"word_rows_summed\": %zu, \"gradient_mb\": %.1f, \"iters\": %d, \"load1\": %.2f, %s}\n",
                o->size, o->batch, o->seq, g ? g->size : 1, omp_get_max_threads(), med, tmin, cpu, cmin, g ? wait : 0.0,
-               g ? wmin : 0.0, g ? sparse : 0, g ? pokes : 0, g && sparse ? rows : 0, m->table.total * 4.0 / 1e6, n, load[0],
+               g ? wmin : 0.0, omin, g ? sparse : 0, g ? pokes : 0, g && sparse ? rows : 0, m->table.total * 4.0 / 1e6, n, load[0],
                machine);
     fflush(stdout);
 }
@@ -111,7 +112,7 @@ static int bench_step(const options *o, const sg_dp_group *g, const char *machin
     sg_dp_grad_sum sum; /* the trainer's (train/trainer.c) */
     if (g && sg_dp_grad_sum_init(&sum, g, &m)) return -1;
     const int kinds = g && o->ab ? 4 : 1, n = o->iters * kinds + 1;
-    double *times = malloc(sizeof(double) * 3 * (size_t)n), *waits = times + n, *cpus = times + 2 * n;
+    double *times = malloc(sizeof(double) * 4 * (size_t)n), *waits = times + n, *cpus = times + 2 * n, *opts = times + 3 * n;
     if (!times) return sg_fail("out of memory");
     for (int it = 0; it < n; it++) { /* iteration 0 warms up */
         int sparse, pokes;
@@ -136,23 +137,25 @@ static int bench_step(const options *o, const sg_dp_group *g, const char *machin
             m.row_offset = m.global_rows = 0;
             if (sg_dp_grad_sum_finish(&sum)) return -1;
         }
-        waits[it] = sg_now() - tw;
+        double to = sg_now();
+        waits[it] = to - tw;
         float norm = sg_grad_norm(&m);
         sg_adamw_step_scaled(&m, &oc, 2e-5f, it + 1, sg_clip_factor(norm, 1.0f));
         times[it] = sg_now() - t0;
+        opts[it] = sg_now() - to; /* the norm and AdamW: every replica takes the whole step */
         cpus[it] = cpu_now() - c0;
         if (g) MPI_Allreduce(MPI_IN_PLACE, &cpus[it], 1, MPI_DOUBLE, MPI_SUM, g->comm); /* every rank's */
     }
     for (int k = 0; k < kinds; k++) { /* the steps of each setting, gathered from the rotation */
-        double t[50], w[50], c[50];
+        double t[50], w[50], c[50], op[50];
         int count = 0, sparse = 0, pokes = 0;
         for (int it = 1; it < n; it++)
             if ((it - 1) % kinds == k) {
                 step_settings(o, it - 1, &sparse, &pokes);
-                t[count] = times[it], w[count] = waits[it], c[count] = cpus[it];
+                t[count] = times[it], w[count] = waits[it], c[count] = cpus[it], op[count] = opts[it];
                 count++;
             }
-        report_step(o, g, &m, sparse, pokes, g ? sum.words.union_rows : 0, t, w, c, count, machine);
+        report_step(o, g, &m, sparse, pokes, g ? sum.words.union_rows : 0, t, w, c, op, count, machine);
     }
     if (g) sg_dp_grad_sum_free(&sum);
     free(times);
