@@ -2,10 +2,14 @@
  * (from rank 0; the machine's CPU, ISA and BLAS kernel in every line):
  *   --mode step: one RoBERTa training step (forward, backward, gradient all-reduce, clipping, AdamW)
  *     at a global batch of --batch x --seq rows, as the trainer takes it under `run --dp D`: each
- *     replica runs its block of the rows and sums each part of the gradient over the replicas as
- *     soon as the backward has finished it (MPI_Iallreduce in the background), then waits for all.
- *     Median step time over --iters steps (after one warm-up), and the median time spent waiting
- *     for the all-reduce after the backward (the communication the backward did not hide).
+ *     replica runs its block of the rows and sums its gradient with the trainer's code
+ *     (parallel/grad_sum.h): each part as soon as the backward has finished it (MPI_Iallreduce,
+ *     progressed between the backward's products), the word embeddings' touched rows only, then
+ *     waits for all. Median and minimum step time over --iters steps (after one warm-up), the CPU
+ *     seconds of a step (all ranks' processes), and the time spent waiting for the all-reduce after
+ *     the backward (the communication the backward did not hide). --sparse 0 / --pokes 0 turn the
+ *     touched-rows sum / the progress calls off, to measure what each saves; --ab 1 cycles through
+ *     the four combinations, one a step (--iters steps each), and prints a line for each.
  *     --dp 0: one process, the whole batch, no MPI.
  *       OMP_NUM_THREADS=2 taskset -c 0,1 bench_dp --mode step --dp 0 --size base --batch 16
  *       OMP_NUM_THREADS=1 mpirun -n 2 --bind-to core bench_dp --mode step --dp 2 --size base --batch 16
@@ -23,6 +27,7 @@
 #include "core/fileio.h"
 #include "core/isa.h"
 #include "parallel/dp.h"
+#include "parallel/grad_sum.h"
 #include "parallel/shard.h"
 #include "snn/simulate.h"
 #include "train/dataset.h"
@@ -32,11 +37,14 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef struct {
     const char *mode, *size, *shared;
     int dp, batch, seq, iters, rows, max_mb;
+    int sparse, pokes; /* --mode step, dp > 1: the gradient sum's two savings, on (1) or off (0) to compare */
+    int ab;            /* 1: cycle through the four (sparse, pokes) pairs, one a step, a line each */
 } options;
 
 static void machine_json(char *out, size_t n) {
@@ -56,25 +64,42 @@ static void machine_json(char *out, size_t n) {
 
 /* ---- one training step ---------------------------------------------------------------------- */
 
-typedef struct {
-    sg_model *m;
-    sg_dp_sum sum;
-} step_ctx;
-
-static void grad_span(const sg_model *m, int first, int n, size_t *lo, size_t *hi) {
-    const sg_param_table *tb = &m->table;
-    *lo = first < tb->count ? tb->info[first].offset : tb->total;
-    *hi = first + n < tb->count ? tb->info[first + n].offset : tb->total;
+static double cpu_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* The trainer's grads_ready hook (train/trainer.c): the head, then each layer, summed as soon as final. */
-static void start_part_sum(void *ctx, int part) {
-    step_ctx *s = ctx;
-    const sg_model_config *c = &s->m->cfg;
-    size_t lo, hi;
-    if (part == c->layers) grad_span(s->m, sg_param_index_classifier(c, 0), C_COUNT, &lo, &hi);
-    else grad_span(s->m, sg_param_index_layer(c, part, 0), L_COUNT, &lo, &hi);
-    sg_dp_sum_start(&s->sum, s->m->grads + lo, hi - lo);
+static double min_of(const double *v, int n) {
+    double m = v[0];
+    for (int i = 1; i < n; i++) m = v[i] < m ? v[i] : m;
+    return m;
+}
+
+/* The settings of step `it`: --ab 1 cycles through the four (sparse, pokes) pairs, one a step,
+ * so that each is measured between the others while the machine's load drifts. */
+static void step_settings(const options *o, int it, int *sparse, int *pokes) {
+    *sparse = o->ab ? it % 2 : o->sparse;
+    *pokes = o->ab ? it / 2 % 2 : o->pokes;
+}
+
+static void report_step(const options *o, const sg_dp_group *g, const sg_model *m, int sparse, int pokes, size_t rows,
+                        double *times, double *waits, double *cpus, double *opts, int n, const char *machine) {
+    /* minima first: bench_median sorts its array */
+    double tmin = min_of(times, n), wmin = min_of(waits, n), cmin = min_of(cpus, n), omin = min_of(opts, n);
+    double med = bench_median(times, n), wait = bench_median(waits, n), cpu = bench_median(cpus, n);
+    double load[1] = {-1.0};
+    if (getloadavg(load, 1) < 1) load[0] = -1.0;
+    if (!g || g->rank == 0)
+        printf("{\"impl\": \"spikeglue-dp\", \"mode\": \"step\", \"size\": \"%s\", \"global_batch\": %d, \"seq\": %d, \"dp\": %d, "
+               "\"threads\": %d, \"median_s\": %.4f, \"min_s\": %.4f, \"cpu_s\": %.4f, \"min_cpu_s\": %.4f, "
+               "\"allreduce_wait_s\": %.4f, \"min_allreduce_wait_s\": %.4f, \"min_optimizer_s\": %.4f, "
+               "\"sparse_words\": %d, \"progress_pokes\": %d, "
+               "\"word_rows_summed\": %zu, \"gradient_mb\": %.1f, \"iters\": %d, \"load1\": %.2f, %s}\n",
+               o->size, o->batch, o->seq, g ? g->size : 1, omp_get_max_threads(), med, tmin, cpu, cmin, g ? wait : 0.0,
+               g ? wmin : 0.0, omin, g ? sparse : 0, g ? pokes : 0, g && sparse ? rows : 0, m->table.total * 4.0 / 1e6, n, load[0],
+               machine);
+    fflush(stdout);
 }
 
 static int bench_step(const options *o, const sg_dp_group *g, const char *machine) {
@@ -84,45 +109,56 @@ static int bench_step(const options *o, const sg_dp_group *g, const char *machin
     sg_batch whole = bench_synthetic_batch(o->batch, o->seq);
     sg_adamw_config oc;
     sg_adamw_defaults(&oc);
-    step_ctx s = {&m, {0}};
-    if (g) sg_dp_sum_init(&s.sum, g);
-    double *times = malloc(sizeof(double) * (size_t)(o->iters + 1)), *waits = malloc(sizeof(double) * (size_t)(o->iters + 1));
-    if (!times || !waits) return sg_fail("out of memory");
-    for (int it = 0; it <= o->iters; it++) { /* iteration 0 warms up */
-        if (g) MPI_Barrier(g->comm);
-        double t0 = sg_now();
+    sg_dp_grad_sum sum; /* the trainer's (train/trainer.c) */
+    if (g && sg_dp_grad_sum_init(&sum, g, &m)) return -1;
+    const int kinds = g && o->ab ? 4 : 1, n = o->iters * kinds + 1;
+    double *times = malloc(sizeof(double) * 4 * (size_t)n), *waits = times + n, *cpus = times + 2 * n, *opts = times + 3 * n;
+    if (!times) return sg_fail("out of memory");
+    for (int it = 0; it < n; it++) { /* iteration 0 warms up */
+        int sparse, pokes;
+        step_settings(o, it - 1, &sparse, &pokes);
+        if (g) {
+            sum.sparse_words = sparse;
+            sum.progress_pokes = pokes;
+            MPI_Barrier(g->comm);
+        }
+        double t0 = sg_now(), c0 = cpu_now();
         m.step = (uint64_t)it;
         sg_model_zero_grad(&m);
         sg_batch b = g ? sg_replica_rows(&m, g, (o->batch + g->size - 1) / g->size, whole) : whole;
         if (g) {
-            m.grads_ready = start_part_sum;
-            m.grads_ready_ctx = &s;
+            sg_dp_grad_sum_begin(&sum);
+            sg_dp_grad_sum_batch(&sum, &b, 1);
         }
         sg_model_forward(&m, &b, 1);
         sg_model_backward(&m, &b);
         double tw = sg_now();
-        if (g) { /* the embeddings and quantizer steps (none here: fp32), then wait for every part */
+        if (g) {
             m.row_offset = m.global_rows = 0;
-            m.grads_ready = NULL;
-            size_t lo, hi;
-            grad_span(&m, 0, P_EMB_COUNT, &lo, &hi);
-            sg_dp_sum_start(&s.sum, m.grads + lo, hi - lo);
-            sg_dp_sum_wait(&s.sum);
+            if (sg_dp_grad_sum_finish(&sum)) return -1;
         }
-        waits[it] = sg_now() - tw;
+        double to = sg_now();
+        waits[it] = to - tw;
         float norm = sg_grad_norm(&m);
         sg_adamw_step_scaled(&m, &oc, 2e-5f, it + 1, sg_clip_factor(norm, 1.0f));
         times[it] = sg_now() - t0;
+        opts[it] = sg_now() - to; /* the norm and AdamW: every replica takes the whole step */
+        cpus[it] = cpu_now() - c0;
+        if (g) MPI_Allreduce(MPI_IN_PLACE, &cpus[it], 1, MPI_DOUBLE, MPI_SUM, g->comm); /* every rank's */
     }
-    double med = bench_median(times + 1, o->iters), wait = bench_median(waits + 1, o->iters);
-    if (!g || g->rank == 0)
-        printf("{\"impl\": \"spikeglue-dp\", \"mode\": \"step\", \"size\": \"%s\", \"global_batch\": %d, \"seq\": %d, \"dp\": %d, "
-               "\"threads\": %d, \"median_s\": %.4f, \"allreduce_wait_s\": %.4f, \"gradient_mb\": %.1f, \"iters\": %d, %s}\n",
-               o->size, o->batch, o->seq, g ? g->size : 1, omp_get_max_threads(), med, g ? wait : 0.0,
-               m.table.total * 4.0 / 1e6, o->iters, machine);
-    if (g) sg_dp_sum_free(&s.sum);
+    for (int k = 0; k < kinds; k++) { /* the steps of each setting, gathered from the rotation */
+        double t[50], w[50], c[50], op[50];
+        int count = 0, sparse = 0, pokes = 0;
+        for (int it = 1; it < n; it++)
+            if ((it - 1) % kinds == k) {
+                step_settings(o, it - 1, &sparse, &pokes);
+                t[count] = times[it], w[count] = waits[it], c[count] = cpus[it], op[count] = opts[it];
+                count++;
+            }
+        report_step(o, g, &m, sparse, pokes, g ? sum.words.union_rows : 0, t, w, c, op, count, machine);
+    }
+    if (g) sg_dp_grad_sum_free(&sum);
     free(times);
-    free(waits);
     bench_batch_free(&whole);
     sg_model_free(&m);
     return 0;
@@ -230,7 +266,7 @@ static int bench_snn(const options *o, const sg_dp_group *g, const char *machine
 }
 
 int main(int argc, char **argv) {
-    options o = {"step", "base", "../shared", 0, 16, 128, 3, 64, 512};
+    options o = {"step", "base", "../shared", 0, 16, 128, 3, 64, 512, 1, 1, 0};
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i], *v = argv[i + 1];
         if (!strcmp(k, "--mode")) o.mode = v;
@@ -242,6 +278,9 @@ int main(int argc, char **argv) {
         else if (!strcmp(k, "--iters")) o.iters = atoi(v);
         else if (!strcmp(k, "--rows")) o.rows = atoi(v);
         else if (!strcmp(k, "--max_mb")) o.max_mb = atoi(v);
+        else if (!strcmp(k, "--sparse")) o.sparse = atoi(v);
+        else if (!strcmp(k, "--pokes")) o.pokes = atoi(v);
+        else if (!strcmp(k, "--ab")) o.ab = atoi(v);
         else {
             fprintf(stderr, "bench_dp: unknown option %s\n", k);
             return 2;

@@ -97,6 +97,10 @@ static void add_norm_backward(sg_model *m, int l, const sg_batch *b, add_norm k,
     unquantize_grad(m, b, sg_model_quant(m, l, k.q_dense), dense_pre, d_io, NC);
 }
 
+static void progress(sg_model *m) {
+    if (m->progress) m->progress(m->progress_ctx);
+}
+
 /* In: d_x = d(layer output). Out: d_x = d(layer input). */
 static void layer_backward(sg_model *m, int l, const sg_batch *b) {
     const sg_model_config *c = &m->cfg;
@@ -112,20 +116,26 @@ static void layer_backward(sg_model *m, int l, const sg_batch *b) {
     add_norm_backward(m, l, b, (add_norm){Q_FFN_OUT_LN, L_LN2W, L_LN2B, SG_SITE_FFN_OUT, Q_FFN_OUT}, a->d_x, a->d_x2,
                       la->out_pre, la->res2, la->ln2_mean, la->ln2_rstd, la->fc2_pre, ph);
     sg_model_linear_backward(m, IDX(L_OW), IDX(L_OB), a->d_ffn, 0.0f, a->d_x, la->act, N);
+    progress(m);
     if (c->act == SG_ACT_RELU) sg_relu_backward(a->d_ffn, a->d_ffn, la->act, NF); /* act > 0 iff its input > 0 */
     else sg_gelu_backward(a->d_ffn, a->d_ffn, la->fc1, NF);
     unquantize_grad(m, b, sg_model_quant(m, l, Q_INTER), la->fc1, a->d_ffn, NF);
     /* d_x2 holds d(h1) from the residual; the FFN path adds onto it */
     sg_model_linear_backward(m, IDX(L_IW), IDX(L_IB), a->d_x2, 1.0f, a->d_ffn, la->h1, N);
+    progress(m);
     /* h1 = quant(LN1(res1)), res1 = x_in + drop(quant(Wo·ctx + bo)) */
     add_norm_backward(m, l, b, (add_norm){Q_ATTN_OUT_LN, L_LN1W, L_LN1B, SG_SITE_ATT_OUT, Q_ATTN_OUT}, a->d_x2, a->d_x,
                       la->h1_pre, la->res1, la->ln1_mean, la->ln1_rstd, la->ao_pre, ph);
     sg_model_linear_backward(m, IDX(L_AOW), IDX(L_AOB), a->d_ctx, 0.0f, a->d_x2, la->ctx, N);
+    progress(m);
     unquantize_grad(m, b, sg_model_quant(m, l, Q_AFTER_ATTN), la->ctx_pre, a->d_ctx, NC);
     self_attention_backward(m, l, b, la);
+    progress(m);
     /* d_x (residual path) += d(q|k|v)·W */
-    for (int part = 0; part < 3; part++)
+    for (int part = 0; part < 3; part++) {
         sg_model_linear_backward(m, IDX(L_QW + part), IDX(L_QB + part), a->d_x, 1.0f, a->d_qkv + part * NC, la->x_in, N);
+        if (part < 2) progress(m); /* the layer's grads_ready follows the last */
+    }
 #undef W
 #undef G
 #undef IDX

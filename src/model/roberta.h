@@ -104,6 +104,10 @@ typedef struct {
      * the last down to 0. Data parallelism starts summing them while the backward goes on. */
     void (*grads_ready)(void *ctx, int part);
     void *grads_ready_ctx;
+    /* Set from above (NULL: none): called between the products of each layer's backward, so that
+     * the sums grads_ready started can progress (MPI moves their data only inside MPI calls). */
+    void (*progress)(void *ctx);
+    void *progress_ctx;
 } sg_model;
 
 int sg_model_create(sg_model *m, const sg_model_config *cfg);

@@ -138,13 +138,13 @@ static int init_checked(sg_trainer *t, const sg_train_config *cfg, sg_model *m, 
 int sg_trainer_init(sg_trainer *t, const sg_train_config *cfg, sg_model *m, const sg_encoded *train) {
     memset(t, 0, sizeof *t);
     if (init_checked(t, cfg, m, train)) return -1;
-    if (cfg->dp) sg_dp_sum_init(&t->grad_sum, cfg->dp);
+    if (cfg->dp && sg_dp_grad_sum_init(&t->grad_sum, cfg->dp, m)) return -1;
     t->log_history = cJSON_CreateArray();
     return t->log_history ? 0 : sg_fail("out of memory");
 }
 
 void sg_trainer_free(sg_trainer *t) {
-    if (t->cfg.dp) sg_dp_sum_free(&t->grad_sum);
+    if (t->cfg.dp) sg_dp_grad_sum_free(&t->grad_sum);
     cJSON_Delete(t->log_history);
     t->log_history = NULL;
 }
@@ -266,40 +266,6 @@ static int check_steps(const sg_model *m, int step) {
     return 0;
 }
 
-/* Data parallel: the gradient arena's span [*lo, *hi) of parameter indices [first, first + n), to
- * the next tensor's start (alignment padding, whose gradient stays 0, included). */
-static void grad_span(const sg_model *m, int first, int n, size_t *lo, size_t *hi) {
-    const sg_param_table *tb = &m->table;
-    *lo = first < tb->count ? tb->info[first].offset : tb->total;
-    *hi = first + n < tb->count ? tb->info[first + n].offset : tb->total;
-}
-
-/* model grads_ready hook of a step's last backward: start summing the part just finished (the
- * head, then each layer) over the replicas while the backward goes on below it. */
-static void start_part_sum(void *ctx, int part) {
-    sg_trainer *t = ctx;
-    const sg_model_config *c = &t->model->cfg;
-    size_t lo, hi;
-    if (part == c->layers) grad_span(t->model, sg_param_index_head(c, 0), sg_param_head_count(c), &lo, &hi);
-    else grad_span(t->model, sg_param_index_layer(c, part, 0), L_COUNT, &lo, &hi);
-    if (sg_dp_sum_start(&t->grad_sum, t->model->grads + lo, hi - lo)) t->grad_sum_failed = 1;
-}
-
-/* After the step's last backward: the embeddings and the quantizer steps (written until the end),
- * then wait for every part. */
-static int finish_grad_sum(sg_trainer *t) {
-    sg_model *m = t->model;
-    const sg_model_config *c = &m->cfg;
-    size_t lo, hi;
-    grad_span(m, 0, P_EMB_COUNT, &lo, &hi);
-    int rc = sg_dp_sum_start(&t->grad_sum, m->grads + lo, hi - lo);
-    int steps = sg_param_index_head(c, 0) + sg_param_head_count(c); /* the quantizer steps follow the head */
-    grad_span(m, steps, m->table.count - steps, &lo, &hi);
-    if (rc == 0 && hi > lo) rc = sg_dp_sum_start(&t->grad_sum, m->grads + lo, hi - lo);
-    sg_dp_sum_wait(&t->grad_sum);
-    return rc || t->grad_sum_failed ? -1 : 0;
-}
-
 /* One optimizer step: the micro-batches [first, first + count) of the epoch's order, each loss
  * scaled 1 / count (HF: loss / current_gradient_accumulation_steps). The backward pass adds
  * into the gradients, so the scale is folded into the clipping factor AdamW applies.
@@ -310,6 +276,7 @@ static int optimizer_step(sg_trainer *t, const int *order, int first, int count,
     sg_model *m = t->model;
     const sg_train_config *c = &t->cfg;
     sg_model_zero_grad(m);
+    if (c->dp) sg_dp_grad_sum_begin(&t->grad_sum);
     double loss_sum = 0.0;
     for (int j = 0; j < count; j++) {
         int start = (first + j) * t->micro_rows;
@@ -319,10 +286,8 @@ static int optimizer_step(sg_trainer *t, const int *order, int first, int count,
         if (c->collate) b = c->collate(c->collate_ctx, b, draw);
         if (c->dp) b = sg_replica_rows(m, c->dp, c->batch_size, b);
         m->step = draw; /* a dropout stream per micro-batch */
-        if (c->dp && j == count - 1) { /* the last backward of the step: sum each part as soon as it is final */
-            m->grads_ready = start_part_sum;
-            m->grads_ready_ctx = t;
-        }
+        /* data parallel: the last backward sums each part as soon as it is final */
+        if (c->dp) sg_dp_grad_sum_batch(&t->grad_sum, &b, j == count - 1);
         float loss = sg_model_forward(m, &b, 1);
         if (!isfinite(loss) && !c->dp) /* data parallel: checked once summed, so that every replica stops */
             return sg_fail("diverged at step %d (epoch %.2f): the loss is %s", t->global_step + 1, sg_trainer_epoch(t),
@@ -332,8 +297,7 @@ static int optimizer_step(sg_trainer *t, const int *order, int first, int count,
     }
     if (c->dp) {
         m->row_offset = m->global_rows = m->global_labelled = 0; /* evaluations between steps see whole batches */
-        m->grads_ready = NULL;
-        if (finish_grad_sum(t)) return -1;
+        if (sg_dp_grad_sum_finish(&t->grad_sum)) return -1;
         loss_sum = sg_dp_allreduce_sum(c->dp, loss_sum);
         if (!isfinite(loss_sum))
             return sg_fail("diverged at step %d (epoch %.2f): the loss is %s", t->global_step + 1, sg_trainer_epoch(t),

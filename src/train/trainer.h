@@ -6,6 +6,7 @@
 #define SG_TRAINER_H
 
 #include "parallel/dp.h"
+#include "parallel/grad_sum.h"
 #include "train/adamw.h"
 #include "train/dataset.h"
 #include "train/lr_schedule.h"
@@ -76,8 +77,7 @@ struct sg_trainer {
     void *ctx;
     double train_seconds;
     int interrupted;
-    sg_dp_sum grad_sum;        /* data parallel: the gradient sums in flight during the last backward of a step */
-    int grad_sum_failed;
+    sg_dp_grad_sum grad_sum;   /* data parallel: the step's gradient sum (parallel/grad_sum.h) */
 };
 
 int sg_trainer_init(sg_trainer *t, const sg_train_config *cfg, sg_model *m, const sg_encoded *train);
