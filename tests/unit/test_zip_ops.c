@@ -335,7 +335,7 @@ static void test_layernorm_neurons(void) {
 
 /* The gather's contract, bit for bit, on every ISA: each output adds its row's weights in event
  * order (a ± w, rounded after each event), then x += a·θ + b/level. 187 outputs cover the 16-
- * (generic), 12- (AVX2), 8-, 4- and 1-register strips and a scalar tail of every vector width;
+ * (generic), 8-, 4- and 1-register strips and a scalar tail of every vector width;
  * rows with no events, events at the end only, at both ends only, a single negative one, and
  * dense random rows of mixed signs (the sign no longer picks a branch: it multiplies inside an
  * FMA). Run with rows 16-byte aligned (the generic build's 16-register strips add the weights
