@@ -334,14 +334,17 @@ static void test_layernorm_neurons(void) {
 }
 
 /* The gather's contract, bit for bit, on every ISA: each output adds its row's weights in event
- * order (a ± w, rounded after each event), then x += a·θ + b/level. 187 outputs cover the 8-, 4-
- * and 1-register strips and a scalar tail of every vector width; rows with no events, events at
- * the end only, at both ends only, a single negative one, and dense random rows of mixed signs
- * (the sign no longer picks a branch: it multiplies inside an FMA). */
-static void test_gather_event_order(void) {
+ * order (a ± w, rounded after each event), then x += a·θ + b/level. 187 outputs cover the 16-
+ * (generic), 8-, 4- and 1-register strips and a scalar tail of every vector width;
+ * rows with no events, events at the end only, at both ends only, a single negative one, and
+ * dense random rows of mixed signs (the sign no longer picks a branch: it multiplies inside an
+ * FMA). Run with rows 16-byte aligned (the generic build's 16-register strips add the weights
+ * from memory, which SSE2 allows only aligned) and with rows that are not (it must fall back). */
+static void test_gather_event_order(int ld_pad) {
     enum { R = 7, NI = 300, O = 187 };
-    const int ld = O + 13; /* a row stride that is not the width, as the padded model rows */
-    float *wt = malloc(sizeof(float) * NI * ld), bstep[O];
+    const int ld = O + ld_pad; /* a row stride that is not the width, as the padded model rows */
+    float *wt_block = aligned_alloc(64, (sizeof(float) * (NI * ld + 16) + 63) / 64 * 64), bstep[O];
+    float *wt = wt_block + (ld % 4 ? 1 : 0); /* unaligned rows start off the 16-byte grid too */
     for (int i = 0; i < NI * ld; i++) wt[i] = normal(0.3f);
     for (int o = 0; o < O; o++) bstep[o] = normal(0.05f);
     sg_snn_linear lin = {wt, NULL, bstep, NI, O, ld};
@@ -382,7 +385,7 @@ static void test_gather_event_order(void) {
     free(sc.xd);
     free(sc.yd);
     sg_snn_pop_free(&pop);
-    free(wt);
+    free(wt_block);
 }
 
 int main(void) {
@@ -394,7 +397,8 @@ int main(void) {
     test_embedding();
     test_neuron_matches_stbif();
     test_event_linear();
-    test_gather_event_order();
+    test_gather_event_order(13); /* rows 800 bytes apart: 16-byte aligned */
+    test_gather_event_order(14); /* 804 bytes: not */
     test_layernorm_neurons();
     return sg_test_done();
 }
