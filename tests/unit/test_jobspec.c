@@ -281,6 +281,10 @@ static void test_pretrain(void) {
     expect_parse_error(HEAD "variants:\n  base: {transform: none}\n  q8: {transform: none, start_from: base, pretrain: false}\n"
                        "pipeline: [pretrain, finetune]\npretrain: {glue_dir: g}\n", 8,
                        "key 'variants.q8.pretrain': it starts from 'base' and takes its model");
+    /* tokenizer: a folder with both files of a BPE tokenizer, checked when the spec loads */
+    expect_parse_error(PT_HEAD "pipeline: [finetune]\ntokenizer: tests/data/jobs\n", 9,
+                       "key 'tokenizer': 'tests/data/jobs' has no vocab.json + merges.txt");
+    expect_parse_error(PT_HEAD "pipeline: [finetune]\ntokenizer: [a]\n", 9, "key 'tokenizer'");
     expect_parse_error(HEAD "variants:\n  base: {transform: none, pretrain: no}\npipeline: [pretrain, finetune]\npretrain: {glue_dir: g}\n", 7,
                        "key 'variants.base.pretrain': expected true or false, not 'no'");
 }
