@@ -151,6 +151,17 @@ static void test_project_jobs(void) {
         CHECK(s.ntasks == 9 && s.nseeds == 3 && s.nvariants == 2 && s.retries == 2 && cJSON_IsObject(s.slurm));
         sg_jobspec_free(&s);
     }
+    /* the ReLU-fication demo names ../shared's tokenizer, which a bare clone does not have */
+    if (access("../shared/tokenizer/roberta-base/vocab.json", R_OK) == 0) {
+        rc = sg_jobspec_load("jobs/relufy-demo.yaml", &s);
+        CHECK_MSG(rc == 0, "%s", sg_last_error());
+        if (rc == 0) {
+            CHECK(s.tokenizer && (s.pipeline & SG_STAGE_PRETRAIN) && s.nvariants == 4 && !s.variants[2].pretrain);
+            sg_jobspec_free(&s);
+        }
+    } else {
+        printf("note: ../shared/tokenizer/roberta-base absent: jobs/relufy-demo.yaml not loaded\n");
+    }
 }
 
 static void test_bad_fixtures(void) {
