@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/fileio.h"
+#include "data/tokenizer.h"
 #include "hub/fetch.h"
 #include "quant/transform_config.h"
 
@@ -607,7 +608,7 @@ static int check_batch_split(const walker *w) {
 static int read_spec(const walker *w, int root) {
     sg_jobspec *s = w->spec;
     static const char *const keys[] = {"name", "model", "data_dir", "synth_data", "tasks", "seeds", "variants", "pipeline", "train", "snn",
-                                       "parallel", "retries", "time_limit", "include", "exclude", "model_overrides", "slurm", "pretrain"};
+                                       "parallel", "retries", "time_limit", "include", "exclude", "model_overrides", "slurm", "pretrain", "tokenizer"};
     static const char *const required[] = {"name", "model", "data_dir", "tasks", "seeds", "variants", "pipeline"};
     if (want_kind(w, root, YN_MAP, "(top level)") || check_map(w, root, NULL, keys, (int)(sizeof keys / sizeof keys[0]), "key"))
         return -1;
@@ -619,6 +620,13 @@ static int read_spec(const walker *w, int root) {
         return FAIL(w, NODE(w, ydoc_map_get(w->d, root, "name", NULL))->line, "key 'name': '%s' is not a folder name ([A-Za-z0-9_.-], not starting with '.')", s->name);
     n = ydoc_map_get(w->d, root, "model", NULL);
     if (read_string(w, n, "model", &s->model) || check_model(w, n, "model")) return -1;
+    /* every run takes --tokenizer_name from it: a builtin model then has its vocabulary (BPE) */
+    if ((n = ydoc_map_get(w->d, root, "tokenizer", NULL)) >= 0) {
+        if (read_string(w, n, "tokenizer", &s->tokenizer)) return -1;
+        if (sg_tokenizer_files_in(s->tokenizer) != SG_TOKENIZER_FILES_BOTH)
+            return FAIL(w, NODE(w, n)->line, "key 'tokenizer': '%s' has no vocab.json + merges.txt (relative paths are taken from the current directory)",
+                        s->tokenizer);
+    }
     if (read_string(w, ydoc_map_get(w->d, root, "data_dir", NULL), "data_dir", &s->data_dir)) return -1;
     if (!*s->data_dir) return FAIL(w, NODE(w, ydoc_map_get(w->d, root, "data_dir", NULL))->line, "key 'data_dir': empty");
     if (read_tasks(w, ydoc_map_get(w->d, root, "tasks", NULL)) || read_seeds(w, ydoc_map_get(w->d, root, "seeds", NULL))) return -1;
@@ -726,6 +734,7 @@ void sg_jobspec_free(sg_jobspec *spec) {
     free(spec->path);
     free(spec->name);
     free(spec->model);
+    free(spec->tokenizer);
     free(spec->data_dir);
     free(spec->tasks);
     free(spec->seeds);

@@ -4,6 +4,8 @@
  *   name: level-ablation              # [A-Za-z0-9_.-]+ (results/<name>/)
  *   model: builtin:small              # builtin:tiny|small|base, a checkpoint dir or an HF name;
  *                                     #   "{task}" is replaced by the task's canonical name
+ *   tokenizer: ../shared/tokenizer/roberta-base  # optional: a vocab.json + merges.txt folder given to
+ *                                     #   every run (pretrain too) as --tokenizer_name
  *   data_dir: ../shared/glue
  *   synth_data: false                 # true: data_dir holds `spikeglue synth` tasks (sst2, mrpc,
  *                                     #   stsb only); the coordinator writes them when missing
@@ -144,6 +146,7 @@ typedef struct {
     char *path;                 /* the spec file, as given (messages) */
     char *name;
     char *model;                /* as written (with "{task}" if any) */
+    char *tokenizer;            /* every run's --tokenizer_name, as written; NULL: the model's own */
     char *data_dir;
     int synth_data;             /* data_dir is made by `spikeglue synth --out data_dir` if absent */
     const sg_glue_task **tasks;

@@ -93,6 +93,7 @@ static void pretrain_flags(const sg_jobspec *s, str_list *names, str_list *value
 
 static void run_flags(const sg_plan *plan, const sg_plan_run *r, str_list *names, str_list *values) {
     const sg_jobspec *s = plan->spec;
+    if (s->tokenizer) add_pair(names, values, "--tokenizer_name", s->tokenizer);
     if (r->pretrain) {
         pretrain_flags(s, names, values);
         return;

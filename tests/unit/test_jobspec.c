@@ -151,6 +151,17 @@ static void test_project_jobs(void) {
         CHECK(s.ntasks == 9 && s.nseeds == 3 && s.nvariants == 2 && s.retries == 2 && cJSON_IsObject(s.slurm));
         sg_jobspec_free(&s);
     }
+    /* the ReLU-fication demo names ../shared's tokenizer, which a bare clone does not have */
+    if (access("../shared/tokenizer/roberta-base/vocab.json", R_OK) == 0) {
+        rc = sg_jobspec_load("jobs/relufy-demo.yaml", &s);
+        CHECK_MSG(rc == 0, "%s", sg_last_error());
+        if (rc == 0) {
+            CHECK(s.tokenizer && (s.pipeline & SG_STAGE_PRETRAIN) && s.nvariants == 4 && !s.variants[2].pretrain);
+            sg_jobspec_free(&s);
+        }
+    } else {
+        printf("note: ../shared/tokenizer/roberta-base absent: jobs/relufy-demo.yaml not loaded\n");
+    }
 }
 
 static void test_bad_fixtures(void) {
@@ -281,6 +292,10 @@ static void test_pretrain(void) {
     expect_parse_error(HEAD "variants:\n  base: {transform: none}\n  q8: {transform: none, start_from: base, pretrain: false}\n"
                        "pipeline: [pretrain, finetune]\npretrain: {glue_dir: g}\n", 8,
                        "key 'variants.q8.pretrain': it starts from 'base' and takes its model");
+    /* tokenizer: a folder with both files of a BPE tokenizer, checked when the spec loads */
+    expect_parse_error(PT_HEAD "pipeline: [finetune]\ntokenizer: tests/data/jobs\n", 9,
+                       "key 'tokenizer': 'tests/data/jobs' has no vocab.json + merges.txt");
+    expect_parse_error(PT_HEAD "pipeline: [finetune]\ntokenizer: [a]\n", 9, "key 'tokenizer'");
     expect_parse_error(HEAD "variants:\n  base: {transform: none, pretrain: no}\npipeline: [pretrain, finetune]\npretrain: {glue_dir: g}\n", 7,
                        "key 'variants.base.pretrain': expected true or false, not 'no'");
 }

@@ -3,6 +3,7 @@
 #include "testlib.h"
 
 #include "core/error.h"
+#include "core/durable.h"
 #include "core/fileio.h"
 #include "data/synth.h"
 #include "hub/fetch.h"
@@ -646,6 +647,49 @@ static void test_pretrain_plan(void) {
     unload(&s, &p);
 }
 
+/* tokenizer: DIR reaches every run, the pretrain run and the runs from the plain (builtin) model
+ * alike, as --tokenizer_name; it is part of their ids; a spec without it keeps its ids. */
+static void test_tokenizer_plan(void) {
+    char dir[] = "/tmp/sg_plan_tok_XXXXXX";
+    if (!mkdtemp(dir)) {
+        CHECK_MSG(0, "mkdtemp failed");
+        return;
+    }
+    char vocab[64], merges[64];
+    snprintf(vocab, sizeof vocab, "%s/vocab.json", dir);
+    snprintf(merges, sizeof merges, "%s/merges.txt", dir);
+    CHECK(sg_write_file_atomic(vocab, "{}", 2) == 0 && sg_write_file_atomic(merges, "", 0) == 0);
+    char text[1200], plain_text[1024];
+    snprintf(plain_text, sizeof plain_text, PT_SPEC "pipeline: [pretrain, finetune, convert, snn_eval]\npretrain: {glue_dir: g}\n");
+    snprintf(text, sizeof text, "%stokenizer: %s\n", plain_text, dir);
+    sg_jobspec s, s2;
+    sg_plan p, p2;
+    if (parse_plan(text, "tok.yaml", &s, &p) == 0) {
+        char line[4096], flag[128], base_dir[128];
+        snprintf(flag, sizeof flag, " --tokenizer_name %s ", dir);
+        CHECK(p.npretrain == 1 && s.tokenizer && !strcmp(s.tokenizer, dir));
+        for (int i = 0; i < p.nruns; i++) {
+            snprintf(base_dir, sizeof base_dir, "D%d/out", p.runs[i].dep);
+            argv_line(&p, i, "R", p.runs[i].dep >= 0 ? base_dir : NULL, line, sizeof line);
+            CHECK_MSG(strstr(line, flag) != NULL, "run %d (%s): %s", i, p.runs[i].variant_name, line);
+            CHECK_MSG(strstr(p.runs[i].config, "\"--tokenizer_name\"") != NULL, "%s", p.runs[i].config);
+        }
+        if (parse_plan(plain_text, "tok.yaml", &s2, &p2) == 0) {
+            CHECK(p2.nruns == p.nruns && !s2.tokenizer);
+            for (int i = 0; i < p.nruns; i++) {
+                CHECK(strcmp(p.runs[i].id, p2.runs[i].id) != 0); /* another vocabulary, another run */
+                argv_line(&p2, i, "R", p2.runs[i].dep >= 0 ? "D/out" : NULL, line, sizeof line);
+                CHECK_MSG(!strstr(line, "--tokenizer_name"), "%s", line);
+            }
+            unload(&s2, &p2);
+        }
+        unload(&s, &p);
+    }
+    remove(vocab);
+    remove(merges);
+    rmdir(dir);
+}
+
 int main(void) {
     const char *src = getenv("SG_SOURCE_DIR");
     if (src && chdir(src) != 0) sg_test_skip("cannot enter SG_SOURCE_DIR");
@@ -659,5 +703,6 @@ int main(void) {
     test_parallel_argv();
     test_ids_without_pretrain();
     test_pretrain_plan();
+    test_tokenizer_plan();
     return sg_test_done();
 }
