@@ -53,8 +53,11 @@ static float *carve(carver *c, size_t n) {
  * (measured: 1.6 adds per cycle, not 8); a line of padding spreads the rows over every set. */
 static int linear_ld(int out) { return out >= 64 ? (out + 15) / 16 * 16 + 16 : out; }
 
+/* Columns of a linear in full strips of SG_SNN_STRIP: those the strip-major copy holds. */
+static size_t strip_columns(int out) { return (size_t)(out / SG_SNN_STRIP) * SG_SNN_STRIP; }
+
 static size_t linear_floats(int in, int out) {
-    return rounded((size_t)in * (size_t)linear_ld(out)) + 2 * rounded((size_t)out);
+    return rounded((size_t)in * (size_t)linear_ld(out)) + rounded((size_t)in * strip_columns(out)) + 2 * rounded((size_t)out);
 }
 
 /* W: `parts` consecutive [out_p, in] blocks (HF layout), biases likewise; stored as one [in, Σ out_p]. */
@@ -70,6 +73,17 @@ static void make_linear(sg_snn_linear *lin, carver *c, const float *const *W, co
             bias[p * out_p + o] = b[p][o];
             bstep[p * out_p + o] = b[p][o] / (float)level;
         }
+    /* The event gather's copy, strip-major: an event reads one contiguous block of its strip
+     * instead of a piece of a row ~ld floats from the previous event's (fewer pages, no set clash) */
+    float *strips = NULL;
+    if (strip_columns(out) > 0) {
+        strips = carve(c, (size_t)in * strip_columns(out));
+        for (int s = 0; s < out / SG_SNN_STRIP; s++)
+            for (int j = 0; j < in; j++)
+                memcpy(strips + ((size_t)s * in + j) * SG_SNN_STRIP, wt + (size_t)j * ld + (size_t)s * SG_SNN_STRIP,
+                       sizeof(float) * SG_SNN_STRIP);
+    }
+    lin->wt_strips = strips;
     lin->wt = wt;
     lin->bias = bias;
     lin->bias_step = bstep;

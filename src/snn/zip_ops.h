@@ -115,7 +115,12 @@ typedef struct {
     const float *bias_step; /* [out] b/level, added at each unfolding step */
     int in, out;
     int ld;                 /* row stride of wt in floats; 0: out */
+    /* NULL, or wt's full strips of SG_SNN_STRIP columns again, strip-major: strip s is the
+     * contiguous [in, SG_SNN_STRIP] block at s·in·SG_SNN_STRIP (so an event's strip is one block) */
+    const float *wt_strips;
 } sg_snn_linear;
+
+#define SG_SNN_STRIP 64
 
 /* The row stride of lin's wt. */
 static inline int sg_snn_linear_ld(const sg_snn_linear *lin) { return lin->ld ? lin->ld : lin->out; }

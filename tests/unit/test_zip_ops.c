@@ -235,7 +235,7 @@ static void test_event_linear(void) {
         for (int j = 0; j < NI; j++) wt[j * O + o] = W[o * NI + j];
         bstep[o] = b[o] / (float)LEVEL;
     }
-    sg_snn_linear lin = {wt, b, bstep, NI, O, O};
+    sg_snn_linear lin = {wt, b, bstep, NI, O, O, NULL};
     float s_q;
     sg_lsq q;
     sg_lsq_init(&q, &s_q, 32, 1);
@@ -339,15 +339,18 @@ static void test_layernorm_neurons(void) {
  * rows with no events, events at the end only, at both ends only, a single negative one, and
  * dense random rows of mixed signs (the sign no longer picks a branch: it multiplies inside an
  * FMA). Run with rows 16-byte aligned (the generic build's 16-register strips add the weights
- * from memory, which SSE2 allows only aligned) and with rows that are not (it must fall back). */
-static void test_gather_event_order(int ld_pad) {
+ * from memory, which SSE2 allows only aligned) and with rows that are not (it must fall back).
+ * With `strips`, the linear also carries the strip-major copy of its full 64-column strips (as
+ * zip_ops.h documents it) and wt's columns in those strips are then overwritten with NaN: the
+ * sums must come from the copy, at the right block and row, and the tail from wt. */
+static void test_gather_event_order(int ld_pad, int strips) {
     enum { R = 7, NI = 300, O = 187 };
     const int ld = O + ld_pad; /* a row stride that is not the width, as the padded model rows */
     float *wt_block = aligned_alloc(64, (sizeof(float) * (NI * ld + 16) + 63) / 64 * 64), bstep[O];
     float *wt = wt_block + (ld % 4 ? 1 : 0); /* unaligned rows start off the 16-byte grid too */
     for (int i = 0; i < NI * ld; i++) wt[i] = normal(0.3f);
     for (int o = 0; o < O; o++) bstep[o] = normal(0.05f);
-    sg_snn_linear lin = {wt, NULL, bstep, NI, O, ld};
+    sg_snn_linear lin = {wt, NULL, bstep, NI, O, ld, NULL};
     sg_stbif_params p = {0.25f, -16, 15, 0};
     sg_snn_pop pop;
     sg_snn_scratch sc = {malloc(sizeof(float) * R * NI), malloc(sizeof(float) * R * O)};
@@ -375,10 +378,23 @@ static void test_gather_event_order(int ld_pad) {
             const float inc = nev[r] ? a * theta + bstep[c] : bstep[c];
             want[r * O + c] = x0[r * O + c] + inc;
         }
+    float *copy = NULL;
+    if (strips) {
+        const int nstrip = O / SG_SNN_STRIP;
+        copy = aligned_alloc(64, sizeof(float) * (size_t)nstrip * NI * SG_SNN_STRIP);
+        for (int st = 0; st < nstrip; st++)
+            for (int j = 0; j < NI; j++)
+                for (int c = 0; c < SG_SNN_STRIP; c++) {
+                    copy[((size_t)st * NI + j) * SG_SNN_STRIP + c] = wt[(size_t)j * ld + st * SG_SNN_STRIP + c];
+                    wt[(size_t)j * ld + st * SG_SNN_STRIP + c] = NAN;
+                }
+        lin.wt_strips = copy;
+    }
     sg_snn_input in = {ev, nev, NI, theta, NULL};
     sg_snn_counts cnt;
     memset(&cnt, 0, sizeof cnt);
     sg_snn_linear_fire(&lin, &in, 1, &pop, R, 2.0f, &sc, &cnt); /* never dense */
+    free(copy);
     int same = 0;
     for (int i = 0; i < R * O; i++) same += memcmp(&pop.x[i], &want[i], sizeof(float)) == 0;
     CHECK(same == R * O);
@@ -397,8 +413,10 @@ int main(void) {
     test_embedding();
     test_neuron_matches_stbif();
     test_event_linear();
-    test_gather_event_order(13); /* rows 800 bytes apart: 16-byte aligned */
-    test_gather_event_order(14); /* 804 bytes: not */
+    test_gather_event_order(13, 0); /* rows 800 bytes apart: 16-byte aligned */
+    test_gather_event_order(13, 1); /* the same sums from the strip-major copy */
+    test_gather_event_order(14, 0); /* 804 bytes: not */
+    test_gather_event_order(14, 1); /* the copy aligned, wt not */
     test_layernorm_neurons();
     return sg_test_done();
 }
